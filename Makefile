@@ -1,0 +1,120 @@
+# ctxrun — see README.md. `make` builds ./ctxrun, `make test` runs every test.
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARNINGS = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror
+CPPFLAGS += -D_GNU_SOURCE -Iinclude
+LDLIBS = -lev -linih
+PREFIX ?= /usr/local
+
+BUILD ?= build
+SAN ?=
+ifneq ($(SAN),)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+E2E_SRC := $(wildcard tests/e2e/*.c)
+
+# Debian packages the build and the tests need, each found by one file.
+BUILD_DEPS := /usr/include/ev.h:libev-dev /usr/include/ini.h:libinih-dev
+TEST_DEPS := /usr/include/criterion/criterion.h:libcriterion-dev \
+	/usr/bin/valgrind:valgrind
+
+.PHONY: all deps test-deps demo test test-plain check check-asan check-valgrind \
+	check-clang clean install uninstall
+
+all: ctxrun
+
+# Install what is missing with apt-get (through sudo when not root), and say so.
+define install_missing
+	@missing=""; for dep in $(1); do f=$${dep%%:*}; p=$${dep##*:}; \
+		[ -e "$$f" ] || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "ctxrun build: installing missing Debian packages:$$missing"; \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$$sudo apt-get update -qq && \
+		$$sudo apt-get install -y -qq --no-install-recommends $$missing </dev/null \
+		|| { echo "ctxrun build: could not install:$$missing" >&2; exit 1; }; \
+	fi
+endef
+
+$(BUILD)/.deps:
+	$(call install_missing,$(BUILD_DEPS))
+	@mkdir -p $(@D) && touch $@
+
+$(BUILD)/.test-deps:
+	$(call install_missing,$(TEST_DEPS))
+	@mkdir -p $(@D) && touch $@
+
+deps: $(BUILD)/.deps
+test-deps: $(BUILD)/.deps $(BUILD)/.test-deps
+
+$(BUILD)/obj/%.o: src/%.c | $(BUILD)/.deps
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARNINGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libctxrun.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/ctxrun: $(BUILD)/obj/main.o $(BUILD)/libctxrun.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+ctxrun: $(BUILD)/ctxrun
+	cp $< $@
+
+$(BUILD)/th: tests/helpers/th.c | $(BUILD)/.deps
+	$(CC) $(CPPFLAGS) $(WARNINGS) $(CFLAGS) -o $@ $<
+
+$(BUILD)/test_unit: $(UNIT_SRC) $(BUILD)/libctxrun.a | $(BUILD)/.test-deps
+	$(CC) $(CPPFLAGS) $(WARNINGS) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_SRC) \
+		$(BUILD)/libctxrun.a -lcriterion $(LDLIBS)
+
+$(BUILD)/test_e2e: $(E2E_SRC) $(wildcard tests/e2e/*.h) | $(BUILD)/.test-deps
+	$(CC) $(CPPFLAGS) $(WARNINGS) $(CFLAGS) $(LDFLAGS) -Itests/e2e -o $@ \
+		$(E2E_SRC) -lcriterion
+
+demo: ctxrun
+	@echo '$$ ./ctxrun -v -t 1s -g 2s -- sh -c "trap ... TERM; sleep 30 & wait"'
+	@./ctxrun -v -t 1s -g 2s -- sh -c \
+		'echo "working (pid $$$$)..."; trap "echo got SIGTERM, cleaning up; exit 0" TERM; sleep 30 & wait'; \
+		echo "exit status: $$? (124: the deadline expired, the whole tree is gone)"
+
+# Every test: the plain build, then sanitizers, valgrind and clang.
+test: test-plain check
+
+test-plain: test-deps $(BUILD)/ctxrun $(BUILD)/th $(BUILD)/test_unit $(BUILD)/test_e2e
+	$(BUILD)/test_unit
+	CTXRUN_BIN=$(BUILD)/ctxrun TH_BIN=$(BUILD)/th $(BUILD)/test_e2e
+
+check: check-asan check-valgrind check-clang
+
+check-asan: test-deps
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+		$(MAKE) --no-print-directory BUILD=build/asan SAN=1 test-plain
+
+check-valgrind: test-deps $(BUILD)/ctxrun $(BUILD)/th
+	CTXRUN_BIN=$(BUILD)/ctxrun TH_BIN=$(BUILD)/th sh tests/valgrind.sh
+
+check-clang: test-deps
+	@if command -v clang >/dev/null; then \
+		$(MAKE) --no-print-directory BUILD=build/clang CC=clang \
+			build/clang/ctxrun build/clang/test_unit build/clang/th build/clang/test_e2e; \
+	else echo "check-clang: clang not installed, skipped"; fi
+
+install: ctxrun
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 ctxrun $(DESTDIR)$(PREFIX)/bin/ctxrun
+	install -m 644 man/ctxrun.1 $(DESTDIR)$(PREFIX)/share/man/man1/ctxrun.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/ctxrun $(DESTDIR)$(PREFIX)/share/man/man1/ctxrun.1
+
+clean:
+	rm -rf build ctxrun
+
+-include $(wildcard $(BUILD)/obj/*.d)

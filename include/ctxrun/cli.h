@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CTXRUN_CLI_H
+#define CTXRUN_CLI_H
+
+/*
+ * The command line: options, the event loop, ctxrun's own signals, the
+ * messages a person reads and the exit status a shell sees. This is the only
+ * module that prints or calls ev_run().
+ *
+ * main() calls cli_main() and returns what it returns. When ctxrun was
+ * interrupted by SIGINT, SIGTERM or SIGHUP, cli_main() does not return: once
+ * the whole tree is gone it re-raises the signal with its default action, so
+ * the caller sees a death by that signal.
+ */
+
+/* Run ctxrun with ARGC/ARGV; return its exit status (0..255). */
+int cli_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CTXRUN_JOB_H
+#define CTXRUN_JOB_H
+
+/*
+ * A job: one command run under a context of its own, and its outcome.
+ *
+ * The job is where a context meets a process. Its context is a child of the
+ * context it is started under, with the job's own timeout on top; when that
+ * context is done for any reason, the job stops its processes (stop signal,
+ * grace, SIGKILL). When the processes are gone, the outcome is decided:
+ * the leader's exit status if ctxrun did not stop it, else "timed out"
+ * (its own deadline) or "cancelled" (anything else), with the cause.
+ *
+ * Lifecycle:
+ *   1. job_new(spec): copies the name; argv, env and cwd are borrowed and
+ *      must outlive the job.
+ *   2. job_start(): derives the context, builds the environment (adding
+ *      CTXRUN_JOB and CTXRUN_DEADLINE) and spawns. A job that cannot start
+ *      returns -1 with E filled, outcome JOB_FAILED and exit code 126/127,
+ *      and fires no events.
+ *   3. Events (JOB_EV_*) report the lifecycle as it happens; JOB_EV_DONE is
+ *      the last, after which the owner may job_free().
+ *   4. job_kill() skips the rest of a grace period (second Ctrl-C).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <ev.h>
+
+#include "ctxrun/ctx.h"
+#include "ctxrun/err.h"
+#include "ctxrun/reaper.h"
+
+struct job;
+
+enum job_outcome {
+	JOB_PENDING = 0, /* not started */
+	JOB_RUNNING,
+	JOB_SUCCEEDED,
+	JOB_FAILED,    /* non-zero exit, a signal ctxrun did not send, no exec */
+	JOB_TIMED_OUT, /* its own deadline expired */
+	JOB_CANCELLED, /* its context was cancelled for another reason */
+	JOB_SKIPPED,   /* never started */
+};
+
+enum job_event_kind {
+	JOB_EV_START,     /* pid */
+	JOB_EV_SIGNAL,    /* stop signal sent: signal, cause */
+	JOB_EV_KILL,      /* grace over, SIGKILL sent: grace_ms */
+	JOB_EV_EXIT,      /* leader reaped: status (raw wait status) */
+	JOB_EV_LEFTOVERS, /* leader left members: count, signal */
+	JOB_EV_DONE,      /* everything gone, outcome decided */
+};
+
+struct job_event {
+	enum job_event_kind kind;
+	pid_t pid;
+	int signal;
+	int status;
+	size_t count;
+	int64_t grace_ms;
+	const char *cause; /* borrowed for the callback's duration */
+};
+
+typedef void job_event_fn(struct job *j, const struct job_event *ev,
+			  void *data);
+
+struct job_spec {
+	const char *name;
+	char *const *argv;
+	bool search_path;     /* argv[0] looked up in PATH */
+	char *const *env_add; /* "KEY=VALUE" added to ctxrun's environment */
+	const char *cwd;      /* NULL: ctxrun's */
+	int64_t timeout_ms;   /* 0: none of its own */
+	int64_t grace_ms;
+	int stop_signal;
+	bool foreground;      /* see proc.h */
+	int tty_fd;           /* see proc.h; -1 for none */
+	int stdin_fd, stdout_fd, stderr_fd; /* -1: ctxrun's own */
+	job_event_fn *on_event;
+	void *data;
+};
+
+/* Create a job from SPEC (see step 1). */
+struct job *job_new(const struct job_spec *spec);
+
+/* Start J under PARENT (see step 2); 0 or -1 with E filled. */
+int job_start(struct job *j, struct ctx *parent, struct reaper *r,
+	      struct err *e);
+
+/* SIGKILL J's processes now; a no-op unless J is running. */
+void job_kill(struct job *j);
+
+/* J's name (borrowed). */
+const char *job_name(const struct job *j);
+
+/* J's outcome. */
+enum job_outcome job_outcome(const struct job *j);
+
+/* Printable outcome: "succeeded", "timed out", ... */
+const char *job_outcome_name(enum job_outcome o);
+
+/*
+ * J's exit code as a shell reports it: the exit status, 128+N for a death
+ * by signal N, 126/127 for a command that could not run; -1 before the
+ * leader ends.
+ */
+int job_exit_code(const struct job *j);
+
+/* Cause of a timed-out or cancelled job; NULL otherwise. Borrowed. */
+const struct ctx_cause *job_cause(const struct job *j);
+
+/* Did the stop have to end in SIGKILL? */
+bool job_killed(const struct job *j);
+
+/* Release J; only when it is not running. NULL is a no-op. */
+void job_free(struct job *j);
+
+#endif

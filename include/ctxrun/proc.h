@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CTXRUN_PROC_H
+#define CTXRUN_PROC_H
+
+/*
+ * One job's processes: a leader started in its own process group, and
+ * whatever it starts there.
+ *
+ * Lifecycle:
+ *   1. proc_spawn() starts the leader with default signal dispositions, an
+ *      empty signal mask and only fds 0-2, and registers it with the reaper.
+ *      Failure to start (not found, not executable, no resources) is
+ *      reported by the return value; no event follows.
+ *   2. proc_stop() asks it to end: the stop signal and SIGCONT to the whole
+ *      group, then SIGKILL to the whole group when the grace period is over
+ *      (PROC_KILLED). proc_kill() skips the rest of the grace period.
+ *   3. PROC_EXITED fires when the leader has been reaped; proc_status() has
+ *      its wait status from then on. If members of its group are still
+ *      running, PROC_LEFTOVERS fires and they are stopped the same way
+ *      (unless a stop is already under way).
+ *   4. PROC_DONE fires once the leader is reaped and the group is empty. It
+ *      is the last event; the owner may proc_free() from it.
+ *
+ * The group is signalled with killpg() only while the leader is unreaped:
+ * its pid then still holds the group id, so the id cannot name anyone else.
+ * After that, members are found in /proc below ctxrun and signalled through
+ * pidfds (see ptree.h). With `foreground` the leader stays in ctxrun's group
+ * and its members are always found that way.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <ev.h>
+
+#include "ctxrun/err.h"
+#include "ctxrun/reaper.h"
+
+struct proc;
+
+enum proc_event {
+	PROC_KILLED,    /* the grace period ran out: SIGKILL sent */
+	PROC_EXITED,    /* the leader was reaped */
+	PROC_LEFTOVERS, /* the leader left members running; stopping them */
+	PROC_DONE,      /* leader reaped and group empty: the last event */
+};
+
+typedef void proc_event_fn(struct proc *p, enum proc_event ev, void *data);
+
+/* How to start a proc. Strings are borrowed for the duration of the call. */
+struct proc_spec {
+	char *const *argv;  /* argv[0] names the program */
+	char *const *envp;  /* full environment of the leader */
+	bool search_path;   /* look argv[0] up in PATH */
+	const char *cwd;    /* NULL: ctxrun's working directory */
+	bool foreground;    /* stay in ctxrun's process group */
+	int tty_fd;         /* >= 0: give the group this terminal */
+	int stdin_fd;       /* -1: ctxrun's own */
+	int stdout_fd;      /* -1: ctxrun's own */
+	int stderr_fd;      /* -1: ctxrun's own */
+	int stop_signal;    /* first signal of a stop */
+	int64_t grace_ms;   /* stop signal to SIGKILL; 0 = SIGKILL at once */
+	proc_event_fn *on_event;
+	void *data;
+};
+
+/*
+ * Start the leader described by SPEC on LOOP and watch it with R. Returns
+ * the proc, or NULL with E filled (E->saved_errno says why: ENOENT for a
+ * program not found) and nothing left running. SPEC's fds are not closed.
+ */
+struct proc *proc_spawn(struct ev_loop *loop, struct reaper *r,
+			const struct proc_spec *spec, struct err *e);
+
+/* Leader's pid. */
+pid_t proc_pid(const struct proc *p);
+
+/* Has the leader been reaped (PROC_EXITED fired)? */
+bool proc_reaped(const struct proc *p);
+
+/* Leader's wait status; valid once proc_reaped(). */
+int proc_status(const struct proc *p);
+
+/* Did ctxrun send the stop signal, and did it have to send SIGKILL? */
+bool proc_stop_sent(const struct proc *p);
+bool proc_kill_sent(const struct proc *p);
+
+/* Number of leftover members found when the leader exited. */
+size_t proc_leftovers(const struct proc *p);
+
+/* Begin the stop sequence; a no-op when one is under way or P is done. */
+void proc_stop(struct proc *p);
+
+/* SIGKILL the whole group now; a no-op when P is done. */
+void proc_kill(struct proc *p);
+
+/* Release P; stops nothing, so call it after PROC_DONE. NULL is a no-op. */
+void proc_free(struct proc *p);
+
+#endif

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+#include "ctxrun/ctx.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctxrun/util.h"
+
+/*
+ * Cancellation is two-phase, as libuv reaps children: first the whole
+ * subtree is marked done and its timers stopped, then the ears fire. An ear
+ * may cancel other contexts or free contexts of the subtree; each context of
+ * the walk is pinned while the walk holds it, so a free from an ear only
+ * unlinks it and the memory goes when the walk lets go (redis deletes time
+ * events the same way while it dispatches them).
+ */
+
+struct ctx {
+	struct ev_loop *loop;
+	struct ctx *parent;
+	struct ctx *children, *prev_sibling, *next_sibling;
+	struct ctx_ear *ears;
+	ev_timer timer; /* armed only when its deadline beats the parent's */
+	ev_tstamp deadline_at;
+	char deadline_text[256];
+	struct ctx_cause cause;
+	int pins;
+	bool freed;
+};
+
+static void ctx_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void cancel_tree(struct ctx *c, const struct ctx_cause *cause);
+
+/* Allocate a context on LOOP, unlinked and active. */
+static struct ctx *
+ctx_alloc(struct ev_loop *loop)
+{
+	struct ctx *c = xcalloc(1, sizeof(*c));
+
+	c->loop = loop;
+	ev_init(&c->timer, ctx_timer_cb);
+	return c;
+}
+
+/* Create a root context on LOOP. */
+struct ctx *
+ctx_new_root(struct ev_loop *loop)
+{
+	return ctx_alloc(loop);
+}
+
+/* Create a child of PARENT. */
+struct ctx *
+ctx_new(struct ctx *parent)
+{
+	struct ctx *c = ctx_alloc(parent->loop);
+
+	c->parent = parent;
+	c->next_sibling = parent->children;
+	if (parent->children) {
+		parent->children->prev_sibling = c;
+	}
+	parent->children = c;
+	c->deadline_at = parent->deadline_at;
+	if (parent->cause.kind != CTX_CAUSE_NONE) {
+		c->cause = parent->cause;
+		c->cause.inherited = true;
+	}
+	return c;
+}
+
+/* Give C a deadline, keeping the earlier one. */
+void
+ctx_set_deadline(struct ctx *c, ev_tstamp deadline_at, const char *cause)
+{
+	if (ctx_done(c) || (c->deadline_at && deadline_at >= c->deadline_at)) {
+		return;
+	}
+	c->deadline_at = deadline_at;
+	snprintf(c->deadline_text, sizeof(c->deadline_text), "%s", cause);
+	ev_timer_stop(c->loop, &c->timer);
+	ev_timer_set(&c->timer, deadline_at - ev_now(c->loop), 0.);
+	ev_timer_start(c->loop, &c->timer);
+}
+
+/* The loop C's timers run on. */
+struct ev_loop *
+ctx_loop(const struct ctx *c)
+{
+	return c->loop;
+}
+
+/* Effective deadline of C. */
+ev_tstamp
+ctx_deadline(const struct ctx *c)
+{
+	return c->deadline_at;
+}
+
+/* Is C done? */
+bool
+ctx_done(const struct ctx *c)
+{
+	return c->cause.kind != CTX_CAUSE_NONE;
+}
+
+/* C's cause, or NULL while active. */
+const struct ctx_cause *
+ctx_cause(const struct ctx *c)
+{
+	return ctx_done(c) ? &c->cause : NULL;
+}
+
+/* Cancel C and its descendants. */
+void
+ctx_cancel(struct ctx *c, enum ctx_cause_kind kind, int value,
+	   const char *fmt, ...)
+{
+	struct ctx_cause cause = { .kind = kind, .value = value };
+	va_list ap;
+
+	if (kind == CTX_CAUSE_NONE) {
+		BUG("ctx_cancel without a cause");
+	}
+	if (ctx_done(c)) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(cause.text, sizeof(cause.text), fmt, ap);
+	va_end(ap);
+	cancel_tree(c, &cause);
+}
+
+/* Start listening on C with EAR. */
+void
+ctx_listen(struct ctx *c, struct ctx_ear *ear, ctx_done_fn *fn)
+{
+	if (ctx_done(c) || ear->ctx) {
+		BUG("ctx_listen on a done context or a busy ear");
+	}
+	ear->fn = fn;
+	ear->ctx = c;
+	ear->prev = NULL;
+	ear->next = c->ears;
+	if (c->ears) {
+		c->ears->prev = ear;
+	}
+	c->ears = ear;
+}
+
+/* Stop listening. */
+void
+ctx_unlisten(struct ctx_ear *ear)
+{
+	struct ctx *c = ear->ctx;
+
+	if (!c) {
+		return;
+	}
+	if (ear->prev) {
+		ear->prev->next = ear->next;
+	} else {
+		c->ears = ear->next;
+	}
+	if (ear->next) {
+		ear->next->prev = ear->prev;
+	}
+	ear->ctx = NULL;
+	ear->prev = ear->next = NULL;
+}
+
+/* Release C. */
+void
+ctx_free(struct ctx *c)
+{
+	if (!c) {
+		return;
+	}
+	if (c->children || c->ears) {
+		BUG("ctx_free with %s still attached",
+		    c->children ? "children" : "listeners");
+	}
+	ev_timer_stop(c->loop, &c->timer);
+	if (c->parent) {
+		if (c->prev_sibling) {
+			c->prev_sibling->next_sibling = c->next_sibling;
+		} else {
+			c->parent->children = c->next_sibling;
+		}
+		if (c->next_sibling) {
+			c->next_sibling->prev_sibling = c->prev_sibling;
+		}
+		c->parent = NULL;
+	}
+	if (c->pins) {
+		c->freed = true;
+		return;
+	}
+	free(c);
+}
+
+struct ctx_list {
+	struct ctx **items;
+	size_t len, cap;
+};
+
+/* Append the active contexts of C's subtree to L, parents first. */
+static void
+collect_active(struct ctx *c, struct ctx_list *l)
+{
+	if (ctx_done(c)) {
+		return;
+	}
+	if (l->len == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 8;
+		l->items = xrealloc(l->items, l->cap * sizeof(*l->items));
+	}
+	l->items[l->len++] = c;
+	for (struct ctx *child = c->children; child; child = child->next_sibling) {
+		collect_active(child, l);
+	}
+}
+
+/* Fire C's ears one at a time; each is unlinked before it fires. */
+static void
+fire_ears(struct ctx *c)
+{
+	struct ctx_ear *ear;
+
+	while ((ear = c->ears)) {
+		ctx_unlisten(ear);
+		ear->fn(ear, &c->cause);
+	}
+}
+
+/* Mark C's subtree done with CAUSE, then fire every ear in it. */
+static void
+cancel_tree(struct ctx *c, const struct ctx_cause *cause)
+{
+	struct ctx_list l = { 0 };
+
+	collect_active(c, &l);
+	for (size_t i = 0; i < l.len; i++) {
+		struct ctx *d = l.items[i];
+
+		d->cause = *cause;
+		d->cause.inherited = d != c;
+		ev_timer_stop(d->loop, &d->timer);
+		d->pins++;
+	}
+	for (size_t i = 0; i < l.len; i++) {
+		fire_ears(l.items[i]);
+	}
+	for (size_t i = 0; i < l.len; i++) {
+		struct ctx *d = l.items[i];
+
+		if (--d->pins == 0 && d->freed) {
+			free(d);
+		}
+	}
+	free(l.items);
+}
+
+/* The context's own deadline expired. */
+static void
+ctx_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ctx *c = container_of(w, struct ctx, timer);
+
+	(void)loop;
+	(void)revents;
+	ctx_cancel(c, CTX_CAUSE_DEADLINE, 0, "%s", c->deadline_text);
+}

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+#include "ctxrun/job.h"
+
+#include <sys/wait.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctxrun/duration.h"
+#include "ctxrun/proc.h"
+#include "ctxrun/util.h"
+
+/*
+ * The outcome is decided by who ended the leader. If the job's context was
+ * done while the leader still ran, ctxrun sent the stop signal and whatever
+ * the leader then exited with (0 after a clean shutdown, 143, 137) is a
+ * consequence of the stop, so the cause decides. A stop that only hit
+ * leftovers, after the leader had exited, leaves the leader's status in
+ * charge: the job did its work.
+ */
+
+extern char **environ;
+
+struct job {
+	char *name;
+	struct job_spec spec;
+	struct ctx *ctx;
+	struct ctx_ear ear;
+	struct proc *proc;
+	char **envp;
+	enum job_outcome outcome;
+	int exit_code;
+	bool stopped_running; /* ctx done while the leader ran */
+	bool killed;
+	struct ctx_cause cause;
+};
+
+static void job_done_cb(struct ctx_ear *ear, const struct ctx_cause *cause);
+static void job_proc_cb(struct proc *p, enum proc_event ev, void *data);
+static char **env_build(const struct job *j);
+
+/* Create a job from SPEC. */
+struct job *
+job_new(const struct job_spec *spec)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+
+	j->spec = *spec;
+	j->name = xstrdup(spec->name);
+	j->spec.name = j->name;
+	j->exit_code = -1;
+	return j;
+}
+
+/* Emit an event of KIND with the fields in EV. */
+static void
+emit(struct job *j, struct job_event ev)
+{
+	if (j->spec.on_event) {
+		j->spec.on_event(j, &ev, j->spec.data);
+	}
+}
+
+/* Start J under PARENT. */
+int
+job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
+{
+	struct proc_spec ps = {
+		.argv = j->spec.argv,
+		.search_path = j->spec.search_path,
+		.cwd = j->spec.cwd,
+		.foreground = j->spec.foreground,
+		.tty_fd = j->spec.tty_fd,
+		.stdin_fd = j->spec.stdin_fd,
+		.stdout_fd = j->spec.stdout_fd,
+		.stderr_fd = j->spec.stderr_fd,
+		.stop_signal = j->spec.stop_signal,
+		.grace_ms = j->spec.grace_ms,
+		.on_event = job_proc_cb,
+		.data = j,
+	};
+
+	if (j->outcome != JOB_PENDING) {
+		BUG("job '%s' started twice", j->name);
+	}
+	j->ctx = ctx_new(parent);
+	if (j->spec.timeout_ms) {
+		char d[64];
+		char cause[192];
+
+		duration_format(j->spec.timeout_ms, d, sizeof(d));
+		ev_now_update(ctx_loop(parent));
+		snprintf(cause, sizeof(cause), "job \"%s\" timed out after %s",
+			 j->name, d);
+		ctx_set_deadline(j->ctx,
+				 ev_now(ctx_loop(parent)) +
+					 (ev_tstamp)j->spec.timeout_ms / 1000.,
+				 cause);
+	}
+	j->envp = env_build(j);
+	ps.envp = j->envp;
+	j->proc = proc_spawn(ctx_loop(parent), r, &ps, e);
+	if (!j->proc) {
+		j->outcome = JOB_FAILED;
+		j->exit_code = e->saved_errno == ENOENT ? 127 : 126;
+		ctx_free(j->ctx);
+		j->ctx = NULL;
+		return -1;
+	}
+	j->outcome = JOB_RUNNING;
+	emit(j, (struct job_event){ .kind = JOB_EV_START,
+				    .pid = proc_pid(j->proc) });
+	if (ctx_done(j->ctx)) {
+		/* Born under a parent already cancelled: stop at once. */
+		job_done_cb(&j->ear, ctx_cause(j->ctx));
+	} else {
+		ctx_listen(j->ctx, &j->ear, job_done_cb);
+	}
+	return 0;
+}
+
+/* SIGKILL J's processes now. */
+void
+job_kill(struct job *j)
+{
+	if (j->proc && j->outcome == JOB_RUNNING) {
+		proc_kill(j->proc);
+	}
+}
+
+/* J's name. */
+const char *
+job_name(const struct job *j)
+{
+	return j->name;
+}
+
+/* J's outcome. */
+enum job_outcome
+job_outcome(const struct job *j)
+{
+	return j->outcome;
+}
+
+/* Printable outcome. */
+const char *
+job_outcome_name(enum job_outcome o)
+{
+	static const char *const names[] = {
+		[JOB_PENDING] = "pending",     [JOB_RUNNING] = "running",
+		[JOB_SUCCEEDED] = "succeeded", [JOB_FAILED] = "failed",
+		[JOB_TIMED_OUT] = "timed out", [JOB_CANCELLED] = "cancelled",
+		[JOB_SKIPPED] = "skipped",
+	};
+
+	return names[o];
+}
+
+/* J's exit code. */
+int
+job_exit_code(const struct job *j)
+{
+	return j->exit_code;
+}
+
+/* Cause of a timed-out or cancelled job. */
+const struct ctx_cause *
+job_cause(const struct job *j)
+{
+	return j->cause.kind != CTX_CAUSE_NONE ? &j->cause : NULL;
+}
+
+/* Did the stop end in SIGKILL? */
+bool
+job_killed(const struct job *j)
+{
+	return j->killed;
+}
+
+/* Release J. */
+void
+job_free(struct job *j)
+{
+	if (!j) {
+		return;
+	}
+	if (j->outcome == JOB_RUNNING) {
+		BUG("job_free on running job '%s'", j->name);
+	}
+	free(j->envp);
+	free(j->name);
+	free(j);
+}
+
+/*
+ * Build J's environment: ctxrun's own without any inherited CTXRUN_JOB or
+ * CTXRUN_DEADLINE, then the job's additions, then those two for this job.
+ * One allocation holds the pointers and the two new strings.
+ */
+static char **
+env_build(const struct job *j)
+{
+	static const char job_var[] = "CTXRUN_JOB=";
+	static const char deadline_var[] = "CTXRUN_DEADLINE=";
+	size_t n = 0, extra = 0, k = 0;
+	char **envp;
+	char *strings, *s;
+	size_t strings_len;
+	ev_tstamp deadline = ctx_deadline(j->ctx);
+
+	for (char **e = environ; *e; e++) {
+		n++;
+	}
+	for (char *const *e = j->spec.env_add; e && *e; e++) {
+		extra++;
+	}
+	strings_len = sizeof(job_var) + strlen(j->name) + sizeof(deadline_var) + 32;
+	envp = xmalloc((n + extra + 3) * sizeof(*envp) + strings_len);
+	strings = (char *)(envp + n + extra + 3);
+	for (char **e = environ; *e; e++) {
+		if (strncmp(*e, job_var, sizeof(job_var) - 1) &&
+		    strncmp(*e, deadline_var, sizeof(deadline_var) - 1)) {
+			envp[k++] = *e;
+		}
+	}
+	for (char *const *e = j->spec.env_add; e && *e; e++) {
+		envp[k++] = *e;
+	}
+	s = strings;
+	envp[k++] = s;
+	s += sprintf(s, "%s%s", job_var, j->name) + 1;
+	if (deadline) {
+		struct ev_loop *loop = ctx_loop(j->ctx);
+		ev_tstamp wall = ev_time() + (deadline - ev_now(loop));
+
+		envp[k++] = s;
+		sprintf(s, "%s%.3f", deadline_var, wall);
+	}
+	envp[k] = NULL;
+	return envp;
+}
+
+/* Decide J's outcome from how its leader ended. */
+static void
+decide(struct job *j)
+{
+	int status = proc_status(j->proc);
+
+	j->exit_code = WIFEXITED(status)	 ? WEXITSTATUS(status)
+		       : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+					     : 125;
+	j->killed = proc_kill_sent(j->proc);
+	if (j->stopped_running) {
+		j->outcome = j->cause.kind == CTX_CAUSE_DEADLINE && !j->cause.inherited
+				     ? JOB_TIMED_OUT
+				     : JOB_CANCELLED;
+	} else {
+		j->outcome = j->exit_code == 0 ? JOB_SUCCEEDED : JOB_FAILED;
+	}
+}
+
+/* J's context is done: stop its processes. */
+static void
+job_done_cb(struct ctx_ear *ear, const struct ctx_cause *cause)
+{
+	struct job *j = container_of(ear, struct job, ear);
+
+	if (proc_stop_sent(j->proc)) {
+		return;
+	}
+	/* No stop yet means the leader still runs: leftovers get one at exit. */
+	j->cause = *cause;
+	j->stopped_running = true;
+	emit(j, (struct job_event){ .kind = JOB_EV_SIGNAL,
+				    .pid = proc_pid(j->proc),
+				    .signal = j->spec.grace_ms ? j->spec.stop_signal
+							       : SIGKILL,
+				    .cause = cause->text });
+	proc_stop(j->proc);
+}
+
+/* Something happened to J's processes. */
+static void
+job_proc_cb(struct proc *p, enum proc_event ev, void *data)
+{
+	struct job *j = data;
+
+	switch (ev) {
+	case PROC_KILLED:
+		emit(j, (struct job_event){ .kind = JOB_EV_KILL,
+					    .pid = proc_pid(p),
+					    .grace_ms = j->spec.grace_ms });
+		break;
+	case PROC_EXITED:
+		emit(j, (struct job_event){ .kind = JOB_EV_EXIT,
+					    .pid = proc_pid(p),
+					    .status = proc_status(p) });
+		break;
+	case PROC_LEFTOVERS:
+		emit(j, (struct job_event){ .kind = JOB_EV_LEFTOVERS,
+					    .pid = proc_pid(p),
+					    .count = proc_leftovers(p),
+					    .signal = j->spec.stop_signal });
+		break;
+	case PROC_DONE:
+		decide(j);
+		ctx_unlisten(&j->ear);
+		ctx_free(j->ctx);
+		j->ctx = NULL;
+		proc_free(j->proc);
+		j->proc = NULL;
+		emit(j, (struct job_event){ .kind = JOB_EV_DONE });
+		break;
+	}
+}

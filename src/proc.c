@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: MIT */
+#include "ctxrun/proc.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "ctxrun/ptree.h"
+#include "ctxrun/util.h"
+
+/*
+ * Spawning uses glibc's posix_spawn rather than fork+exec by hand. It is a
+ * clone(CLONE_VM|CLONE_VFORK), so starting a job does not copy ctxrun's page
+ * tables; it resets every signal to its default, sets the mask and the
+ * process group, hands over the terminal and closes inherited fds inside
+ * the child, all async-signal-safely; and it returns the exec error to the
+ * parent itself, which saves the notify pipe that git and libuv build. The
+ * price is that nothing custom can run in the child between fork and exec.
+ */
+
+enum proc_state {
+	PROC_RUNNING,  /* leader not yet reaped */
+	PROC_DRAINING, /* leader reaped, group members left */
+	PROC_FINISHED,
+};
+
+struct proc {
+	struct ev_loop *loop;
+	struct reaper *reaper;
+	struct reaper_watch watch;
+	struct reaper_ear orphans;
+	ev_timer grace;
+	enum proc_state state;
+	pid_t pid, pgid, self;
+	int status;
+	int stop_signal;
+	int64_t grace_ms;
+	int tty_fd;
+	bool own_group, stop_sent, kill_sent;
+	size_t leftovers;
+	proc_event_fn *on_event;
+	void *data;
+};
+
+static void proc_exit_cb(struct reaper_watch *w, int status);
+static void proc_orphan_cb(struct reaper_ear *ear, pid_t pid, int status);
+static void proc_grace_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static int spawn_leader(const struct proc_spec *spec, pid_t *pid);
+
+/* Start the leader described by SPEC and watch it. */
+struct proc *
+proc_spawn(struct ev_loop *loop, struct reaper *r,
+	   const struct proc_spec *spec, struct err *e)
+{
+	struct proc *p;
+	pid_t pid;
+	int rc = spawn_leader(spec, &pid);
+
+	if (rc) {
+		return err_errno(e, rc, "cannot run '%s'", spec->argv[0]), NULL;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->loop = loop;
+	p->reaper = r;
+	p->pid = pid;
+	p->self = getpid();
+	p->own_group = !spec->foreground;
+	p->pgid = p->own_group ? pid : getpgrp();
+	p->stop_signal = spec->stop_signal;
+	p->grace_ms = spec->grace_ms;
+	p->tty_fd = spec->tty_fd;
+	p->on_event = spec->on_event;
+	p->data = spec->data;
+	ev_init(&p->grace, proc_grace_cb);
+	/* libev reaps only from the loop, so the exit cannot slip past this. */
+	reaper_watch(r, &p->watch, pid, proc_exit_cb);
+	return p;
+}
+
+/* Leader's pid. */
+pid_t
+proc_pid(const struct proc *p)
+{
+	return p->pid;
+}
+
+/* Has the leader been reaped? */
+bool
+proc_reaped(const struct proc *p)
+{
+	return p->state != PROC_RUNNING;
+}
+
+/* Leader's wait status. */
+int
+proc_status(const struct proc *p)
+{
+	return p->status;
+}
+
+/* Did ctxrun send the stop signal? */
+bool
+proc_stop_sent(const struct proc *p)
+{
+	return p->stop_sent;
+}
+
+/* Did ctxrun have to send SIGKILL? */
+bool
+proc_kill_sent(const struct proc *p)
+{
+	return p->kill_sent;
+}
+
+/* Leftover members found when the leader exited. */
+size_t
+proc_leftovers(const struct proc *p)
+{
+	return p->leftovers;
+}
+
+/* Send SIG to every member of P's group, safely for the state it is in. */
+static void
+signal_group(struct proc *p, int sig)
+{
+	if (p->state == PROC_RUNNING && p->own_group) {
+		if (killpg(p->pgid, sig) == 0 || errno != ESRCH) {
+			return;
+		}
+	}
+	ptree_signal(p->self, p->pgid, sig);
+}
+
+/* Begin the stop sequence. */
+void
+proc_stop(struct proc *p)
+{
+	if (p->state == PROC_FINISHED || p->stop_sent) {
+		return;
+	}
+	p->stop_sent = true;
+	if (p->grace_ms == 0 || p->stop_signal == SIGKILL) {
+		proc_kill(p);
+		return;
+	}
+	signal_group(p, p->stop_signal);
+	/* A stopped process cannot act on the stop signal until continued. */
+	if (p->stop_signal != SIGCONT) {
+		signal_group(p, SIGCONT);
+	}
+	/* The loop's clock may be stale; a grace period must never be short. */
+	ev_now_update(p->loop);
+	ev_timer_set(&p->grace, (ev_tstamp)p->grace_ms / 1000., 0.);
+	ev_timer_start(p->loop, &p->grace);
+}
+
+/* SIGKILL the whole group now. */
+void
+proc_kill(struct proc *p)
+{
+	if (p->state == PROC_FINISHED) {
+		return;
+	}
+	ev_timer_stop(p->loop, &p->grace);
+	p->stop_sent = true;
+	p->kill_sent = true;
+	signal_group(p, SIGKILL);
+}
+
+/* Release P. */
+void
+proc_free(struct proc *p)
+{
+	if (!p) {
+		return;
+	}
+	reaper_unwatch(p->reaper, &p->watch);
+	reaper_unlisten_orphans(p->reaper, &p->orphans);
+	ev_timer_stop(p->loop, &p->grace);
+	free(p);
+}
+
+/* Build the spawn attributes and file actions for SPEC and start it. */
+static int
+spawn_leader(const struct proc_spec *spec, pid_t *pid)
+{
+	const int std_fds[3] = { spec->stdin_fd, spec->stdout_fd, spec->stderr_fd };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t all, none;
+	short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+	int rc;
+
+	sigfillset(&all);
+	sigemptyset(&none);
+	posix_spawnattr_init(&attr);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	if (!spec->foreground) {
+		flags |= POSIX_SPAWN_SETPGROUP;
+		posix_spawnattr_setpgroup(&attr, 0);
+		if (spec->tty_fd >= 0) {
+			posix_spawn_file_actions_addtcsetpgrp_np(&fa, spec->tty_fd);
+		}
+	}
+	posix_spawnattr_setflags(&attr, flags);
+	for (int i = 0; i < 3; i++) {
+		/* dup2 onto itself clears close-on-exec, which is what we want. */
+		if (std_fds[i] >= 0) {
+			posix_spawn_file_actions_adddup2(&fa, std_fds[i], i);
+		}
+	}
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	if (spec->cwd) {
+		posix_spawn_file_actions_addchdir_np(&fa, spec->cwd);
+	}
+	rc = (spec->search_path ? posix_spawnp : posix_spawn)(
+		pid, spec->argv[0], &fa, &attr, spec->argv, spec->envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	return rc;
+}
+
+/* Give the terminal back to ctxrun's group if P's group still holds it. */
+static void
+tty_reclaim(struct proc *p)
+{
+	sigset_t ttou, old;
+
+	if (p->tty_fd < 0 || tcgetpgrp(p->tty_fd) != p->pgid) {
+		return;
+	}
+	/* From a background group, tcsetpgrp() is allowed with SIGTTOU blocked. */
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &ttou, &old);
+	tcsetpgrp(p->tty_fd, getpgrp());
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Leader reaped and group empty: release what P holds and say so. */
+static void
+finish(struct proc *p)
+{
+	p->state = PROC_FINISHED;
+	ev_timer_stop(p->loop, &p->grace);
+	reaper_unlisten_orphans(p->reaper, &p->orphans);
+	tty_reclaim(p);
+	p->on_event(p, PROC_DONE, p->data);
+}
+
+/* Count the members of P's group still present. */
+static size_t
+members_left(const struct proc *p)
+{
+	/*
+	 * An empty group is the common case and one syscall proves it; only a
+	 * group that answers is worth a walk through /proc.
+	 */
+	if (p->own_group && killpg(p->pgid, 0) < 0 && errno == ESRCH) {
+		return 0;
+	}
+	return ptree_count(p->self, p->pgid);
+}
+
+/* The leader was reaped. */
+static void
+proc_exit_cb(struct reaper_watch *w, int status)
+{
+	struct proc *p = container_of(w, struct proc, watch);
+
+	if (p->state != PROC_RUNNING) {
+		BUG("leader %d reaped twice", (int)p->pid);
+	}
+	p->status = status;
+	p->state = PROC_DRAINING;
+	p->on_event(p, PROC_EXITED, p->data);
+	p->leftovers = members_left(p);
+	if (!p->leftovers) {
+		finish(p);
+		return;
+	}
+	reaper_listen_orphans(p->reaper, &p->orphans, proc_orphan_cb);
+	if (!p->stop_sent) {
+		/* Members a stop under way has not finished yet are no news. */
+		p->on_event(p, PROC_LEFTOVERS, p->data);
+		proc_stop(p);
+	}
+}
+
+/* An orphan was reaped: maybe it was the last member of P's group. */
+static void
+proc_orphan_cb(struct reaper_ear *ear, pid_t pid, int status)
+{
+	struct proc *p = container_of(ear, struct proc, orphans);
+
+	(void)pid;
+	(void)status;
+	if (p->state == PROC_DRAINING && members_left(p) == 0) {
+		finish(p);
+	}
+}
+
+/* The grace period is over: SIGKILL the group. */
+static void
+proc_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct proc *p = container_of(w, struct proc, grace);
+
+	(void)loop;
+	(void)revents;
+	p->on_event(p, PROC_KILLED, p->data);
+	proc_kill(p);
+}

@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * th: the test helper, one binary with subcommands (the libuv and git
+ * pattern). The end-to-end tests run it under ctxrun to play the part of a
+ * well-behaved, stubborn or leaky command, and to report what the command
+ * was given: argv, environment, fds, signal state, process group.
+ *
+ * Subcommands that must be observed while running print a "ready" line
+ * ("ready <pid> [<pid>...]") to stdout and flush it; the tests wait for that
+ * line instead of sleeping. Pids of helpers forked by th are printed only
+ * after those helpers have told th (through a pipe) that they are set up.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Exit status of th itself when it is used wrongly or a call fails. */
+#define TH_EXIT_USAGE 99
+
+struct th_cmd {
+	const char *name;
+	int nargs; /* required arguments after the name */
+	int (*run)(int argc, char **argv);
+	const char *usage;
+};
+
+static int th_exit(int argc, char **argv);
+static int th_sleep(int argc, char **argv);
+static int th_ready_sleep(int argc, char **argv);
+static int th_ignore_term(int argc, char **argv);
+static int th_grandchild(int argc, char **argv);
+static int th_tree(int argc, char **argv);
+static int th_argv(int argc, char **argv);
+static int th_env(int argc, char **argv);
+static int th_fds(int argc, char **argv);
+static int th_sigstate(int argc, char **argv);
+static int th_pgid(int argc, char **argv);
+static int th_cat(int argc, char **argv);
+static int th_kill_self(int argc, char **argv);
+static int th_stop_self(int argc, char **argv);
+static int th_touch(int argc, char **argv);
+static int th_print(int argc, char **argv);
+static int th_flood(int argc, char **argv);
+static int th_stdio_ino(int argc, char **argv);
+
+static const struct th_cmd th_cmds[] = {
+	{ "exit", 1, th_exit, "exit N" },
+	{ "sleep", 1, th_sleep, "sleep MS" },
+	{ "ready-sleep", 1, th_ready_sleep, "ready-sleep MS" },
+	{ "ignore-term", 1, th_ignore_term, "ignore-term MS" },
+	{ "grandchild", 1, th_grandchild, "grandchild MS [ignore-term]" },
+	{ "tree", 2, th_tree, "tree N MS" },
+	{ "argv", 0, th_argv, "argv [ARG...]" },
+	{ "env", 1, th_env, "env NAME" },
+	{ "fds", 0, th_fds, "fds" },
+	{ "sigstate", 0, th_sigstate, "sigstate" },
+	{ "pgid", 0, th_pgid, "pgid" },
+	{ "cat", 0, th_cat, "cat" },
+	{ "kill-self", 1, th_kill_self, "kill-self SIGNUM" },
+	{ "stop-self", 1, th_stop_self, "stop-self MS" },
+	{ "touch", 1, th_touch, "touch PATH" },
+	{ "print", 2, th_print, "print OUT ERR" },
+	{ "flood", 1, th_flood, "flood BYTES" },
+	{ "stdio-ino", 0, th_stdio_ino, "stdio-ino" },
+};
+
+/* Print a message and the usage to stderr and exit with TH_EXIT_USAGE. */
+static void
+th_die(const char *msg)
+{
+	size_t i;
+
+	fprintf(stderr, "th: %s\nusage:\n", msg);
+	for (i = 0; i < sizeof(th_cmds) / sizeof(th_cmds[0]); i++) {
+		fprintf(stderr, "  th %s\n", th_cmds[i].usage);
+	}
+	exit(TH_EXIT_USAGE);
+}
+
+/* Parse S as a non-negative decimal number or die. */
+static long
+th_num(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0) {
+		th_die("bad number");
+	}
+	return v;
+}
+
+/* Sleep MS milliseconds, resuming after signals that interrupt the sleep. */
+static void
+th_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+		continue;
+	}
+}
+
+/* Print "ready <pid>" and flush, so a test can start acting on us. */
+static void
+th_ready(void)
+{
+	printf("ready %ld\n", (long)getpid());
+	fflush(stdout);
+}
+
+/*
+ * Fork a child that runs in our process group, optionally ignores SIGTERM,
+ * tells us through a pipe that it is set up, and sleeps MS. Returns its pid.
+ */
+static pid_t
+th_fork_sleeper(long ms, int ignore_term)
+{
+	int fds[2];
+	char c = 0;
+	pid_t pid;
+
+	if (pipe(fds) == -1) {
+		perror("th: pipe");
+		exit(TH_EXIT_USAGE);
+	}
+	pid = fork();
+	if (pid == -1) {
+		perror("th: fork");
+		exit(TH_EXIT_USAGE);
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		if (ignore_term) {
+			signal(SIGTERM, SIG_IGN);
+		}
+		if (write(fds[1], &c, 1) != 1) {
+			_exit(TH_EXIT_USAGE);
+		}
+		close(fds[1]);
+		th_sleep_ms(ms);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (read(fds[0], &c, 1) != 1) {
+		fprintf(stderr, "th: child %ld died early\n", (long)pid);
+		exit(TH_EXIT_USAGE);
+	}
+	close(fds[0]);
+	return pid;
+}
+
+/* th exit N: exit with status N. */
+static int
+th_exit(int argc, char **argv)
+{
+	(void)argc;
+	return (int)th_num(argv[2]);
+}
+
+/* th sleep MS: sleep, then exit 0. */
+static int
+th_sleep(int argc, char **argv)
+{
+	(void)argc;
+	th_sleep_ms(th_num(argv[2]));
+	return 0;
+}
+
+/* th ready-sleep MS: print the ready line, then sleep. */
+static int
+th_ready_sleep(int argc, char **argv)
+{
+	(void)argc;
+	th_ready();
+	th_sleep_ms(th_num(argv[2]));
+	return 0;
+}
+
+/* th ignore-term MS: ignore SIGTERM, print the ready line, sleep. */
+static int
+th_ignore_term(int argc, char **argv)
+{
+	(void)argc;
+	signal(SIGTERM, SIG_IGN);
+	th_ready();
+	th_sleep_ms(th_num(argv[2]));
+	return 0;
+}
+
+/*
+ * th grandchild MS [ignore-term]: leave behind a child in our group that
+ * sleeps MS (and holds stdout open), print "ready <pid> <childpid>", exit 0.
+ */
+static int
+th_grandchild(int argc, char **argv)
+{
+	int ignore = 0;
+	long ms = th_num(argv[2]);
+	pid_t child;
+
+	if (argc > 3) {
+		if (strcmp(argv[3], "ignore-term") != 0) {
+			th_die("grandchild: bad option");
+		}
+		ignore = 1;
+	}
+	child = th_fork_sleeper(ms, ignore);
+	printf("ready %ld %ld\n", (long)getpid(), (long)child);
+	fflush(stdout);
+	return 0;
+}
+
+/*
+ * th tree N MS: fork N children in our group that sleep MS, print
+ * "ready <pid> <child>...", then sleep MS ourselves.
+ */
+static int
+th_tree(int argc, char **argv)
+{
+	long i, n = th_num(argv[2]);
+	long ms = th_num(argv[3]);
+
+	(void)argc;
+	printf("ready %ld", (long)getpid());
+	for (i = 0; i < n; i++) {
+		printf(" %ld", (long)th_fork_sleeper(ms, 0));
+	}
+	printf("\n");
+	fflush(stdout);
+	th_sleep_ms(ms);
+	return 0;
+}
+
+/* th argv ARG...: print each ARG as "[ARG]" on its own line. */
+static int
+th_argv(int argc, char **argv)
+{
+	int i;
+
+	for (i = 2; i < argc; i++) {
+		printf("[%s]\n", argv[i]);
+	}
+	return 0;
+}
+
+/* th env NAME: print the value of NAME, or "(unset)". */
+static int
+th_env(int argc, char **argv)
+{
+	const char *v = getenv(argv[2]);
+
+	(void)argc;
+	printf("%s\n", v != NULL ? v : "(unset)");
+	return 0;
+}
+
+/* Compare two ints for qsort. */
+static int
+th_int_cmp(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* th fds: print the open fd numbers, ascending, space-separated. */
+static int
+th_fds(int argc, char **argv)
+{
+	DIR *d;
+	struct dirent *e;
+	int fds[1024];
+	size_t i, n = 0;
+
+	(void)argc;
+	(void)argv;
+	d = opendir("/proc/self/fd");
+	if (d == NULL) {
+		perror("th: /proc/self/fd");
+		return TH_EXIT_USAGE;
+	}
+	while ((e = readdir(d)) != NULL && n < 1024) {
+		if (e->d_name[0] == '.') {
+			continue;
+		}
+		fds[n] = atoi(e->d_name);
+		if (fds[n] != dirfd(d)) {
+			n++;
+		}
+	}
+	closedir(d);
+	qsort(fds, n, sizeof(fds[0]), th_int_cmp);
+	for (i = 0; i < n; i++) {
+		printf("%s%d", i > 0 ? " " : "", fds[i]);
+	}
+	printf("\n");
+	return 0;
+}
+
+/*
+ * th sigstate: print "mask <hex>" (the blocked signals, bit N-1 for signal
+ * N) and "ignored" followed by each signal whose disposition is SIG_IGN.
+ * A clean child prints "mask 0000000000000000" and "ignored".
+ */
+static int
+th_sigstate(int argc, char **argv)
+{
+	sigset_t set;
+	struct sigaction sa;
+	unsigned long long mask = 0;
+	int sig;
+
+	(void)argc;
+	(void)argv;
+	sigprocmask(SIG_SETMASK, NULL, &set);
+	for (sig = 1; sig < NSIG && sig <= 64; sig++) {
+		if (sigismember(&set, sig) == 1) {
+			mask |= 1ULL << (sig - 1);
+		}
+	}
+	printf("mask %016llx\nignored", mask);
+	for (sig = 1; sig < NSIG; sig++) {
+		/* glibc refuses its internal signals (32, 33): skip them. */
+		if (sigaction(sig, NULL, &sa) == 0 &&
+		    sa.sa_handler == SIG_IGN) {
+			printf(" %d", sig);
+		}
+	}
+	printf("\n");
+	return 0;
+}
+
+/* th pgid: print "<pid> <pgid>". */
+static int
+th_pgid(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("%ld %ld\n", (long)getpid(), (long)getpgrp());
+	return 0;
+}
+
+/* th cat: copy stdin to stdout. */
+static int
+th_cat(int argc, char **argv)
+{
+	char buf[8192];
+	ssize_t n, off, w;
+
+	(void)argc;
+	(void)argv;
+	while ((n = read(0, buf, sizeof(buf))) != 0) {
+		if (n == -1) {
+			if (errno == EINTR) {
+				continue;
+			}
+			perror("th: read");
+			return 1;
+		}
+		for (off = 0; off < n; off += w) {
+			w = write(1, buf + off, (size_t)(n - off));
+			if (w == -1) {
+				perror("th: write");
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* th kill-self SIGNUM: die by SIGNUM with its default action. */
+static int
+th_kill_self(int argc, char **argv)
+{
+	int sig = (int)th_num(argv[2]);
+	sigset_t set;
+
+	(void)argc;
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	fprintf(stderr, "th: still alive after signal %d\n", sig);
+	return TH_EXIT_USAGE;
+}
+
+/* th stop-self MS: print the ready line, stop ourselves, then sleep MS. */
+static int
+th_stop_self(int argc, char **argv)
+{
+	(void)argc;
+	th_ready();
+	raise(SIGSTOP);
+	th_sleep_ms(th_num(argv[2]));
+	return 0;
+}
+
+/* th touch PATH: create PATH (proof that the command ran). */
+static int
+th_touch(int argc, char **argv)
+{
+	int fd;
+
+	(void)argc;
+	fd = open(argv[2], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		perror("th: touch");
+		return 1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* th print OUT ERR: print OUT to stdout and ERR to stderr. */
+static int
+th_print(int argc, char **argv)
+{
+	(void)argc;
+	printf("%s\n", argv[2]);
+	fflush(stdout);
+	fprintf(stderr, "%s\n", argv[3]);
+	return 0;
+}
+
+/* th flood BYTES: write BYTES bytes of "y\n" to stdout with write(2). */
+static int
+th_flood(int argc, char **argv)
+{
+	static char buf[4096];
+	long left = th_num(argv[2]);
+	ssize_t w;
+	size_t i, n;
+
+	(void)argc;
+	for (i = 0; i < sizeof(buf); i += 2) {
+		buf[i] = 'y';
+		buf[i + 1] = '\n';
+	}
+	while (left > 0) {
+		n = left < (long)sizeof(buf) ? (size_t)left : sizeof(buf);
+		w = write(1, buf, n);
+		if (w == -1) {
+			perror("th: flood");
+			return 1;
+		}
+		left -= w;
+	}
+	return 0;
+}
+
+/* th stdio-ino: print the inode numbers of fds 0, 1 and 2. */
+static int
+th_stdio_ino(int argc, char **argv)
+{
+	struct stat st;
+	int fd;
+
+	(void)argc;
+	(void)argv;
+	for (fd = 0; fd <= 2; fd++) {
+		if (fstat(fd, &st) == -1) {
+			perror("th: fstat");
+			return 1;
+		}
+		printf("%s%llu", fd > 0 ? " " : "",
+		       (unsigned long long)st.st_ino);
+	}
+	printf("\n");
+	return 0;
+}
+
+/* Run the subcommand named by argv[1]. */
+int
+main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		th_die("missing command");
+	}
+	for (i = 0; i < sizeof(th_cmds) / sizeof(th_cmds[0]); i++) {
+		if (strcmp(argv[1], th_cmds[i].name) != 0) {
+			continue;
+		}
+		if (argc - 2 < th_cmds[i].nargs) {
+			th_die("missing argument");
+		}
+		return th_cmds[i].run(argc, argv);
+	}
+	th_die("unknown command");
+	return TH_EXIT_USAGE;
+}

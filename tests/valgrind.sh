@@ -1,0 +1,42 @@
+#!/bin/sh
+# Run ctxrun through its main paths under valgrind: any memory error, leak
+# or fd left open (beyond the three standard ones) fails the run.
+set -u
+bin=${CTXRUN_BIN:-build/ctxrun}
+th=${TH_BIN:-build/th}
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+fails=0 passes=0
+
+# check NAME EXPECTED_STATUS ARGS...: run ctxrun ARGS under valgrind.
+check() {
+	name=$1 want=$2
+	shift 2
+	valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=all \
+		--errors-for-leak-kinds=definite,indirect,possible --track-fds=yes --child-silent-after-fork=yes \
+		--log-file="$log/$name.log" "$bin" "$@" </dev/null >/dev/null 2>&1
+	got=$?
+	# --track-fds lists the fds open at exit: any ctxrun opened is a leak.
+	extra=$(awk '/Open file descriptor/ { fd = 1; next }
+		fd && /inherited from parent/ { fd = 0 }
+		fd && /^==[0-9]+== *$/ { n++; fd = 0 }
+		END { print n + 0 }' "$log/$name.log")
+	if [ "$got" -eq "$want" ] && [ "$extra" -eq 0 ] && ! grep -q 'ERROR SUMMARY: [1-9]' "$log/$name.log"; then
+		passes=$((passes + 1))
+		echo "valgrind: $name: ok (exit $got)"
+	else
+		fails=$((fails + 1))
+		echo "valgrind: $name: FAILED (exit $got, wanted $want, $extra fds left)"
+		cat "$log/$name.log"
+	fi
+}
+
+check success 0 -- "$th" exit 0
+check failure 3 -- "$th" exit 3
+check timeout 124 -t 0.3 -- "$th" sleep 30000
+check escalation 124 -t 0.2 -g 0.3 -- "$th" ignore-term 30000
+check leftovers 0 -g 5 -- "$th" grandchild 30000
+check not-found 127 -- ctxrun-no-such-command
+check usage 125 -t 5x -- true
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]
