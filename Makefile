@@ -4,7 +4,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 WARNINGS = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror
 CPPFLAGS += -D_GNU_SOURCE -Iinclude
-LDLIBS = -lev -linih
+LDLIBS = -lev -linih -lm
 PREFIX ?= /usr/local
 
 BUILD ?= build
@@ -76,7 +76,7 @@ $(BUILD)/test_unit: $(UNIT_SRC) $(BUILD)/libctxrun.a | $(BUILD)/.test-deps
 
 $(BUILD)/test_e2e: $(E2E_SRC) $(wildcard tests/e2e/*.h) | $(BUILD)/.test-deps
 	$(CC) $(CPPFLAGS) $(WARNINGS) $(CFLAGS) $(LDFLAGS) -Itests/e2e -o $@ \
-		$(E2E_SRC) -lcriterion
+		$(E2E_SRC) -lcriterion -lutil
 
 demo: ctxrun
 	@echo '$$ ./ctxrun -v -t 1s -g 2s -- sh -c "trap ... TERM; sleep 30 & wait"'

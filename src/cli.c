@@ -227,17 +227,22 @@ root_deadline(struct run *r)
 				 cause);
 	}
 	if (inherited) {
-		char *end;
-		double wall = strtod(inherited, &end);
+		/* Only what ctxrun writes: digits, at most one point. */
+		size_t digits = strspn(inherited, "0123456789");
+		const char *rest = inherited + digits;
+		double wall = strtod(inherited, NULL);
 
-		if (end == inherited || *end || !(wall > 0)) {
+		if (*rest == '.') {
+			rest += 1 + strspn(rest + 1, "0123456789");
+		}
+		if (!digits || *rest || !(wall > 0)) {
 			fprintf(stderr, "ctxrun: invalid CTXRUN_DEADLINE '%s': "
 					"expected Unix time in seconds\n",
 				inherited);
 			return -1;
 		}
-		ctx_set_deadline(r->root, now + (wall - ev_time()),
-				 "deadline exceeded (inherited CTXRUN_DEADLINE)");
+		ctx_set_deadline_wall(r->root, wall,
+				      "deadline exceeded (inherited CTXRUN_DEADLINE)");
 	}
 	return 0;
 }
@@ -503,6 +508,15 @@ run_job_cb(struct job *j, const struct job_event *ev, void *data)
 		say(r, VERBOSE, j, "%zu leftover process%s, %s (leader exited)",
 		    ev->count, ev->count == 1 ? "" : "es",
 		    signame_name(ev->signal));
+		break;
+	case JOB_EV_SUSPENDED:
+		/*
+		 * Ctrl-Z reached the job, not us: stop ourselves so the shell
+		 * sees a stopped job and takes the terminal; on `fg` or `bg`
+		 * we are continued and pass that on.
+		 */
+		raise(SIGTSTP);
+		job_resume(j);
 		break;
 	case JOB_EV_DONE:
 		run_quiesce(r);

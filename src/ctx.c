@@ -24,6 +24,7 @@ struct ctx {
 	struct ctx_ear *ears;
 	ev_timer timer; /* armed only when its deadline beats the parent's */
 	ev_tstamp deadline_at;
+	ev_tstamp deadline_wall; /* the same instant as Unix time */
 	char deadline_text[256];
 	struct ctx_cause cause;
 	int pins;
@@ -64,6 +65,7 @@ ctx_new(struct ctx *parent)
 	}
 	parent->children = c;
 	c->deadline_at = parent->deadline_at;
+	c->deadline_wall = parent->deadline_wall;
 	if (parent->cause.kind != CTX_CAUSE_NONE) {
 		c->cause = parent->cause;
 		c->cause.inherited = true;
@@ -71,18 +73,43 @@ ctx_new(struct ctx *parent)
 	return c;
 }
 
-/* Give C a deadline, keeping the earlier one. */
+/* Give C the deadline AT (loop time) = WALL (Unix time), keeping the earlier. */
+static void
+set_deadline(struct ctx *c, ev_tstamp at, ev_tstamp wall, const char *cause)
+{
+	if (ctx_done(c) || (c->deadline_at && at >= c->deadline_at)) {
+		return;
+	}
+	c->deadline_at = at;
+	c->deadline_wall = wall;
+	snprintf(c->deadline_text, sizeof(c->deadline_text), "%s", cause);
+	ev_timer_stop(c->loop, &c->timer);
+	ev_timer_set(&c->timer, at - ev_now(c->loop), 0.);
+	ev_timer_start(c->loop, &c->timer);
+}
+
+/* Give C a deadline in loop time. */
 void
 ctx_set_deadline(struct ctx *c, ev_tstamp deadline_at, const char *cause)
 {
-	if (ctx_done(c) || (c->deadline_at && deadline_at >= c->deadline_at)) {
-		return;
-	}
-	c->deadline_at = deadline_at;
-	snprintf(c->deadline_text, sizeof(c->deadline_text), "%s", cause);
-	ev_timer_stop(c->loop, &c->timer);
-	ev_timer_set(&c->timer, deadline_at - ev_now(c->loop), 0.);
-	ev_timer_start(c->loop, &c->timer);
+	set_deadline(c, deadline_at,
+		     ev_time() + (deadline_at - ev_now(c->loop)), cause);
+}
+
+/* Give C a deadline in Unix time. */
+void
+ctx_set_deadline_wall(struct ctx *c, ev_tstamp wall, const char *cause)
+{
+	/* Sample both clocks together so the conversion is as exact as it gets. */
+	ev_now_update(c->loop);
+	set_deadline(c, ev_now(c->loop) + (wall - ev_time()), wall, cause);
+}
+
+/* Effective deadline of C as Unix time. */
+ev_tstamp
+ctx_deadline_wall(const struct ctx *c)
+{
+	return c->deadline_wall;
 }
 
 /* The loop C's timers run on. */

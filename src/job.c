@@ -3,6 +3,7 @@
 
 #include <sys/wait.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,15 @@ job_kill(struct job *j)
 	}
 }
 
+/* Continue J after a suspension. */
+void
+job_resume(struct job *j)
+{
+	if (j->proc) {
+		proc_resume(j->proc);
+	}
+}
+
 /* J's name. */
 const char *
 job_name(const struct job *j)
@@ -207,7 +217,7 @@ env_build(const struct job *j)
 	char **envp;
 	char *strings, *s;
 	size_t strings_len;
-	ev_tstamp deadline = ctx_deadline(j->ctx);
+	ev_tstamp deadline = ctx_deadline_wall(j->ctx);
 
 	for (char **e = environ; *e; e++) {
 		n++;
@@ -231,11 +241,15 @@ env_build(const struct job *j)
 	envp[k++] = s;
 	s += sprintf(s, "%s%s", job_var, j->name) + 1;
 	if (deadline) {
-		struct ev_loop *loop = ctx_loop(j->ctx);
-		ev_tstamp wall = ev_time() + (deadline - ev_now(loop));
+		/*
+		 * Whole milliseconds, rounded down: a deadline handed on may be
+		 * a little early, never late. The epsilon keeps 416.967 (stored
+		 * as 416.96699...) from losing a millisecond.
+		 */
+		long long ms = (long long)floor(deadline * 1000. + 1e-6);
 
 		envp[k++] = s;
-		sprintf(s, "%s%.3f", deadline_var, wall);
+		sprintf(s, "%s%lld.%03lld", deadline_var, ms / 1000, ms % 1000);
 	}
 	envp[k] = NULL;
 	return envp;
@@ -302,6 +316,10 @@ job_proc_cb(struct proc *p, enum proc_event ev, void *data)
 					    .pid = proc_pid(p),
 					    .count = proc_leftovers(p),
 					    .signal = j->spec.stop_signal });
+		break;
+	case PROC_SUSPENDED:
+		emit(j, (struct job_event){ .kind = JOB_EV_SUSPENDED,
+					    .pid = proc_pid(p) });
 		break;
 	case PROC_DONE:
 		decide(j);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "ctxrun/proc.h"
 
+#include <sys/wait.h>
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
@@ -47,6 +48,8 @@ struct proc {
 };
 
 static void proc_exit_cb(struct reaper_watch *w, int status);
+static void proc_job_control(struct proc *p, int status);
+static void tty_reclaim(struct proc *p);
 static void proc_orphan_cb(struct reaper_ear *ear, pid_t pid, int status);
 static void proc_grace_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static int spawn_leader(const struct proc_spec *spec, pid_t *pid);
@@ -171,6 +174,19 @@ proc_kill(struct proc *p)
 	signal_group(p, SIGKILL);
 }
 
+/* Continue P after a suspension, with the terminal if ctxrun has it. */
+void
+proc_resume(struct proc *p)
+{
+	if (p->state != PROC_RUNNING) {
+		return;
+	}
+	if (p->tty_fd >= 0 && tcgetpgrp(p->tty_fd) == getpgrp()) {
+		tcsetpgrp(p->tty_fd, p->pgid);
+	}
+	signal_group(p, SIGCONT);
+}
+
 /* Release P. */
 void
 proc_free(struct proc *p)
@@ -268,12 +284,34 @@ members_left(const struct proc *p)
 	return ptree_count(p->self, p->pgid);
 }
 
+/*
+ * The leader stopped or continued. Only a stop by the terminal matters: the
+ * job's group holds the terminal, so the shell cannot take it back, and
+ * ctxrun must step in as a shell would.
+ */
+static void
+proc_job_control(struct proc *p, int status)
+{
+	int sig = WIFSTOPPED(status) ? WSTOPSIG(status) : 0;
+
+	if (p->tty_fd < 0 || tcgetpgrp(p->tty_fd) != p->pgid ||
+	    (sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU)) {
+		return;
+	}
+	tty_reclaim(p);
+	p->on_event(p, PROC_SUSPENDED, p->data);
+}
+
 /* The leader was reaped. */
 static void
 proc_exit_cb(struct reaper_watch *w, int status)
 {
 	struct proc *p = container_of(w, struct proc, watch);
 
+	if (WIFSTOPPED(status) || WIFCONTINUED(status)) {
+		proc_job_control(p, status);
+		return;
+	}
 	if (p->state != PROC_RUNNING) {
 		BUG("leader %d reaped twice", (int)p->pid);
 	}

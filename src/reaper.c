@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "ctxrun/reaper.h"
 
+#include <sys/wait.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "ctxrun/util.h"
@@ -37,7 +39,8 @@ reaper_new(struct ev_loop *loop)
 	r->loop = loop;
 	r->nbuckets = 64;
 	r->buckets = xcalloc(r->nbuckets, sizeof(*r->buckets));
-	ev_child_init(&r->child, reaper_child_cb, 0, 0);
+	/* trace = 1: stops and continues are reported too. */
+	ev_child_init(&r->child, reaper_child_cb, 0, 1);
 	return r;
 }
 
@@ -214,16 +217,22 @@ reaper_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	struct reaper *r = container_of(w, struct reaper, child);
 	struct reaper_watch *watch;
 	pid_t pid = w->rpid;
+	int status = w->rstatus;
+	bool ended = !WIFSTOPPED(status) && !WIFCONTINUED(status);
 
 	(void)loop;
 	(void)revents;
 	for (watch = r->buckets[bucket_of(pid, r->nbuckets)]; watch;
 	     watch = watch->next) {
 		if (watch->pid == pid) {
-			reaper_unwatch(r, watch);
-			watch->fn(watch, w->rstatus);
+			if (ended) {
+				reaper_unwatch(r, watch);
+			}
+			watch->fn(watch, status);
 			return;
 		}
 	}
-	fire_orphan_ears(r, pid, w->rstatus);
+	if (ended) {
+		fire_orphan_ears(r, pid, status);
+	}
 }

@@ -83,8 +83,18 @@ void ctx_set_deadline(struct ctx *c, ev_tstamp deadline_at, const char *cause);
 /* The loop C's timers run on. */
 struct ev_loop *ctx_loop(const struct ctx *c);
 
+/*
+ * Like ctx_set_deadline() with the deadline given as Unix time, e.g. one
+ * inherited from a parent process. ctx_deadline_wall() then returns WALL
+ * exactly, so a deadline passed down through processes never drifts later.
+ */
+void ctx_set_deadline_wall(struct ctx *c, ev_tstamp wall, const char *cause);
+
 /* Effective deadline of C as an ev_now() time, or 0 when it has none. */
 ev_tstamp ctx_deadline(const struct ctx *c);
+
+/* Effective deadline of C as Unix time, or 0 when it has none. */
+ev_tstamp ctx_deadline_wall(const struct ctx *c);
 
 /* Is C done (cancelled or past its deadline)? */
 bool ctx_done(const struct ctx *c);

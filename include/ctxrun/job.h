@@ -53,6 +53,7 @@ enum job_event_kind {
 	JOB_EV_EXIT,      /* leader reaped: status (raw wait status) */
 	JOB_EV_LEFTOVERS, /* leader left members: count, signal */
 	JOB_EV_DONE,      /* everything gone, outcome decided */
+	JOB_EV_SUSPENDED, /* stopped from the terminal; see job_resume() */
 };
 
 struct job_event {
@@ -93,6 +94,9 @@ int job_start(struct job *j, struct ctx *parent, struct reaper *r,
 
 /* SIGKILL J's processes now; a no-op unless J is running. */
 void job_kill(struct job *j);
+
+/* Continue J after JOB_EV_SUSPENDED (see proc_resume()). */
+void job_resume(struct job *j);
 
 /* J's name (borrowed). */
 const char *job_name(const struct job *j);

@@ -44,6 +44,9 @@ enum proc_event {
 	PROC_EXITED,    /* the leader was reaped */
 	PROC_LEFTOVERS, /* the leader left members running; stopping them */
 	PROC_DONE,      /* leader reaped and group empty: the last event */
+	PROC_SUSPENDED, /* the leader holding the terminal was stopped by it
+			   (Ctrl-Z, SIGTTIN, SIGTTOU); the terminal is back
+			   with ctxrun's group. See proc_resume(). */
 };
 
 typedef void proc_event_fn(struct proc *p, enum proc_event ev, void *data);
@@ -94,6 +97,13 @@ void proc_stop(struct proc *p);
 
 /* SIGKILL the whole group now; a no-op when P is done. */
 void proc_kill(struct proc *p);
+
+/*
+ * After PROC_SUSPENDED, once ctxrun itself was continued: give the terminal
+ * back to P's group if ctxrun is in the foreground (`fg`, not `bg`), then
+ * SIGCONT the group.
+ */
+void proc_resume(struct proc *p);
 
 /* Release P; stops nothing, so call it after PROC_DONE. NULL is a no-op. */
 void proc_free(struct proc *p);

@@ -17,8 +17,10 @@
  *   1. reaper_new(loop) on the default loop (ev_child requires it), then
  *      reaper_start().
  *   2. reaper_watch() a pid right after spawning it (before returning to the
- *      loop, so the exit cannot be missed); the watch fires once and is
- *      unlinked before its callback runs.
+ *      loop, so the exit cannot be missed); the watch fires once for the
+ *      exit and is unlinked before its callback runs. It also fires, and
+ *      stays, when the pid stops or continues (WIFSTOPPED, WIFCONTINUED):
+ *      job control needs to know.
  *   3. reaper_listen_orphans() to hear exits of pids nobody watches.
  *   4. reaper_stop() when no child remains, then reaper_free().
  *
@@ -35,7 +37,7 @@ struct reaper;
 struct reaper_watch;
 struct reaper_ear;
 
-/* A watched pid exited with wait status STATUS. */
+/* A watched pid exited, stopped or continued; STATUS is its wait status. */
 typedef void reaper_exit_fn(struct reaper_watch *w, int status);
 
 /* A pid nobody watches was reaped. */

@@ -574,7 +574,7 @@ h_pump(struct h_proc *p, double deadline, h_cond_fn cond, const void *arg)
 		}
 		until = deadline;
 		if (p->reaped) {
-			/* A survivor holds the pipes; no_survivors reports it. */
+			/* A survivor holds the pipes: no_survivors says who. */
 			if (now >= p->reaped_at + H_PIPE_LINGER) {
 				p->pipes_held = true;
 				if (p->out_fd >= 0) {

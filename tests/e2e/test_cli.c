@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,7 @@ expect_usage_error(const char *arg, const char *value, const char *first)
 
 /* ---- exit statuses ---- */
 
+/* The command's own exit status comes back unchanged. */
 Test(cli, exit_status_passthrough)
 {
 	static const char *const codes[] = { "0", "3", "42", "255" };
@@ -204,6 +206,7 @@ Test(cli, exit_status_passthrough)
 	}
 }
 
+/* A deadline that does not expire changes neither status nor timing. */
 Test(cli, exit_status_passthrough_with_timeout)
 {
 	struct h_proc p;
@@ -216,6 +219,7 @@ Test(cli, exit_status_passthrough_with_timeout)
 	h_release(&p);
 }
 
+/* An expired deadline gives 124 and exactly one message. */
 Test(cli, timeout_gives_124_and_one_line)
 {
 	struct h_proc p;
@@ -229,6 +233,7 @@ Test(cli, timeout_gives_124_and_one_line)
 	h_release(&p);
 }
 
+/* Durations in messages are in canonical form. */
 Test(cli, timeout_message_canonical_durations)
 {
 	static const char *const cases[][2] = {
@@ -249,6 +254,7 @@ Test(cli, timeout_message_canonical_durations)
 	}
 }
 
+/* A positive timeout below 1 ms is 1 ms, not "no deadline". */
 Test(cli, sub_millisecond_timeout_is_not_zero)
 {
 	struct h_proc p;
@@ -261,6 +267,7 @@ Test(cli, sub_millisecond_timeout_is_not_zero)
 	h_release(&p);
 }
 
+/* Every documented duration form is accepted. */
 Test(cli, valid_durations_accepted)
 {
 	static const char *const durs[] = {
@@ -282,6 +289,7 @@ Test(cli, valid_durations_accepted)
 	}
 }
 
+/* Malformed --timeout values are usage errors and nothing runs. */
 Test(cli, bad_timeout_is_125)
 {
 	static const char *const bad[] = {
@@ -298,6 +306,7 @@ Test(cli, bad_timeout_is_125)
 	}
 }
 
+/* The --timeout error message is the documented one. */
 Test(cli, bad_timeout_message_exact)
 {
 	struct h_proc p;
@@ -310,6 +319,7 @@ Test(cli, bad_timeout_message_exact)
 	h_release(&p);
 }
 
+/* Malformed --grace / --kill-after values are usage errors. */
 Test(cli, bad_grace_is_125)
 {
 	expect_usage_error("-g", "bad", "ctxrun: invalid --grace 'bad'");
@@ -317,6 +327,7 @@ Test(cli, bad_grace_is_125)
 	expect_usage_error("--kill-after", "1x", "ctxrun: invalid");
 }
 
+/* Unknown --signal values (and 0) are usage errors. */
 Test(cli, bad_signal_is_125)
 {
 	static const char *const bad[] = {
@@ -332,6 +343,7 @@ Test(cli, bad_signal_is_125)
 	}
 }
 
+/* The --signal error message is the documented one. */
 Test(cli, bad_signal_message_exact)
 {
 	struct h_proc p;
@@ -344,6 +356,7 @@ Test(cli, bad_signal_message_exact)
 	h_release(&p);
 }
 
+/* No command is a usage error with the help hint. */
 Test(cli, missing_command_is_125)
 {
 	static const char *const argv0[] = { NULL, NULL };
@@ -375,6 +388,7 @@ Test(cli, missing_command_is_125)
 	}
 }
 
+/* Unknown options (including -c and -f for now) are usage errors. */
 Test(cli, unknown_option_is_125)
 {
 	char dir[64], file[128];
@@ -397,6 +411,7 @@ Test(cli, unknown_option_is_125)
 	tmp_remove(dir);
 }
 
+/* A command without the "--" before it is a usage error. */
 Test(cli, double_dash_is_required)
 {
 	char dir[64], file[128];
@@ -413,6 +428,7 @@ Test(cli, double_dash_is_required)
 	tmp_remove(dir);
 }
 
+/* A file without execute permission gives 126. */
 Test(cli, not_executable_is_126)
 {
 	char dir[64], file[128], want[256];
@@ -431,6 +447,7 @@ Test(cli, not_executable_is_126)
 	tmp_remove(dir);
 }
 
+/* A directory as the command gives 126. */
 Test(cli, directory_is_126)
 {
 	char dir[64], want[256];
@@ -448,6 +465,7 @@ Test(cli, directory_is_126)
 	tmp_remove(dir);
 }
 
+/* An executable file of unknown format gives 126, with no shell fallback. */
 Test(cli, bad_format_is_126)
 {
 	char dir[64], file[128], want[256], elf[64];
@@ -469,6 +487,7 @@ Test(cli, bad_format_is_126)
 	tmp_remove(dir);
 }
 
+/* A non-executable file found in PATH gives 126. */
 Test(cli, not_executable_in_path_is_126)
 {
 	char dir[64], file[128];
@@ -486,6 +505,7 @@ Test(cli, not_executable_in_path_is_126)
 	tmp_remove(dir);
 }
 
+/* A missing command gives 127, even with -q. */
 Test(cli, not_found_is_127)
 {
 	struct h_proc p;
@@ -507,6 +527,7 @@ Test(cli, not_found_is_127)
 	h_release(&p);
 }
 
+/* The command is looked up in PATH. */
 Test(cli, command_found_in_path)
 {
 	char dir[64], link[128];
@@ -525,6 +546,7 @@ Test(cli, command_found_in_path)
 	tmp_remove(dir);
 }
 
+/* A command killed by a signal ctxrun did not send gives 128+N. */
 Test(cli, killed_by_own_signal_is_128_plus_n)
 {
 	char sig[16];
@@ -553,6 +575,7 @@ Test(cli, killed_by_own_signal_is_128_plus_n)
 	h_release(&p);
 }
 
+/* --preserve-status reports the command's death by SIGTERM. */
 Test(cli, preserve_status_term)
 {
 	struct h_proc p;
@@ -565,6 +588,7 @@ Test(cli, preserve_status_term)
 	h_release(&p);
 }
 
+/* --preserve-status reports the SIGKILL after the grace. */
 Test(cli, preserve_status_kill_after_grace)
 {
 	struct h_proc p;
@@ -577,6 +601,7 @@ Test(cli, preserve_status_kill_after_grace)
 	h_release(&p);
 }
 
+/* --preserve-status keeps a normal exit status. */
 Test(cli, preserve_status_without_timeout)
 {
 	struct h_proc p;
@@ -589,6 +614,7 @@ Test(cli, preserve_status_without_timeout)
 	h_release(&p);
 }
 
+/* --signal accepts names in any case, with or without SIG, and numbers. */
 Test(cli, stop_signal_names)
 {
 	static const char *const names[] = { "INT", "int", "SIGINT",
@@ -608,6 +634,7 @@ Test(cli, stop_signal_names)
 	}
 }
 
+/* --signal HUP and KILL are sent as the stop signal. */
 Test(cli, stop_signal_hup_and_kill)
 {
 	struct h_proc p;
@@ -629,6 +656,7 @@ Test(cli, stop_signal_hup_and_kill)
 
 /* ---- messages ---- */
 
+/* -q silences the timeout message. */
 Test(cli, quiet_timeout_prints_nothing)
 {
 	struct h_proc p;
@@ -647,6 +675,7 @@ Test(cli, quiet_timeout_prints_nothing)
 	h_release(&p);
 }
 
+/* -q does not silence usage errors. */
 Test(cli, quiet_still_prints_usage_errors)
 {
 	struct h_proc p;
@@ -661,6 +690,7 @@ Test(cli, quiet_still_prints_usage_errors)
 			   "ctxrun: invalid --timeout '5x'");
 }
 
+/* -v reports the start (with the right pid) and the exit. */
 Test(cli, verbose_lifecycle)
 {
 	char want[128];
@@ -692,6 +722,7 @@ Test(cli, verbose_lifecycle)
 	h_release(&p);
 }
 
+/* -v reports the escalation to SIGKILL and the death. */
 Test(cli, verbose_escalation)
 {
 	char want[128];
@@ -712,6 +743,7 @@ Test(cli, verbose_escalation)
 	h_release(&p);
 }
 
+/* Escalation adds no line at default verbosity. */
 Test(cli, default_verbosity_escalation_is_one_line)
 {
 	struct h_proc p;
@@ -724,6 +756,7 @@ Test(cli, default_verbosity_escalation_is_one_line)
 	h_release(&p);
 }
 
+/* -v reports leftovers being stopped after the leader exits. */
 Test(cli, verbose_leftover)
 {
 	char want[128];
@@ -740,6 +773,7 @@ Test(cli, verbose_leftover)
 	h_release(&p);
 }
 
+/* --help and --version print to stdout and exit 0. */
 Test(cli, help_and_version)
 {
 	static const char *const help[] = { "--help", "-h" };
@@ -768,6 +802,7 @@ Test(cli, help_and_version)
 
 /* ---- argv ---- */
 
+/* Arguments reach the command unchanged, with no shell in between. */
 Test(cli, argv_verbatim)
 {
 	struct h_proc p;
@@ -788,6 +823,7 @@ Test(cli, argv_verbatim)
 
 /* ---- stdio ---- */
 
+/* ctxrun's stdin is the command's stdin. */
 Test(cli, stdin_passed_through)
 {
 	struct h_opts o = { .input = "hello\nworld\n" };
@@ -808,6 +844,7 @@ Test(cli, stdin_passed_through)
 	h_release(&p);
 }
 
+/* A large input passes through stdin intact. */
 Test(cli, stdin_large)
 {
 	struct h_opts o = { 0 };
@@ -832,6 +869,7 @@ Test(cli, stdin_large)
 	free(data);
 }
 
+/* The command writes to ctxrun's own stdout and stderr, not copies. */
 Test(cli, stdio_is_the_commands_own)
 {
 	unsigned long long ino[3];
@@ -864,6 +902,7 @@ Test(cli, stdio_is_the_commands_own)
 	h_release(&p);
 }
 
+/* The command gets SIGPIPE's default action even if ctxrun ignores it. */
 Test(cli, sigpipe_is_default_in_command)
 {
 	struct h_opts o = { .close_stdout = true, .ignore = { SIGPIPE } };
@@ -879,6 +918,7 @@ Test(cli, sigpipe_is_default_in_command)
 
 /* ---- environment ---- */
 
+/* CTXRUN_JOB is the basename of the command. */
 Test(cli, env_job_name)
 {
 	char want[128];
@@ -892,6 +932,7 @@ Test(cli, env_job_name)
 	h_release(&p);
 }
 
+/* ctxrun's environment reaches the command. */
 Test(cli, env_passed_through)
 {
 	struct h_proc p;
@@ -924,6 +965,7 @@ is_deadline(const char *s)
 	       isdigit((unsigned char)dot[3]) && strcmp(dot + 4, "\n") == 0;
 }
 
+/* CTXRUN_DEADLINE is now + timeout, with three decimals. */
 Test(cli, env_deadline_with_timeout)
 {
 	struct h_proc p;
@@ -943,6 +985,7 @@ Test(cli, env_deadline_with_timeout)
 	h_release(&p);
 }
 
+/* Without a deadline there is no CTXRUN_DEADLINE. */
 Test(cli, env_deadline_absent_without_timeout)
 {
 	struct h_proc p;
@@ -970,6 +1013,7 @@ set_deadline(double in)
 	cr_assert_eq(setenv("CTXRUN_DEADLINE", buf, 1), 0);
 }
 
+/* An inherited CTXRUN_DEADLINE earlier than --timeout wins. */
 Test(cli, inherited_deadline_is_honoured)
 {
 	struct h_proc p;
@@ -993,6 +1037,7 @@ Test(cli, inherited_deadline_is_honoured)
 	h_release(&p);
 }
 
+/* --timeout wins over a later inherited CTXRUN_DEADLINE. */
 Test(cli, own_timeout_wins_when_earlier)
 {
 	struct h_proc p;
@@ -1005,6 +1050,7 @@ Test(cli, own_timeout_wins_when_earlier)
 	h_release(&p);
 }
 
+/* An inherited deadline is passed on unchanged. */
 Test(cli, inherited_deadline_propagates)
 {
 	char set[64];
@@ -1026,6 +1072,7 @@ Test(cli, inherited_deadline_propagates)
 	h_release(&p);
 }
 
+/* An invalid CTXRUN_DEADLINE is an error and nothing runs. */
 Test(cli, invalid_inherited_deadline_is_125)
 {
 	static const char *const bad[] = { "abc", "12x", "1.5.5", "inf" };
@@ -1051,6 +1098,7 @@ Test(cli, invalid_inherited_deadline_is_125)
 	tmp_remove(dir);
 }
 
+/* A nested ctxrun with a long timeout ends at the outer deadline. */
 Test(cli, nested_ctxrun_honours_outer_deadline)
 {
 	struct h_proc p;
@@ -1065,6 +1113,7 @@ Test(cli, nested_ctxrun_honours_outer_deadline)
 
 /* ---- process hygiene ---- */
 
+/* Fds above 2 that ctxrun inherited do not reach the command. */
 Test(cli, fds_above_2_not_inherited)
 {
 	struct h_proc p;
@@ -1083,6 +1132,7 @@ Test(cli, fds_above_2_not_inherited)
 	close(fd2);
 }
 
+/* The command gets an empty mask and no ignored signals. */
 Test(cli, clean_signal_state_in_command)
 {
 	struct h_opts o = {
@@ -1105,6 +1155,7 @@ Test(cli, clean_signal_state_in_command)
 	h_release(&p);
 }
 
+/* The command leads its own process group. */
 Test(cli, command_in_own_process_group)
 {
 	long pid, pgid;
@@ -1120,6 +1171,7 @@ Test(cli, command_in_own_process_group)
 	h_release(&p);
 }
 
+/* With --foreground the command stays in ctxrun's group. */
 Test(cli, foreground_keeps_ctxrun_group)
 {
 	long pid, pgid;
@@ -1136,6 +1188,7 @@ Test(cli, foreground_keeps_ctxrun_group)
 	h_release(&p);
 }
 
+/* With --foreground a timeout stops the command, not ctxrun. */
 Test(cli, foreground_timeout)
 {
 	struct h_proc p;
@@ -1150,6 +1203,7 @@ Test(cli, foreground_timeout)
 	h_release(&p);
 }
 
+/* With --foreground leftovers are still stopped. */
 Test(cli, foreground_leftover_stopped)
 {
 	pid_t pids[2];
@@ -1168,6 +1222,7 @@ Test(cli, foreground_leftover_stopped)
 
 /* ---- escalation ---- */
 
+/* A command ignoring TERM is killed after the grace. */
 Test(cli, escalation_after_grace)
 {
 	pid_t pid;
@@ -1185,6 +1240,7 @@ Test(cli, escalation_after_grace)
 	h_release(&p);
 }
 
+/* --kill-after is an alias of --grace. */
 Test(cli, kill_after_is_grace_alias)
 {
 	struct h_proc p;
@@ -1197,6 +1253,7 @@ Test(cli, kill_after_is_grace_alias)
 	h_release(&p);
 }
 
+/* --grace 0 sends SIGKILL with the stop signal. */
 Test(cli, grace_zero_kills_at_once)
 {
 	struct h_proc p;
@@ -1216,6 +1273,7 @@ Test(cli, grace_zero_kills_at_once)
 	h_release(&p);
 }
 
+/* A command obeying TERM ends long before the grace. */
 Test(cli, term_obeyed_well_before_grace)
 {
 	struct h_proc p;
@@ -1228,6 +1286,7 @@ Test(cli, term_obeyed_well_before_grace)
 	h_release(&p);
 }
 
+/* A stopped command gets SIGCONT after the stop signal. */
 Test(cli, stopped_command_is_continued)
 {
 	pid_t pid;
@@ -1246,6 +1305,7 @@ Test(cli, stopped_command_is_continued)
 
 /* ---- leftovers in the group ---- */
 
+/* A timeout stops every process in the command's group. */
 Test(cli, tree_killed_on_timeout)
 {
 	pid_t pids[4];
@@ -1266,6 +1326,7 @@ Test(cli, tree_killed_on_timeout)
 	h_release(&p);
 }
 
+/* Leftovers of an exited leader are stopped; its status is kept. */
 Test(cli, leader_exit_leftover_stopped)
 {
 	pid_t pids[2];
@@ -1283,6 +1344,7 @@ Test(cli, leader_exit_leftover_stopped)
 	h_release(&p);
 }
 
+/* Leftovers ignoring TERM are killed after the grace. */
 Test(cli, leader_exit_leftover_ignoring_term)
 {
 	pid_t pids[2];
@@ -1325,21 +1387,25 @@ expect_interrupt(int sig, const char *name, const struct h_opts *o)
 	h_release(&p);
 }
 
+/* SIGINT to ctxrun stops the command and ctxrun dies of SIGINT. */
 Test(cli, sigint_to_ctxrun)
 {
 	expect_interrupt(SIGINT, "SIGINT", NULL);
 }
 
+/* SIGTERM to ctxrun stops the command and ctxrun dies of SIGTERM. */
 Test(cli, sigterm_to_ctxrun)
 {
 	expect_interrupt(SIGTERM, "SIGTERM", NULL);
 }
 
+/* SIGHUP to ctxrun stops the command and ctxrun dies of SIGHUP. */
 Test(cli, sighup_to_ctxrun)
 {
 	expect_interrupt(SIGHUP, "SIGHUP", NULL);
 }
 
+/* ctxrun honours SIGINT even when started with it ignored. */
 Test(cli, sigint_honoured_when_started_ignored)
 {
 	struct h_opts o = { .ignore = { SIGINT } };
@@ -1347,6 +1413,7 @@ Test(cli, sigint_honoured_when_started_ignored)
 	expect_interrupt(SIGINT, "SIGINT", &o);
 }
 
+/* -q silences the interruption message. */
 Test(cli, quiet_interrupt)
 {
 	pid_t pid;
@@ -1362,6 +1429,7 @@ Test(cli, quiet_interrupt)
 	h_release(&p);
 }
 
+/* A second SIGINT while stopping sends SIGKILL at once. */
 Test(cli, second_sigint_kills_at_once)
 {
 	pid_t pid;
@@ -1383,6 +1451,7 @@ Test(cli, second_sigint_kills_at_once)
 	h_release(&p);
 }
 
+/* Repeated SIGTERM while leftovers are stopped kills them at once. */
 Test(cli, interrupt_during_leftover_stop)
 {
 	pid_t pids[2];

@@ -137,6 +137,25 @@ Test(ctx, deadline_is_the_earlier_of_parent_and_own)
 	cr_assert_eq(ev_run(loop, 0), 0);
 }
 
+Test(ctx, wall_deadline_is_kept_exactly_and_inherited)
+{
+	struct ev_loop *loop = ev_default_loop(0);
+	struct ctx *root = ctx_new_root(loop), *child, *early;
+	ev_tstamp wall = ev_time() + 100.123;
+
+	ctx_set_deadline_wall(root, wall, "inherited");
+	child = ctx_new(root);
+	early = ctx_new(root);
+	ctx_set_deadline(early, ev_now(loop) + 1, "early");
+	cr_assert_eq(ctx_deadline_wall(root), wall, "a wall deadline drifted");
+	cr_assert_eq(ctx_deadline_wall(child), wall);
+	cr_assert_float_eq(ctx_deadline(root) - ev_now(loop), 100.123, 0.05);
+	cr_assert_float_eq(ctx_deadline_wall(early) - ev_time(), 1.0, 0.05);
+	ctx_free(child);
+	ctx_free(early);
+	ctx_free(root);
+}
+
 Test(ctx, deadline_expiry_cancels_from_the_loop)
 {
 	struct ev_loop *loop = ev_default_loop(0);
