@@ -22,10 +22,10 @@ E2E_SRC := $(wildcard tests/e2e/*.c)
 # Debian packages the build and the tests need, each found by one file.
 BUILD_DEPS := /usr/include/ev.h:libev-dev /usr/include/ini.h:libinih-dev
 TEST_DEPS := /usr/include/criterion/criterion.h:libcriterion-dev \
-	/usr/bin/valgrind:valgrind
+	/usr/bin/valgrind:valgrind /usr/bin/mandoc:mandoc
 
 .PHONY: all deps test-deps demo test test-plain check check-asan check-valgrind \
-	check-clang clean install uninstall
+	check-clang check-man clean install uninstall
 
 all: ctxrun
 
@@ -91,7 +91,12 @@ test-plain: test-deps $(BUILD)/ctxrun $(BUILD)/th $(BUILD)/test_unit $(BUILD)/te
 	$(BUILD)/test_unit
 	CTXRUN_BIN=$(BUILD)/ctxrun TH_BIN=$(BUILD)/th $(BUILD)/test_e2e
 
-check: check-asan check-valgrind check-clang
+check: check-man check-clang check-asan check-valgrind
+
+# The man pages must render without a single warning.
+check-man: test-deps
+	@out=$$(mandoc -T lint -W warning man/*.1 2>&1 | grep -v 'outdated mandoc.db'); \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; else echo "check-man: man pages lint clean"; fi
 
 check-asan: test-deps
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
