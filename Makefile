@@ -25,7 +25,7 @@ TEST_DEPS := /usr/include/criterion/criterion.h:libcriterion-dev \
 	/usr/bin/valgrind:valgrind /usr/bin/mandoc:mandoc
 
 .PHONY: all deps test-deps demo test test-plain check check-asan check-valgrind \
-	check-clang check-man clean install uninstall
+	check-clang check-man clean install uninstall fuzz fuzz-merge
 
 all: ctxrun
 
@@ -110,6 +110,42 @@ check-clang: test-deps
 		$(MAKE) --no-print-directory BUILD=build/clang CC=clang \
 			build/clang/ctxrun build/clang/test_unit build/clang/th build/clang/test_e2e; \
 	else echo "check-clang: clang not installed, skipped"; fi
+
+# Fuzzing with clang's libFuzzer: `make fuzz` runs each target FUZZ_TIME
+# seconds (ASan and UBSan abort on the first finding). New inputs go to
+# build/fuzz/corpus/; the seeds in tests/fuzz/corpus/ are only read.
+# `make fuzz-merge` copies inputs that reach new code back into the seeds.
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 60
+FUZZ_CFLAGS = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all
+FUZZ_TARGETS = config duration
+
+$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/config.c src/spec.c \
+		src/duration.c src/signame.c src/err.c src/util.c | $(BUILD)/.deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $^ -linih
+
+$(BUILD)/fuzz/fuzz_duration: tests/fuzz/fuzz_duration.c src/duration.c \
+		src/err.c src/util.c | $(BUILD)/.deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $^
+
+fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(BUILD)/fuzz/corpus/$$t; \
+		dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
+		echo "fuzz: $$t for $(FUZZ_TIME)s"; \
+		$(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) $$dict \
+			-artifact_prefix=$(BUILD)/fuzz/$$t- -print_final_stats=1 \
+			$(BUILD)/fuzz/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
+fuzz-merge: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+		$(BUILD)/fuzz/fuzz_$$t -merge=1 -use_counters=0 tests/fuzz/corpus/$$t \
+			$(BUILD)/fuzz/corpus/$$t || exit 1; \
+	done
 
 install: ctxrun
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

@@ -34,6 +34,7 @@ struct job {
 	int exit_code;
 	bool stopped_running; /* ctx done while the leader ran */
 	bool killed;
+	int signal;
 	struct ctx_cause cause;
 };
 
@@ -181,6 +182,13 @@ job_cause(const struct job *j)
 	return j->cause.kind != CTX_CAUSE_NONE ? &j->cause : NULL;
 }
 
+/* The signal that ended the leader, or 0. */
+int
+job_signal(const struct job *j)
+{
+	return j->signal;
+}
+
 /* Did the stop end in SIGKILL? */
 bool
 job_killed(const struct job *j)
@@ -265,6 +273,7 @@ decide(struct job *j)
 		       : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
 					     : 125;
 	j->killed = proc_kill_sent(j->proc);
+	j->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	if (j->stopped_running) {
 		j->outcome = j->cause.kind == CTX_CAUSE_DEADLINE && !j->cause.inherited
 				     ? JOB_TIMED_OUT
@@ -290,7 +299,8 @@ job_done_cb(struct ctx_ear *ear, const struct ctx_cause *cause)
 				    .pid = proc_pid(j->proc),
 				    .signal = j->spec.grace_ms ? j->spec.stop_signal
 							       : SIGKILL,
-				    .cause = cause->text });
+				    .cause = cause->text,
+				    .cause_kind = cause->kind });
 	proc_stop(j->proc);
 }
 

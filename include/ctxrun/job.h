@@ -64,6 +64,7 @@ struct job_event {
 	size_t count;
 	int64_t grace_ms;
 	const char *cause; /* borrowed for the callback's duration */
+	enum ctx_cause_kind cause_kind;
 };
 
 typedef void job_event_fn(struct job *j, const struct job_event *ev,
@@ -116,6 +117,9 @@ int job_exit_code(const struct job *j);
 
 /* Cause of a timed-out or cancelled job; NULL otherwise. Borrowed. */
 const struct ctx_cause *job_cause(const struct job *j);
+
+/* The signal that ended the leader, or 0 when it exited (or never ran). */
+int job_signal(const struct job *j);
 
 /* Did the stop have to end in SIGKILL? */
 bool job_killed(const struct job *j);

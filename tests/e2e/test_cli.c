@@ -388,7 +388,7 @@ Test(cli, missing_command_is_125)
 	}
 }
 
-/* Unknown options (including -c and -f for now) are usage errors. */
+/* Unknown options, and -c or -f next to "-- COMMAND", are usage errors. */
 Test(cli, unknown_option_is_125)
 {
 	char dir[64], file[128];
@@ -396,7 +396,7 @@ Test(cli, unknown_option_is_125)
 
 	expect_usage_error("--bogus", NULL, "ctxrun: ");
 	expect_usage_error("-Z", NULL, "ctxrun: ");
-	/* Groups and pipeline files are not implemented yet. */
+	/* -c and -f do not mix with "-- COMMAND". */
 	expect_usage_error("-c", "true", "ctxrun: ");
 	expect_usage_error("-f", "x.ini", "ctxrun: ");
 

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CTXRUN_PIPELINE_H
+#define CTXRUN_PIPELINE_H
+
+/*
+ * The DAG scheduler: runs the jobs of a spec as one errgroup.
+ *
+ * A job starts when every job it needs has succeeded (or failed with
+ * allow_failure) and a slot is free under the jobs limit; ties start in
+ * file order. A failed or timed-out job with retries left runs again after
+ * its retry_delay, under a fresh context (its timeout applies to each
+ * attempt); a cancelled job never does. Dependents of a job that did not
+ * succeed are skipped. When the group is cancelled (first failure under
+ * fail-fast, the root deadline, an interrupt), jobs that have not started
+ * are skipped with that cause and running ones are stopped.
+ *
+ * 1. pipeline_new(opts): nothing runs yet.
+ * 2. pipeline_start(): the first jobs start from the loop, never from here.
+ * 3. Events (PL_EV_*) report each job's lifecycle; PL_EV_DONE fires once,
+ *    last, when every job has an outcome and every process is gone.
+ * 4. pipeline_results() and pipeline_group() for the report and the exit
+ *    status; pipeline_free().
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <ev.h>
+
+#include "ctxrun/ctx.h"
+#include "ctxrun/group.h"
+#include "ctxrun/job.h"
+#include "ctxrun/output.h"
+#include "ctxrun/reaper.h"
+#include "ctxrun/spec.h"
+
+struct pipeline;
+
+/* What happened to one job, for the summary. Owned by the pipeline. */
+struct pipeline_result {
+	const char *name;         /* borrowed from the spec */
+	enum job_outcome outcome; /* JOB_PENDING only before the end */
+	bool allowed;             /* failed or timed out, with allow_failure */
+	bool killed;              /* its stop needed SIGKILL */
+	int exit_code;            /* -1 when it never ran */
+	int signal;               /* signal that ended it, 0 when it exited */
+	int attempts;
+	ev_tstamp started_at;     /* loop time; 0 when it never ran */
+	ev_tstamp duration;       /* seconds, over all attempts */
+	char cause[256];          /* why timed out, cancelled or skipped */
+};
+
+enum pipeline_event_kind {
+	PL_EV_JOB,   /* a job event: job_ev */
+	PL_EV_ERROR, /* a job could not start: text */
+	PL_EV_SKIP,  /* a job will not run: text is the cause */
+	PL_EV_RETRY, /* a failed attempt runs again after delay_ms */
+	PL_EV_DONE,  /* everything is over */
+};
+
+struct pipeline_event {
+	enum pipeline_event_kind kind;
+	size_t job;                     /* index in the spec */
+	const char *name;
+	int attempt;                    /* 1 for the first run */
+	const struct job_event *job_ev; /* PL_EV_JOB */
+	const char *text;               /* PL_EV_ERROR, PL_EV_SKIP */
+	int64_t delay_ms;               /* PL_EV_RETRY */
+};
+
+typedef void pipeline_event_fn(struct pipeline *p,
+			       const struct pipeline_event *ev, void *data);
+
+struct pipeline_opts {
+	const struct spec *spec; /* borrowed; must outlive the pipeline */
+	struct ctx *root;
+	struct reaper *reaper;
+	struct output *output;   /* prefixed output; NULL: jobs inherit fds */
+	int stdin_fd;            /* -1: ctxrun's own */
+	bool fail_fast;
+	int jobs_limit;          /* 0: none */
+	pipeline_event_fn *on_event;
+	void *data;
+};
+
+/* Create a pipeline (see step 1). */
+struct pipeline *pipeline_new(const struct pipeline_opts *opts);
+
+/* Start scheduling from the loop (see step 2). */
+void pipeline_start(struct pipeline *p);
+
+/* SIGKILL every running job now (a second interrupt). */
+void pipeline_kill(struct pipeline *p);
+
+/* Results, one per job in spec order; *N gets the count. Borrowed. */
+const struct pipeline_result *pipeline_results(const struct pipeline *p,
+					       size_t *n);
+
+/* The errgroup, for the first failure (borrowed). */
+const struct group *pipeline_group(const struct pipeline *p);
+
+/* Release P; only after PL_EV_DONE (or before start). NULL is a no-op. */
+void pipeline_free(struct pipeline *p);
+
+#endif

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CTXRUN_REPORT_H
+#define CTXRUN_REPORT_H
+
+/*
+ * What a person reads about a pipeline, written to a FILE *: the plan of
+ * --check before anything runs, and the summary table after. Pure: no loop,
+ * no state, nothing but the data it is given.
+ */
+
+#include <stdio.h>
+
+#include "ctxrun/pipeline.h"
+#include "ctxrun/spec.h"
+
+/*
+ * Print S's plan: jobs by level (a job's level is one more than its
+ * deepest need), in start order within a level, each with its needs and its
+ * effective timeout, grace and stop signal.
+ */
+void report_plan(FILE *out, const struct spec *s);
+
+/* Print the summary table of the N results R: job, outcome, status, time, cause. */
+void report_summary(FILE *out, const struct pipeline_result *r, size_t n);
+
+/* Printable outcome of R: "failed (allowed)" for an allowed failure. */
+const char *report_outcome(const struct pipeline_result *r);
+
+/* Write R's status into BUF: "0", "exit 2", "SIGTERM", "-"; returns BUF. */
+char *report_status(const struct pipeline_result *r, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CTXRUN_RUN_H
+#define CTXRUN_RUN_H
+
+/*
+ * One run of ctxrun from start to exit status: the loop, the root context
+ * and its deadline, ctxrun's own signals, the lifecycle lines on stderr and
+ * the exit status. `cli` decides what to run and calls one of these; only
+ * `cli` and `run` print.
+ *
+ * Both functions return ctxrun's exit status, except when the run was
+ * interrupted by SIGINT, SIGTERM or SIGHUP (or its output was closed):
+ * then, with everything released and the tree gone, they re-raise that
+ * signal (SIGPIPE for closed output) and do not return.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctxrun/spec.h"
+
+enum run_verbosity { RUN_QUIET, RUN_NORMAL, RUN_VERBOSE };
+
+struct run_opts {
+	enum run_verbosity verbosity;
+	bool preserve_status; /* on timeout, the job's own status, not 124 */
+	bool foreground;      /* one command: stay in ctxrun's group */
+	int64_t timeout_ms;   /* one command: root deadline; 0 none */
+	int64_t grace_ms;     /* one command */
+	int stop_signal;      /* one command */
+	char **command;       /* one command: argv, exec'd directly */
+};
+
+/* Run O->command alone, GNU timeout style (SPEC §1, one-command mode). */
+int run_command(const struct run_opts *o);
+
+/* Run the pipeline S (ad-hoc -c group or file) with prefixed output. */
+int run_pipeline(const struct spec *s, const struct run_opts *o);
+
+#endif

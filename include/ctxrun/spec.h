@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CTXRUN_SPEC_H
+#define CTXRUN_SPEC_H
+
+/*
+ * A pipeline as plain data: what to run, in which order, under which
+ * limits. Built by `config` from a file or by `cli` from -c options, read by
+ * `pipeline`; it has no behaviour of its own.
+ *
+ * Ownership: a struct spec owns everything it points to (strings, arrays);
+ * spec_free() releases it all. Jobs are in file order; `needs` holds indices
+ * into `jobs`, already resolved and checked for cycles.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct spec_job {
+	char *name;
+	char *command;      /* shell text, run as `shell -c command` */
+	char **argv;        /* or, when set, exec'd directly (one-command mode) */
+	size_t *needs;      /* indices into spec.jobs */
+	size_t n_needs;
+	int64_t timeout_ms; /* 0: none of its own */
+	int64_t grace_ms;   /* defaults to the pipeline's */
+	int stop_signal;    /* defaults to the pipeline's */
+	bool grace_set;     /* grace_ms / stop_signal were given for the job, */
+	bool signal_set;    /* so a pipeline-wide override leaves them alone */
+	char *directory;    /* NULL: ctxrun's working directory */
+	char **env;         /* "KEY=VALUE", NULL-terminated; NULL when none */
+	size_t n_env;
+	bool allow_failure;
+	int retries;        /* extra attempts after a failure */
+	int64_t retry_delay_ms;
+	int line;           /* line of its [job:NAME] header; 0 when not from a file */
+};
+
+struct spec {
+	char *file;         /* where it came from: "ci.ini", "-" or "command line" */
+	int64_t timeout_ms; /* root deadline; 0: none */
+	int64_t grace_ms;
+	int stop_signal;
+	int jobs_limit;     /* 0: no limit */
+	bool fail_fast;
+	char *shell;
+	struct spec_job *jobs;
+	size_t n_jobs;
+};
+
+/* Defaults of a pipeline: no timeout, grace 10s, SIGTERM, fail-fast, /bin/sh. */
+#define SPEC_DEFAULT_GRACE_MS 10000
+#define SPEC_DEFAULT_SHELL "/bin/sh"
+
+/* Create an empty spec with the defaults above; FILE is copied. */
+struct spec *spec_new(const char *file);
+
+/* Append a job named NAME (copied) with the pipeline's defaults; return it. */
+struct spec_job *spec_add_job(struct spec *s, const char *name);
+
+/* Index of the job named NAME, or -1. */
+long spec_find(const struct spec *s, const char *name);
+
+/*
+ * Keep only the jobs named in NAMES (N of them) and everything they need,
+ * transitively, in file order; indices are renumbered. The names must exist.
+ */
+void spec_select(struct spec *s, char *const *names, size_t n);
+
+/*
+ * Level of every job, as a new array the caller frees: 1 for a job with no
+ * needs, else one more than its deepest need. *MAX_LEVEL gets the highest.
+ * The spec must have no cycles.
+ */
+size_t *spec_levels(const struct spec *s, size_t *max_level);
+
+/* Release S and everything it owns; NULL is a no-op. */
+void spec_free(struct spec *s);
+
+#endif

@@ -1,0 +1,599 @@
+/* SPDX-License-Identifier: MIT */
+#include "ctxrun/pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctxrun/util.h"
+
+/*
+ * Each job moves through a small state machine:
+ *
+ *   WAITING --needs met--> READY --slot free--> RUNNING --done--> DONE
+ *                                                  |   ^
+ *                                         failed,  v   | delay over
+ *                                       retries left RETRY
+ *
+ * and any state before RUNNING can jump to DONE as "skipped". Ready jobs
+ * wait in a min-heap keyed by file position, so ties start in file order
+ * and picking the next job costs O(log n) however long the pipeline is.
+ * Skipping walks dependents with an explicit stack: a chain of ten thousand
+ * jobs must not recurse ten thousand deep.
+ */
+
+enum pjob_state { PJ_WAITING, PJ_READY, PJ_RUNNING, PJ_RETRY, PJ_DONE };
+
+struct pjob {
+	struct pipeline *p;
+	size_t idx;
+	enum pjob_state state;
+	size_t pending;     /* needs not yet satisfied */
+	size_t *dependents; /* jobs that need this one */
+	size_t n_dependents;
+	struct job *job;    /* the running attempt */
+	struct output_stream *out, *err;
+	ev_timer retry;
+	int64_t retry_delay_ms;
+	char *sh_argv[4]; /* shell -c command, borrowed from the spec */
+};
+
+struct pipeline {
+	struct pipeline_opts o;
+	struct ev_loop *loop;
+	struct group *group;
+	struct ctx_ear ear; /* on the group's context */
+	ev_idle kick;       /* deferred start */
+	struct pjob *jobs;
+	struct pipeline_result *results;
+	size_t n, done, running;
+	size_t *heap, heap_len;
+	bool finished;
+	bool scheduling; /* schedule() is on the stack: a nested call returns */
+};
+
+static void pipeline_cancel_cb(struct ctx_ear *ear, const struct ctx_cause *c);
+static void pipeline_kick_cb(struct ev_loop *loop, ev_idle *w, int revents);
+static void pipeline_retry_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void pipeline_job_cb(struct job *j, const struct job_event *ev,
+			    void *data);
+static void schedule(struct pipeline *p);
+
+/* Count and fill each job's list of dependents. */
+static void
+link_dependents(struct pipeline *p)
+{
+	const struct spec *s = p->o.spec;
+	size_t *fill = xcalloc(p->n, sizeof(*fill));
+
+	for (size_t i = 0; i < p->n; i++) {
+		p->jobs[i].pending = s->jobs[i].n_needs;
+		for (size_t k = 0; k < s->jobs[i].n_needs; k++) {
+			p->jobs[s->jobs[i].needs[k]].n_dependents++;
+		}
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		p->jobs[i].dependents =
+			xcalloc(p->jobs[i].n_dependents, sizeof(size_t));
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		for (size_t k = 0; k < s->jobs[i].n_needs; k++) {
+			size_t need = s->jobs[i].needs[k];
+
+			p->jobs[need].dependents[fill[need]++] = i;
+		}
+	}
+	free(fill);
+}
+
+/* Create a pipeline. */
+struct pipeline *
+pipeline_new(const struct pipeline_opts *opts)
+{
+	struct pipeline *p = xcalloc(1, sizeof(*p));
+
+	p->o = *opts;
+	p->loop = ctx_loop(opts->root);
+	p->n = opts->spec->n_jobs;
+	p->jobs = xcalloc(p->n, sizeof(*p->jobs));
+	p->results = xcalloc(p->n, sizeof(*p->results));
+	p->heap = xcalloc(p->n, sizeof(*p->heap));
+	p->group = group_new(opts->root, opts->fail_fast);
+	for (size_t i = 0; i < p->n; i++) {
+		struct pjob *pj = &p->jobs[i];
+
+		pj->p = p;
+		pj->idx = i;
+		pj->sh_argv[0] = opts->spec->shell;
+		pj->sh_argv[1] = "-c";
+		pj->sh_argv[2] = opts->spec->jobs[i].command;
+		ev_init(&pj->retry, pipeline_retry_cb);
+		p->results[i].name = opts->spec->jobs[i].name;
+		p->results[i].exit_code = -1;
+	}
+	link_dependents(p);
+	ev_idle_init(&p->kick, pipeline_kick_cb);
+	return p;
+}
+
+/* Push job I on the ready heap (a min-heap of spec indices). */
+static void
+heap_push(struct pipeline *p, size_t i)
+{
+	size_t k = p->heap_len++;
+
+	while (k && p->heap[(k - 1) / 2] > i) {
+		p->heap[k] = p->heap[(k - 1) / 2];
+		k = (k - 1) / 2;
+	}
+	p->heap[k] = i;
+}
+
+/* Pop the smallest index off the ready heap. */
+static size_t
+heap_pop(struct pipeline *p)
+{
+	size_t top = p->heap[0], last = p->heap[--p->heap_len], k = 0;
+
+	for (;;) {
+		size_t c = 2 * k + 1;
+
+		if (c >= p->heap_len) {
+			break;
+		}
+		if (c + 1 < p->heap_len && p->heap[c + 1] < p->heap[c]) {
+			c++;
+		}
+		if (p->heap[c] >= last) {
+			break;
+		}
+		p->heap[k] = p->heap[c];
+		k = c;
+	}
+	if (p->heap_len) {
+		p->heap[k] = last;
+	}
+	return top;
+}
+
+/* Start scheduling from the loop. */
+void
+pipeline_start(struct pipeline *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->jobs[i].pending == 0) {
+			p->jobs[i].state = PJ_READY;
+			heap_push(p, i);
+		}
+	}
+	if (!ctx_done(group_ctx(p->group))) {
+		ctx_listen(group_ctx(p->group), &p->ear, pipeline_cancel_cb);
+	}
+	ev_idle_start(p->loop, &p->kick);
+}
+
+/* SIGKILL every running job now. */
+void
+pipeline_kill(struct pipeline *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->jobs[i].job) {
+			job_kill(p->jobs[i].job);
+		}
+	}
+}
+
+/* Results, one per job. */
+const struct pipeline_result *
+pipeline_results(const struct pipeline *p, size_t *n)
+{
+	*n = p->n;
+	return p->results;
+}
+
+/* The errgroup. */
+const struct group *
+pipeline_group(const struct pipeline *p)
+{
+	return p->group;
+}
+
+/* Release P. */
+void
+pipeline_free(struct pipeline *p)
+{
+	if (!p) {
+		return;
+	}
+	ev_idle_stop(p->loop, &p->kick);
+	ctx_unlisten(&p->ear);
+	for (size_t i = 0; i < p->n; i++) {
+		ev_timer_stop(p->loop, &p->jobs[i].retry);
+		if (p->jobs[i].job) {
+			BUG("pipeline_free with job '%s' running",
+			    p->results[i].name);
+		}
+		free(p->jobs[i].dependents);
+	}
+	group_free(p->group);
+	free(p->jobs);
+	free(p->results);
+	free(p->heap);
+	free(p);
+}
+
+/* Send an event about job I. */
+static void
+emit(struct pipeline *p, enum pipeline_event_kind kind, size_t i,
+     const char *text)
+{
+	struct pipeline_event ev = {
+		.kind = kind,
+		.job = i,
+		.name = p->results[i].name,
+		.attempt = p->results[i].attempts,
+		.text = text,
+		.delay_ms = p->jobs[i].retry_delay_ms,
+	};
+
+	p->o.on_event(p, &ev, p->o.data);
+}
+
+/* Everything has an outcome: say so, once. */
+static void
+check_finished(struct pipeline *p)
+{
+	struct pipeline_event ev = { .kind = PL_EV_DONE };
+
+	if (p->finished || p->done < p->n) {
+		return;
+	}
+	p->finished = true;
+	ev_idle_stop(p->loop, &p->kick);
+	ctx_unlisten(&p->ear);
+	p->o.on_event(p, &ev, p->o.data);
+}
+
+/* Mark job I skipped with CAUSE (it must not have started) and say so. */
+static void
+skip_one(struct pipeline *p, size_t i, const char *cause)
+{
+	struct pipeline_result *r = &p->results[i];
+
+	p->jobs[i].state = PJ_DONE;
+	p->done++;
+	r->outcome = JOB_SKIPPED;
+	snprintf(r->cause, sizeof(r->cause), "%s", cause);
+	emit(p, PL_EV_SKIP, i, r->cause);
+}
+
+struct skip_item {
+	size_t job, via; /* via: the need that was skipped; SIZE_MAX at first */
+};
+
+/* Skip job I with CAUSE and, transitively, every dependent still waiting. */
+static void
+skip(struct pipeline *p, size_t i, const char *cause)
+{
+	struct skip_item *stack = xmalloc(sizeof(*stack) * 16);
+	size_t top = 0, cap = 16;
+
+	stack[top++] = (struct skip_item){ i, SIZE_MAX };
+	while (top) {
+		struct skip_item it = stack[--top];
+		struct pjob *pj = &p->jobs[it.job];
+		char why[300];
+
+		if (pj->state != PJ_WAITING && pj->state != PJ_READY) {
+			continue;
+		}
+		if (it.via != SIZE_MAX) {
+			snprintf(why, sizeof(why), "need \"%s\" was skipped",
+				 p->results[it.via].name);
+		}
+		skip_one(p, it.job, it.via == SIZE_MAX ? cause : why);
+		for (size_t d = 0; d < pj->n_dependents; d++) {
+			if (top == cap) {
+				cap *= 2;
+				stack = xrealloc(stack, cap * sizeof(*stack));
+			}
+			stack[top++] = (struct skip_item){ pj->dependents[d], it.job };
+		}
+	}
+	free(stack);
+}
+
+/* Why dependents of a job that ended with OUTCOME do not run. */
+static const char *
+need_verb(enum job_outcome outcome)
+{
+	switch (outcome) {
+	case JOB_FAILED:
+		return "failed";
+	case JOB_TIMED_OUT:
+		return "timed out";
+	case JOB_CANCELLED:
+		return "was cancelled";
+	default:
+		return "did not succeed";
+	}
+}
+
+/* Job I has its final outcome: report it and release or skip dependents. */
+static void
+finalize(struct pipeline *p, size_t i)
+{
+	struct pjob *pj = &p->jobs[i];
+	struct pipeline_result *r = &p->results[i];
+	const struct spec_job *sj = &p->o.spec->jobs[i];
+	bool ok = r->outcome == JOB_SUCCEEDED;
+	struct ctx_cause cause = { .kind = CTX_CAUSE_DEADLINE };
+	char why[300];
+
+	pj->state = PJ_DONE;
+	p->done++;
+	r->allowed = sj->allow_failure &&
+		     (r->outcome == JOB_FAILED || r->outcome == JOB_TIMED_OUT);
+	snprintf(cause.text, sizeof(cause.text), "%s", r->cause);
+	group_report(p->group, r->name, r->outcome, r->exit_code, &cause,
+		     r->allowed);
+	snprintf(why, sizeof(why), "need \"%s\" %s", r->name,
+		 need_verb(r->outcome));
+	for (size_t d = 0; d < pj->n_dependents; d++) {
+		size_t k = pj->dependents[d];
+
+		if (p->jobs[k].state != PJ_WAITING) {
+			continue;
+		}
+		if (!ok && !r->allowed) {
+			skip(p, k, why);
+		} else if (--p->jobs[k].pending == 0) {
+			p->jobs[k].state = PJ_READY;
+			heap_push(p, k);
+		}
+	}
+	schedule(p);
+	check_finished(p);
+}
+
+/* Build the job spec for an attempt of job I. */
+static struct job_spec
+attempt_spec(struct pipeline *p, size_t i, int out_fd, int err_fd)
+{
+	const struct spec_job *sj = &p->o.spec->jobs[i];
+
+	return (struct job_spec){
+		.name = sj->name,
+		.argv = sj->argv ? sj->argv : p->jobs[i].sh_argv,
+		.search_path = sj->argv != NULL,
+		.env_add = sj->env,
+		.cwd = sj->directory,
+		.timeout_ms = sj->timeout_ms,
+		.grace_ms = sj->grace_ms,
+		.stop_signal = sj->stop_signal,
+		.tty_fd = -1,
+		.stdin_fd = p->o.stdin_fd,
+		.stdout_fd = out_fd,
+		.stderr_fd = err_fd,
+		.on_event = pipeline_job_cb,
+		.data = &p->jobs[i],
+	};
+}
+
+/* Open the output streams of job I; false (with E) when it cannot. */
+static bool
+open_streams(struct pipeline *p, size_t i, int *out_fd, int *err_fd,
+	     struct err *e)
+{
+	struct pjob *pj = &p->jobs[i];
+
+	*out_fd = *err_fd = -1;
+	if (!p->o.output) {
+		return true;
+	}
+	pj->out = output_open(p->o.output, p->results[i].name, 1, out_fd, e);
+	pj->err = pj->out ? output_open(p->o.output, p->results[i].name, 2,
+					err_fd, e)
+			  : NULL;
+	if (!pj->err) {
+		output_stream_close(pj->out);
+		pj->out = NULL;
+		if (*out_fd >= 0) {
+			close(*out_fd);
+		}
+		return false;
+	}
+	return true;
+}
+
+/* The attempt of job I could not start: it failed with CODE. */
+static void
+attempt_failed_to_start(struct pipeline *p, size_t i, int code,
+			const char *msg)
+{
+	struct pjob *pj = &p->jobs[i];
+	struct pipeline_result *r = &p->results[i];
+
+	output_stream_close(pj->out);
+	output_stream_close(pj->err);
+	pj->out = pj->err = NULL;
+	emit(p, PL_EV_ERROR, i, msg);
+	r->outcome = JOB_FAILED;
+	r->exit_code = code;
+	finalize(p, i);
+}
+
+/* Start an attempt of job I. */
+static void
+start_attempt(struct pipeline *p, size_t i)
+{
+	struct pjob *pj = &p->jobs[i];
+	struct pipeline_result *r = &p->results[i];
+	struct job_spec js;
+	struct err e;
+	int out_fd, err_fd;
+
+	pj->state = PJ_RUNNING;
+	r->attempts++;
+	if (!r->started_at) {
+		r->started_at = ev_now(p->loop);
+	}
+	if (!open_streams(p, i, &out_fd, &err_fd, &e)) {
+		attempt_failed_to_start(p, i, 125, e.msg);
+		return;
+	}
+	js = attempt_spec(p, i, out_fd, err_fd);
+	pj->job = job_new(&js);
+	p->running++;
+	if (job_start(pj->job, group_ctx(p->group), p->o.reaper, &e) < 0) {
+		int code = job_exit_code(pj->job);
+
+		p->running--;
+		job_free(pj->job);
+		pj->job = NULL;
+		attempt_failed_to_start(p, i, code, e.msg);
+	}
+	/* The job has its copies; ours would keep the pipes from ending. */
+	if (out_fd >= 0) {
+		close(out_fd);
+		close(err_fd);
+	}
+}
+
+/* Start ready jobs while slots are free and the group is not cancelled. */
+static void
+schedule(struct pipeline *p)
+{
+	int limit = p->o.jobs_limit;
+
+	/*
+	 * A job that cannot start finishes at once and schedules again; the
+	 * loop below picks that up, so thousands of such jobs cannot recurse.
+	 */
+	if (p->scheduling) {
+		return;
+	}
+	p->scheduling = true;
+	while (p->heap_len && !ctx_done(group_ctx(p->group)) &&
+	       (limit <= 0 || p->running < (size_t)limit)) {
+		size_t i = heap_pop(p);
+
+		if (p->jobs[i].state == PJ_READY) {
+			start_attempt(p, i);
+		}
+	}
+	p->scheduling = false;
+}
+
+/* An attempt of job PJ is over: retry it or settle its outcome. */
+static void
+attempt_done(struct pjob *pj)
+{
+	struct pipeline *p = pj->p;
+	struct pipeline_result *r = &p->results[pj->idx];
+	const struct spec_job *sj = &p->o.spec->jobs[pj->idx];
+	const struct ctx_cause *cause = job_cause(pj->job);
+
+	r->outcome = job_outcome(pj->job);
+	r->exit_code = job_exit_code(pj->job);
+	r->killed = job_killed(pj->job);
+	r->signal = job_signal(pj->job);
+	r->duration = ev_now(p->loop) - r->started_at;
+	snprintf(r->cause, sizeof(r->cause), "%s", cause ? cause->text : "");
+	job_free(pj->job);
+	pj->job = NULL;
+	p->running--;
+	if ((r->outcome == JOB_FAILED || r->outcome == JOB_TIMED_OUT) &&
+	    r->attempts <= sj->retries && !ctx_done(group_ctx(p->group))) {
+		pj->state = PJ_RETRY;
+		pj->retry_delay_ms = sj->retry_delay_ms;
+		emit(p, PL_EV_RETRY, pj->idx, NULL);
+		ev_timer_set(&pj->retry, (ev_tstamp)sj->retry_delay_ms / 1000., 0.);
+		ev_timer_start(p->loop, &pj->retry);
+		schedule(p);
+		return;
+	}
+	finalize(p, pj->idx);
+}
+
+/* Something happened to a running attempt. */
+static void
+pipeline_job_cb(struct job *j, const struct job_event *ev, void *data)
+{
+	struct pjob *pj = data;
+	struct pipeline *p = pj->p;
+	struct pipeline_event pev = {
+		.kind = PL_EV_JOB,
+		.job = pj->idx,
+		.name = job_name(j),
+		.attempt = p->results[pj->idx].attempts,
+		.job_ev = ev,
+	};
+
+	if (ev->kind == JOB_EV_EXIT) {
+		/* What it printed comes before the line saying it exited. */
+		output_stream_flush(pj->out);
+		output_stream_flush(pj->err);
+	}
+	if (ev->kind == JOB_EV_DONE) {
+		output_stream_close(pj->out);
+		output_stream_close(pj->err);
+		pj->out = pj->err = NULL;
+	}
+	p->o.on_event(p, &pev, p->o.data);
+	if (ev->kind == JOB_EV_DONE) {
+		attempt_done(pj);
+	}
+}
+
+/* The retry delay is over: run the job again, if a slot is free. */
+static void
+pipeline_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct pjob *pj = container_of(w, struct pjob, retry);
+
+	(void)loop;
+	(void)revents;
+	pj->state = PJ_READY;
+	heap_push(pj->p, pj->idx);
+	schedule(pj->p);
+}
+
+/* The group was cancelled: nothing new starts; waiting jobs are skipped. */
+static void
+pipeline_cancel_cb(struct ctx_ear *ear, const struct ctx_cause *cause)
+{
+	struct pipeline *p = container_of(ear, struct pipeline, ear);
+
+	for (size_t i = 0; i < p->n; i++) {
+		struct pjob *pj = &p->jobs[i];
+
+		if (pj->state == PJ_WAITING || pj->state == PJ_READY) {
+			/* Each gets the group's cause, not "need X was skipped". */
+			skip_one(p, i, cause->text);
+		} else if (pj->state == PJ_RETRY) {
+			/* Its last attempt's failure stands. */
+			ev_timer_stop(p->loop, &pj->retry);
+			finalize(p, i);
+		}
+	}
+	check_finished(p);
+}
+
+/* First turn of the loop after pipeline_start(). */
+static void
+pipeline_kick_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct pipeline *p = container_of(w, struct pipeline, kick);
+
+	(void)revents;
+	ev_idle_stop(loop, w);
+	if (ctx_done(group_ctx(p->group))) {
+		/* Cancelled before anything started. */
+		pipeline_cancel_cb(&p->ear, ctx_cause(group_ctx(p->group)));
+		return;
+	}
+	schedule(p);
+	check_finished(p);
+}

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+#include "ctxrun/report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctxrun/duration.h"
+#include "ctxrun/signame.h"
+#include "ctxrun/util.h"
+
+/*
+ * Columns are sized to their widest cell so the table lines up whatever
+ * the job names; the cause, last, is left free to run long.
+ */
+
+/* Print job J's line of the plan. */
+static void
+plan_job(FILE *out, const struct spec *s, const struct spec_job *j, int width)
+{
+	int64_t timeout = j->timeout_ms;
+	char t[64], g[64];
+
+	if (s->timeout_ms && (!timeout || s->timeout_ms < timeout)) {
+		timeout = s->timeout_ms;
+	}
+	fprintf(out, "  %-*s  timeout %s, grace %s, stop %s", width, j->name,
+		timeout ? duration_format(timeout, t, sizeof(t)) : "none",
+		duration_format(j->grace_ms, g, sizeof(g)),
+		signame_name(j->stop_signal));
+	if (j->n_needs) {
+		fputs(", needs ", out);
+		for (size_t k = 0; k < j->n_needs; k++) {
+			fprintf(out, "%s%s", k ? " " : "", s->jobs[j->needs[k]].name);
+		}
+	}
+	if (j->retries) {
+		fprintf(out, ", retries %d", j->retries);
+	}
+	if (j->allow_failure) {
+		fputs(", allow_failure", out);
+	}
+	fputc('\n', out);
+}
+
+/* Print S's plan. */
+void
+report_plan(FILE *out, const struct spec *s)
+{
+	size_t max_level, *level = spec_levels(s, &max_level);
+	int width = 0;
+	char t[64], lim[32];
+
+	for (size_t i = 0; i < s->n_jobs; i++) {
+		int w = (int)strlen(s->jobs[i].name);
+
+		width = w > width ? w : width;
+	}
+	fprintf(out, "%s: %zu job%s, at most %s at once, %s, timeout %s\n",
+		s->file, s->n_jobs, s->n_jobs == 1 ? "" : "s",
+		s->jobs_limit ? (snprintf(lim, sizeof(lim), "%d", s->jobs_limit), lim)
+			      : "all",
+		s->fail_fast ? "fail-fast" : "keep going",
+		s->timeout_ms ? duration_format(s->timeout_ms, t, sizeof(t))
+			      : "none");
+	for (size_t l = 1; l <= max_level; l++) {
+		fprintf(out, "level %zu:\n", l);
+		for (size_t i = 0; i < s->n_jobs; i++) {
+			if (level[i] == l) {
+				plan_job(out, s, &s->jobs[i], width);
+			}
+		}
+	}
+	free(level);
+}
+
+/* Printable outcome of R. */
+const char *
+report_outcome(const struct pipeline_result *r)
+{
+	if (r->allowed) {
+		return r->outcome == JOB_TIMED_OUT ? "timed out (allowed)"
+						   : "failed (allowed)";
+	}
+	return job_outcome_name(r->outcome);
+}
+
+/* Write R's status into BUF. */
+char *
+report_status(const struct pipeline_result *r, char *buf, size_t size)
+{
+	if (r->exit_code < 0) {
+		snprintf(buf, size, "-");
+	} else if (r->signal) {
+		snprintf(buf, size, "%s", signame_name(r->signal));
+	} else {
+		snprintf(buf, size, "exit %d", r->exit_code);
+	}
+	return buf;
+}
+
+/* Print the summary table. */
+void
+report_summary(FILE *out, const struct pipeline_result *r, size_t n)
+{
+	int wn = 3, wo = 7, ws = 6, wt = 4;
+	char st[32], tm[64];
+
+	for (size_t i = 0; i < n; i++) {
+		int l;
+
+		l = (int)strlen(r[i].name);
+		wn = l > wn ? l : wn;
+		l = (int)strlen(report_outcome(&r[i]));
+		wo = l > wo ? l : wo;
+		l = (int)strlen(report_status(&r[i], st, sizeof(st)));
+		ws = l > ws ? l : ws;
+		l = (int)strlen(duration_format((int64_t)(r[i].duration * 1000), tm,
+						sizeof(tm)));
+		wt = l > wt ? l : wt;
+	}
+	fprintf(out, "ctxrun: %-*s  %-*s  %-*s  %-*s  %s\n", wn, "JOB", wo,
+		"OUTCOME", ws, "STATUS", wt, "TIME", "CAUSE");
+	for (size_t i = 0; i < n; i++) {
+		const char *time = r[i].started_at
+					   ? duration_format((int64_t)(r[i].duration * 1000),
+							     tm, sizeof(tm))
+					   : "-";
+
+		char line[1024];
+		int len;
+
+		len = snprintf(line, sizeof(line), "ctxrun: %-*s  %-*s  %-*s  %-*s  %s%s",
+			       wn, r[i].name, wo, report_outcome(&r[i]), ws,
+			       report_status(&r[i], st, sizeof(st)), wt, time,
+			       r[i].cause,
+			       r[i].killed ? (r[i].cause[0] ? "; killed after grace"
+							    : "killed after grace")
+					   : "");
+		/* No trailing blanks when the last columns are empty. */
+		while (len > 0 && (size_t)len < sizeof(line) && line[len - 1] == ' ') {
+			line[--len] = '\0';
+		}
+		fprintf(out, "%s\n", line);
+	}
+}

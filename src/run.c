@@ -1,0 +1,545 @@
+/* SPDX-License-Identifier: MIT */
+#include "ctxrun/run.h"
+
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "ctxrun/ctx.h"
+#include "ctxrun/duration.h"
+#include "ctxrun/job.h"
+#include "ctxrun/output.h"
+#include "ctxrun/pipeline.h"
+#include "ctxrun/reaper.h"
+#include "ctxrun/report.h"
+#include "ctxrun/signame.h"
+#include "ctxrun/util.h"
+
+/*
+ * ctxrun's own signals are libev signal watchers, so a handler does nothing
+ * but wake the loop (skalibs' self-pipe, done by libev). The first one
+ * cancels the root context; a second skips what is left of every grace
+ * period. A run ends when its job or pipeline is done: the watchers are
+ * stopped and the loop runs dry, so ev_run() returning means nothing is
+ * left to wait for.
+ */
+
+#define EXIT_TIMEDOUT 124
+#define EXIT_INTERNAL 125
+
+/* One run: the loop and everything hanging from it. */
+struct run {
+	const struct run_opts *opts;
+	struct ev_loop *loop;
+	struct ctx *root;
+	struct reaper *reaper;
+	struct job *job;           /* one-command mode */
+	struct pipeline *pipeline; /* pipeline mode */
+	struct output *output;
+	int devnull;
+	ev_signal sigs[3];
+	int interrupts;
+	int handover_signal; /* terminal signal that killed a tty-owning job */
+	bool tty_handed;
+};
+
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
+
+static void run_signal_cb(struct ev_loop *loop, ev_signal *w, int revents);
+static void run_job_cb(struct job *j, const struct job_event *ev, void *data);
+static void run_pipeline_cb(struct pipeline *p, const struct pipeline_event *ev,
+			    void *data);
+
+/* Make sure fds 0, 1 and 2 are open, so no pipe of ours can land on them. */
+static void
+std_fds_open(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			int null = open("/dev/null", fd ? O_WRONLY : O_RDONLY);
+
+			if (null >= 0 && null != fd) {
+				dup2(null, fd);
+				close(null);
+			}
+		}
+	}
+}
+
+/* Set up the loop, the root context and ctxrun's own signals. */
+static void
+run_init(struct run *r, const struct run_opts *o)
+{
+	memset(r, 0, sizeof(*r));
+	r->opts = o;
+	r->devnull = -1;
+	std_fds_open();
+	r->loop = ev_default_loop(EVFLAG_AUTO);
+	if (!r->loop) {
+		BUG("cannot initialise libev");
+	}
+	/* Orphans of a job are re-parented to us, not to init. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	signal(SIGPIPE, SIG_IGN);
+	r->root = ctx_new_root(r->loop);
+	r->reaper = reaper_new(r->loop);
+	reaper_start(r->reaper);
+	/* Installing handlers also overrides an inherited SIG_IGN (SPEC 6.5). */
+	for (size_t i = 0; i < ARRAY_SIZE(stop_signals); i++) {
+		ev_signal_init(&r->sigs[i], run_signal_cb, stop_signals[i]);
+		r->sigs[i].data = r;
+		ev_signal_start(r->loop, &r->sigs[i]);
+	}
+}
+
+/*
+ * Give the root context its deadline: TIMEOUT_MS (named LABEL in the
+ * cause), or an inherited CTXRUN_DEADLINE when that comes first. Returns -1
+ * after printing why the inherited value is unusable.
+ */
+static int
+root_deadline(struct run *r, int64_t timeout_ms, const char *label)
+{
+	const char *inherited = getenv("CTXRUN_DEADLINE");
+
+	if (timeout_ms) {
+		char d[64];
+		char cause[320];
+
+		duration_format(timeout_ms, d, sizeof(d));
+		snprintf(cause, sizeof(cause), "deadline exceeded (%s %s)", label, d);
+		ev_now_update(r->loop);
+		ctx_set_deadline(r->root,
+				 ev_now(r->loop) + (ev_tstamp)timeout_ms / 1000.,
+				 cause);
+	}
+	if (inherited) {
+		/* Only what ctxrun writes: digits, at most one point. */
+		size_t digits = strspn(inherited, "0123456789");
+		const char *rest = inherited + digits;
+		double wall = strtod(inherited, NULL);
+
+		if (*rest == '.') {
+			rest += 1 + strspn(rest + 1, "0123456789");
+		}
+		if (!digits || *rest || !(wall > 0)) {
+			fprintf(stderr, "ctxrun: invalid CTXRUN_DEADLINE '%s': "
+					"expected Unix time in seconds\n",
+				inherited);
+			return -1;
+		}
+		ctx_set_deadline_wall(r->root, wall,
+				      "deadline exceeded (inherited CTXRUN_DEADLINE)");
+	}
+	return 0;
+}
+
+/* Stop the watchers so the loop runs dry. */
+static void
+run_quiesce(struct run *r)
+{
+	/* Like Go's deferred cancel(): releases the root's deadline timer. */
+	ctx_cancel(r->root, CTX_CAUSE_CANCELLED, 0, "run finished");
+	for (size_t i = 0; i < ARRAY_SIZE(stop_signals); i++) {
+		ev_signal_stop(r->loop, &r->sigs[i]);
+	}
+	reaper_stop(r->reaper);
+}
+
+/* Release everything R holds. */
+static void
+run_release(struct run *r)
+{
+	job_free(r->job);
+	pipeline_free(r->pipeline);
+	output_free(r->output);
+	if (r->devnull >= 0) {
+		close(r->devnull);
+	}
+	reaper_free(r->reaper);
+	ctx_free(r->root);
+	ev_loop_destroy(r->loop);
+}
+
+/* Release R and die by SIGNO with its default action, as callers expect. */
+static _Noreturn void
+reraise(struct run *r, int signo)
+{
+	sigset_t set;
+
+	run_release(r);
+	fflush(stdout);
+	signal(signo, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, signo);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(signo);
+	/* Not reached unless the signal could not kill us. */
+	exit(128 + signo);
+}
+
+/* Re-raise the signal R was interrupted by, if any. */
+static void
+reraise_if_interrupted(struct run *r)
+{
+	const struct ctx_cause *root = ctx_cause(r->root);
+
+	if (root && root->kind == CTX_CAUSE_SIGNAL) {
+		reraise(r, root->value);
+	}
+	if (root && root->kind == CTX_CAUSE_OUTPUT) {
+		reraise(r, SIGPIPE);
+	}
+	if (r->handover_signal) {
+		reraise(r, r->handover_signal);
+	}
+}
+
+/* Print "ctxrun: NAME: " and the rest of a lifecycle line, at LEVEL. */
+static void __attribute__((format(printf, 4, 5)))
+say(const struct run *r, enum run_verbosity level, const char *name,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->opts->verbosity < level) {
+		return;
+	}
+	fprintf(stderr, "ctxrun: %s: ", name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Should the job's group get the terminal (see proc.h)? */
+static int
+handover_tty(const struct run_opts *o)
+{
+	if (o->foreground || !isatty(STDIN_FILENO) ||
+	    tcgetpgrp(STDIN_FILENO) != getpgrp()) {
+		return -1;
+	}
+	return STDIN_FILENO;
+}
+
+/* Basename of PATH, borrowed from it. */
+static const char *
+base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash && slash[1] ? slash + 1 : path;
+}
+
+/* Start the one command; -1 with the exit status for the failure in *STATUS. */
+static int
+start_command(struct run *r, int *status)
+{
+	const struct run_opts *o = r->opts;
+	int tty_fd = handover_tty(o);
+	struct job_spec spec = {
+		.name = base_name(o->command[0]),
+		.argv = o->command,
+		.search_path = true,
+		.grace_ms = o->grace_ms,
+		.stop_signal = o->stop_signal,
+		.foreground = o->foreground,
+		.tty_fd = tty_fd,
+		.stdin_fd = -1,
+		.stdout_fd = -1,
+		.stderr_fd = -1,
+		.on_event = run_job_cb,
+		.data = r,
+	};
+	struct err e;
+
+	r->tty_handed = tty_fd >= 0;
+	r->job = job_new(&spec);
+	if (job_start(r->job, r->root, r->reaper, &e) < 0) {
+		int errnum = e.saved_errno;
+
+		fprintf(stderr, "ctxrun: %s\n", e.msg);
+		*status = errnum == EAGAIN || errnum == ENOMEM ? EXIT_INTERNAL
+							       : job_exit_code(r->job);
+		return -1;
+	}
+	return 0;
+}
+
+/* Run O->command alone. */
+int
+run_command(const struct run_opts *o)
+{
+	struct run r;
+	enum job_outcome outcome;
+	int status = EXIT_INTERNAL;
+
+	run_init(&r, o);
+	if (root_deadline(&r, o->timeout_ms, "--timeout") < 0 ||
+	    start_command(&r, &status) < 0) {
+		run_quiesce(&r);
+		run_release(&r);
+		return status;
+	}
+	ev_run(r.loop, 0);
+	reraise_if_interrupted(&r);
+	outcome = job_outcome(r.job);
+	status = job_exit_code(r.job);
+	if ((outcome == JOB_CANCELLED || outcome == JOB_TIMED_OUT) &&
+	    job_cause(r.job)->kind == CTX_CAUSE_DEADLINE && !o->preserve_status) {
+		status = EXIT_TIMEDOUT;
+	}
+	run_release(&r);
+	return status;
+}
+
+/* ctxrun's stdout or stderr is gone: nobody is listening, stop the run. */
+static void
+run_output_closed_cb(struct output *out, void *data)
+{
+	struct run *r = data;
+
+	(void)out;
+	ctx_cancel(r->root, CTX_CAUSE_OUTPUT, 0, "output closed");
+}
+
+/* Width of the longest job name, for the prefix column. */
+static int
+name_width(const struct spec *s)
+{
+	int width = 0;
+
+	for (size_t i = 0; i < s->n_jobs; i++) {
+		int w = (int)strlen(s->jobs[i].name);
+
+		width = w > width ? w : width;
+	}
+	return width;
+}
+
+/* The exit status of a finished pipeline run (SPEC §4). */
+static int
+pipeline_status(struct run *r)
+{
+	const struct group *g = pipeline_group(r->pipeline);
+	const struct ctx_cause *root = ctx_cause(r->root);
+
+	if (group_failed(g)) {
+		if (group_error_outcome(g) == JOB_TIMED_OUT &&
+		    !r->opts->preserve_status) {
+			return EXIT_TIMEDOUT;
+		}
+		return group_error_code(g);
+	}
+	if (root && root->kind == CTX_CAUSE_DEADLINE) {
+		return EXIT_TIMEDOUT;
+	}
+	return 0;
+}
+
+/* Run the pipeline S. */
+int
+run_pipeline(const struct spec *s, const struct run_opts *o)
+{
+	struct run r;
+	char label[300];
+	int status;
+	size_t n;
+
+	run_init(&r, o);
+	/* Name where the deadline came from: the command line wins. */
+	if (o->timeout_ms) {
+		snprintf(label, sizeof(label), "--timeout");
+	} else {
+		snprintf(label, sizeof(label), "timeout in %s", s->file);
+	}
+	if (root_deadline(&r, s->timeout_ms, label) < 0) {
+		run_quiesce(&r);
+		run_release(&r);
+		return EXIT_INTERNAL;
+	}
+	r.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	r.output = output_new(r.loop, name_width(s), run_output_closed_cb, &r);
+	r.pipeline = pipeline_new(&(struct pipeline_opts){
+		.spec = s,
+		.root = r.root,
+		.reaper = r.reaper,
+		.output = r.output,
+		.stdin_fd = r.devnull,
+		.fail_fast = s->fail_fast,
+		.jobs_limit = s->jobs_limit,
+		.on_event = run_pipeline_cb,
+		.data = &r,
+	});
+	pipeline_start(r.pipeline);
+	ev_run(r.loop, 0);
+	if (o->verbosity >= RUN_NORMAL) {
+		const struct pipeline_result *results = pipeline_results(r.pipeline, &n);
+
+		report_summary(stderr, results, n);
+	}
+	reraise_if_interrupted(&r);
+	status = pipeline_status(&r);
+	run_release(&r);
+	return status;
+}
+
+/* SIGINT, SIGTERM or SIGHUP reached ctxrun. */
+static void
+run_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct run *r = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (r->interrupts++ == 0) {
+		ctx_cancel(r->root, CTX_CAUSE_SIGNAL, w->signum, "interrupted by %s",
+			   signame_name(w->signum));
+		return;
+	}
+	/* "You insist": a second signal skips what is left of the grace. */
+	if (r->opts->verbosity >= RUN_NORMAL) {
+		fprintf(stderr, "ctxrun: %s again, SIGKILL now\n",
+			signame_name(w->signum));
+	}
+	if (r->job) {
+		job_kill(r->job);
+	}
+	if (r->pipeline) {
+		pipeline_kill(r->pipeline);
+	}
+}
+
+/* Report how a leader ended, at LEVEL. */
+static void
+say_exit(struct run *r, enum run_verbosity level, const char *name, int status)
+{
+	if (WIFSIGNALED(status)) {
+		say(r, level, name, "killed by %s", signame_name(WTERMSIG(status)));
+	} else {
+		say(r, level, name, "exited with status %d", WEXITSTATUS(status));
+	}
+}
+
+/* Something happened to the one command. */
+static void
+run_job_cb(struct job *j, const struct job_event *ev, void *data)
+{
+	struct run *r = data;
+	const char *name = job_name(j);
+	char d[64];
+
+	switch (ev->kind) {
+	case JOB_EV_START:
+		say(r, RUN_VERBOSE, name, "started (pid %d)", (int)ev->pid);
+		break;
+	case JOB_EV_SIGNAL:
+		say(r, RUN_NORMAL, name, "%s (%s)", signame_name(ev->signal),
+		    ev->cause);
+		break;
+	case JOB_EV_KILL:
+		say(r, RUN_VERBOSE, name, "no exit after %s, SIGKILL",
+		    duration_format(ev->grace_ms, d, sizeof(d)));
+		break;
+	case JOB_EV_EXIT:
+		say_exit(r, RUN_VERBOSE, name, ev->status);
+		/*
+		 * A job holding the terminal gets Ctrl-C instead of us. Like a
+		 * shell, take its death by the terminal's signal as our own
+		 * interruption.
+		 */
+		if (r->tty_handed && WIFSIGNALED(ev->status) && !ctx_done(r->root) &&
+		    (WTERMSIG(ev->status) == SIGINT || WTERMSIG(ev->status) == SIGQUIT)) {
+			r->handover_signal = WTERMSIG(ev->status);
+		}
+		break;
+	case JOB_EV_LEFTOVERS:
+		say(r, RUN_VERBOSE, name, "%zu leftover process%s, %s (leader exited)",
+		    ev->count, ev->count == 1 ? "" : "es", signame_name(ev->signal));
+		break;
+	case JOB_EV_SUSPENDED:
+		/*
+		 * Ctrl-Z reached the job, not us: stop ourselves so the shell
+		 * sees a stopped job and takes the terminal; on `fg` or `bg`
+		 * we are continued and pass that on.
+		 */
+		raise(SIGTSTP);
+		job_resume(j);
+		break;
+	case JOB_EV_DONE:
+		run_quiesce(r);
+		break;
+	}
+}
+
+/* Report a job event of the pipeline. */
+static void
+say_job_event(struct run *r, const char *name, const struct job_event *ev)
+{
+	char d[64];
+
+	switch (ev->kind) {
+	case JOB_EV_START:
+		say(r, RUN_VERBOSE, name, "started (pid %d)", (int)ev->pid);
+		break;
+	case JOB_EV_SIGNAL:
+		/* A sibling's failure: say it is a cancellation, not ours. */
+		say(r, RUN_NORMAL, name, "%s (%s%s)", signame_name(ev->signal),
+		    ev->cause_kind == CTX_CAUSE_FAILED ? "cancelled: " : "",
+		    ev->cause);
+		break;
+	case JOB_EV_KILL:
+		say(r, RUN_NORMAL, name, "no exit after %s, SIGKILL",
+		    duration_format(ev->grace_ms, d, sizeof(d)));
+		break;
+	case JOB_EV_EXIT:
+		say_exit(r, RUN_NORMAL, name, ev->status);
+		break;
+	case JOB_EV_LEFTOVERS:
+		say(r, RUN_VERBOSE, name, "%zu leftover process%s, %s (leader exited)",
+		    ev->count, ev->count == 1 ? "" : "es", signame_name(ev->signal));
+		break;
+	case JOB_EV_SUSPENDED:
+	case JOB_EV_DONE:
+		break;
+	}
+}
+
+/* Something happened in the pipeline. */
+static void
+run_pipeline_cb(struct pipeline *p, const struct pipeline_event *ev, void *data)
+{
+	struct run *r = data;
+	char d[64];
+
+	(void)p;
+	switch (ev->kind) {
+	case PL_EV_JOB:
+		say_job_event(r, ev->name, ev->job_ev);
+		break;
+	case PL_EV_ERROR:
+		/* Printed whatever the verbosity: the job could not even start. */
+		fprintf(stderr, "ctxrun: %s: %s\n", ev->name, ev->text);
+		break;
+	case PL_EV_SKIP:
+		say(r, RUN_NORMAL, ev->name, "skipped (%s)", ev->text);
+		break;
+	case PL_EV_RETRY:
+		say(r, RUN_NORMAL, ev->name, "attempt %d failed, retrying in %s",
+		    ev->attempt, duration_format(ev->delay_ms, d, sizeof(d)));
+		break;
+	case PL_EV_DONE:
+		run_quiesce(r);
+		break;
+	}
+}

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+#include "ctxrun/spec.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctxrun/util.h"
+
+/* Create an empty spec with the defaults. */
+struct spec *
+spec_new(const char *file)
+{
+	struct spec *s = xcalloc(1, sizeof(*s));
+
+	s->file = xstrdup(file);
+	s->grace_ms = SPEC_DEFAULT_GRACE_MS;
+	s->stop_signal = SIGTERM;
+	s->fail_fast = true;
+	s->shell = xstrdup(SPEC_DEFAULT_SHELL);
+	return s;
+}
+
+/* Append a job named NAME with the pipeline's defaults. */
+struct spec_job *
+spec_add_job(struct spec *s, const char *name)
+{
+	struct spec_job *j;
+
+	/* Grow in powers of two: a file may hold many thousands of jobs. */
+	if ((s->n_jobs & (s->n_jobs - 1)) == 0) {
+		s->jobs = xrealloc(s->jobs, (s->n_jobs ? s->n_jobs * 2 : 1) *
+						    sizeof(*s->jobs));
+	}
+	j = &s->jobs[s->n_jobs++];
+	memset(j, 0, sizeof(*j));
+	j->name = xstrdup(name);
+	j->grace_ms = s->grace_ms;
+	j->stop_signal = s->stop_signal;
+	return j;
+}
+
+/* Index of the job named NAME, or -1. */
+long
+spec_find(const struct spec *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_jobs; i++) {
+		if (!strcmp(s->jobs[i].name, name)) {
+			return (long)i;
+		}
+	}
+	return -1;
+}
+
+/* Mark job I and everything it needs in KEEP (no recursion: chains run deep). */
+static void
+mark_needed(const struct spec *s, size_t i, bool *keep)
+{
+	size_t *stack = xmalloc(s->n_jobs * sizeof(*stack)), top = 0;
+
+	if (!keep[i]) {
+		keep[i] = true;
+		stack[top++] = i;
+	}
+	while (top) {
+		const struct spec_job *j = &s->jobs[stack[--top]];
+
+		/* Each job is pushed once, when first marked: N slots suffice. */
+		for (size_t k = 0; k < j->n_needs; k++) {
+			if (!keep[j->needs[k]]) {
+				keep[j->needs[k]] = true;
+				stack[top++] = j->needs[k];
+			}
+		}
+	}
+	free(stack);
+}
+
+/* Release what one job owns. */
+static void
+job_release(struct spec_job *j)
+{
+	free(j->name);
+	free(j->command);
+	for (char **a = j->argv; a && *a; a++) {
+		free(*a);
+	}
+	free(j->argv);
+	free(j->needs);
+	free(j->directory);
+	for (size_t k = 0; k < j->n_env; k++) {
+		free(j->env[k]);
+	}
+	free(j->env);
+}
+
+/* Keep only the named jobs and their transitive needs. */
+void
+spec_select(struct spec *s, char *const *names, size_t n)
+{
+	bool *keep = xcalloc(s->n_jobs, sizeof(*keep));
+	size_t *new_index = xcalloc(s->n_jobs, sizeof(*new_index));
+	size_t kept = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		long idx = spec_find(s, names[i]);
+
+		if (idx < 0) {
+			BUG("spec_select: unknown job '%s'", names[i]);
+		}
+		mark_needed(s, (size_t)idx, keep);
+	}
+	for (size_t i = 0; i < s->n_jobs; i++) {
+		if (keep[i]) {
+			new_index[i] = kept;
+			s->jobs[kept++] = s->jobs[i];
+		} else {
+			job_release(&s->jobs[i]);
+		}
+	}
+	s->n_jobs = kept;
+	for (size_t i = 0; i < kept; i++) {
+		for (size_t k = 0; k < s->jobs[i].n_needs; k++) {
+			s->jobs[i].needs[k] = new_index[s->jobs[i].needs[k]];
+		}
+	}
+	free(keep);
+	free(new_index);
+}
+
+/* Level of every job (see spec.h). */
+size_t *
+spec_levels(const struct spec *s, size_t *max_level)
+{
+	size_t *level = xcalloc(s->n_jobs, sizeof(*level));
+	size_t edges = 0, *stack;
+
+	/* A job is pushed once as a root and at most once per edge into it. */
+	for (size_t i = 0; i < s->n_jobs; i++) {
+		edges += s->jobs[i].n_needs;
+	}
+	stack = xmalloc((s->n_jobs + edges + 1) * sizeof(*stack));
+
+	/*
+	 * Depth-first with an explicit stack (chains may be thousands deep):
+	 * a job is settled once all its needs are; until then its unsettled
+	 * needs go on the stack above it.
+	 */
+	*max_level = 0;
+	for (size_t root = 0; root < s->n_jobs; root++) {
+		size_t top = 0;
+
+		stack[top++] = root;
+		while (top) {
+			const struct spec_job *j = &s->jobs[stack[top - 1]];
+			size_t l = 1, pushed = 0;
+
+			for (size_t k = 0; k < j->n_needs && !level[stack[top - 1]]; k++) {
+				size_t need = j->needs[k];
+
+				if (!level[need]) {
+					stack[top + pushed++] = need;
+				} else if (level[need] + 1 > l) {
+					l = level[need] + 1;
+				}
+			}
+			if (pushed) {
+				top += pushed;
+				continue;
+			}
+			if (!level[stack[top - 1]]) {
+				level[stack[top - 1]] = l;
+			}
+			*max_level = level[stack[top - 1]] > *max_level
+					     ? level[stack[top - 1]]
+					     : *max_level;
+			top--;
+		}
+	}
+	free(stack);
+	return level;
+}
+
+/* Release S. */
+void
+spec_free(struct spec *s)
+{
+	if (!s) {
+		return;
+	}
+	for (size_t i = 0; i < s->n_jobs; i++) {
+		job_release(&s->jobs[i]);
+	}
+	free(s->jobs);
+	free(s->file);
+	free(s->shell);
+	free(s);
+}
