@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctxrun/duration.h"
 #include "ctxrun/proc.h"
+#include "ctxrun/ptree.h"
 #include "ctxrun/util.h"
 
 /*
@@ -23,6 +25,9 @@
 
 extern char **environ;
 
+/* Marks are unique within one ctxrun: its pid, and a counter. */
+static unsigned long mark_seq;
+
 struct job {
 	char *name;
 	struct job_spec spec;
@@ -30,6 +35,7 @@ struct job {
 	struct ctx_ear ear;
 	struct proc *proc;
 	char **envp;
+	char mark[48]; /* this job's word in CTXRUN_MARK */
 	enum job_outcome outcome;
 	int exit_code;
 	bool stopped_running; /* ctx done while the leader ran */
@@ -100,8 +106,10 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 					 (ev_tstamp)j->spec.timeout_ms / 1000.,
 				 cause);
 	}
+	snprintf(j->mark, sizeof(j->mark), "%d.%lu", (int)getpid(), ++mark_seq);
 	j->envp = env_build(j);
 	ps.envp = j->envp;
+	ps.mark = j->mark;
 	j->proc = proc_spawn(ctx_loop(parent), r, &ps, e);
 	if (!j->proc) {
 		j->outcome = JOB_FAILED;
@@ -212,15 +220,17 @@ job_free(struct job *j)
 }
 
 /*
- * Build J's environment: ctxrun's own without any inherited CTXRUN_JOB or
- * CTXRUN_DEADLINE, then the job's additions, then those two for this job.
- * One allocation holds the pointers and the two new strings.
+ * Build J's environment: ctxrun's own without any inherited CTXRUN_JOB,
+ * CTXRUN_DEADLINE or CTXRUN_MARK, then the job's additions, then those
+ * three for this job. One allocation holds the pointers and the new strings.
  */
 static char **
 env_build(const struct job *j)
 {
 	static const char job_var[] = "CTXRUN_JOB=";
 	static const char deadline_var[] = "CTXRUN_DEADLINE=";
+	static const char mark_var[] = PTREE_MARK_VAR "=";
+	const char *outer_mark = getenv(PTREE_MARK_VAR);
 	size_t n = 0, extra = 0, k = 0;
 	char **envp;
 	char *strings, *s;
@@ -233,12 +243,15 @@ env_build(const struct job *j)
 	for (char *const *e = j->spec.env_add; e && *e; e++) {
 		extra++;
 	}
-	strings_len = sizeof(job_var) + strlen(j->name) + sizeof(deadline_var) + 32;
-	envp = xmalloc((n + extra + 3) * sizeof(*envp) + strings_len);
-	strings = (char *)(envp + n + extra + 3);
+	strings_len = sizeof(job_var) + strlen(j->name) + sizeof(deadline_var) +
+		      32 + sizeof(mark_var) + (outer_mark ? strlen(outer_mark) : 0) +
+		      sizeof(j->mark) + 1;
+	envp = xmalloc((n + extra + 4) * sizeof(*envp) + strings_len);
+	strings = (char *)(envp + n + extra + 4);
 	for (char **e = environ; *e; e++) {
 		if (strncmp(*e, job_var, sizeof(job_var) - 1) &&
-		    strncmp(*e, deadline_var, sizeof(deadline_var) - 1)) {
+		    strncmp(*e, deadline_var, sizeof(deadline_var) - 1) &&
+		    strncmp(*e, mark_var, sizeof(mark_var) - 1)) {
 			envp[k++] = *e;
 		}
 	}
@@ -248,6 +261,10 @@ env_build(const struct job *j)
 	s = strings;
 	envp[k++] = s;
 	s += sprintf(s, "%s%s", job_var, j->name) + 1;
+	/* A run nested in a job keeps the outer marks: both runs find it. */
+	envp[k++] = s;
+	s += sprintf(s, "%s%s%s%s", mark_var, outer_mark ? outer_mark : "",
+		     outer_mark && *outer_mark ? " " : "", j->mark) + 1;
 	if (deadline) {
 		/*
 		 * Whole milliseconds, rounded down: a deadline handed on may be

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,13 @@
 struct pinfo {
 	pid_t pid, ppid, pgid;
 	char state;
+	signed char member; /* one of enum verdict, 0 until decided */
+};
+
+enum verdict {
+	VERDICT_MEMBER = 1,  /* a member of the job */
+	VERDICT_BELOW = 2,   /* below the ancestor, but not of the job */
+	VERDICT_OUTSIDE = 3, /* not below the ancestor at all */
 };
 
 struct ptable {
@@ -39,14 +47,14 @@ static int stat_read(pid_t pid, struct pinfo *out);
 static void ptable_load(struct ptable *t);
 static const struct pinfo *ptable_get(const struct ptable *t, pid_t pid);
 static void ptable_release(struct ptable *t);
-static size_t members_visit(pid_t ancestor, pid_t pgid, ptree_visit_fn *fn,
+static size_t members_visit(const struct ptree_match *m, ptree_visit_fn *fn,
 			    void *data);
 
-/* Count the members of group PGID below ANCESTOR. */
+/* Count the members of the job M describes. */
 size_t
-ptree_count(pid_t ancestor, pid_t pgid)
+ptree_count(const struct ptree_match *m)
 {
-	return members_visit(ancestor, pgid, NULL, NULL);
+	return members_visit(m, NULL, NULL);
 }
 
 struct signal_ctx {
@@ -83,14 +91,39 @@ signal_member(const struct pinfo *p, void *data)
 	close(fd);
 }
 
-/* Send SIG to every live member of group PGID below ANCESTOR. */
+/* Send SIG to every live member of the job M describes. */
 size_t
-ptree_signal(pid_t ancestor, pid_t pgid, int sig)
+ptree_signal(const struct ptree_match *m, int sig)
 {
 	struct signal_ctx sc = { .sig = sig };
 
-	members_visit(ancestor, pgid, signal_member, &sc);
+	members_visit(m, signal_member, &sc);
 	return sc.sent;
+}
+
+/* Number of PID's direct children. */
+long
+ptree_child_count(pid_t pid)
+{
+	char path[64], buf[4096];
+	long n = 0;
+	ssize_t len;
+	int fd;
+
+	/* ctxrun is single-threaded: its one task holds all its children. */
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
+		 (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return -1;
+	}
+	while ((len = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < len; i++) {
+			n += buf[i] == ' ';
+		}
+	}
+	close(fd);
+	return n;
 }
 
 /* Open a pidfd for PID. */
@@ -120,35 +153,109 @@ ptree_pidfd_signal(int pidfd, int sig)
 #endif
 }
 
-/* Is P a descendant of ANCESTOR according to table T? */
-static int
-descends(const struct ptable *t, const struct pinfo *p, pid_t ancestor)
+/* Does PID's environment (as at exec) hold MARK as a word of CTXRUN_MARK? */
+static bool
+has_mark(pid_t pid, const char *mark)
 {
-	for (int depth = 0; p && depth < 4096; depth++) {
-		if (p->ppid == ancestor) {
-			return 1;
-		}
-		if (p->ppid <= 1) {
-			return 0;
-		}
-		p = ptable_get(t, p->ppid);
+	static const char var[] = PTREE_MARK_VAR "=";
+	char path[64], *buf = NULL, *p, *end;
+	size_t len = 0, cap = 0, mlen = strlen(mark);
+	bool found = false;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return false;
 	}
-	return 0;
+	do {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 16384;
+			buf = xrealloc(buf, cap + 1);
+		}
+		n = read(fd, buf + len, cap - len);
+		len += n > 0 ? (size_t)n : 0;
+	} while (n > 0);
+	close(fd);
+	buf = xrealloc(buf, len + 1);
+	buf[len] = '\0';
+	for (p = buf; p < buf + len && !found; p += strlen(p) + 1) {
+		if (strncmp(p, var, sizeof(var) - 1)) {
+			continue;
+		}
+		/* Words separated by blanks: nested runs append theirs. */
+		for (p += sizeof(var) - 1; *p && !found; p = end) {
+			p += strspn(p, " ");
+			end = p + strcspn(p, " ");
+			found = (size_t)(end - p) == mlen && !memcmp(p, mark, mlen);
+		}
+	}
+	free(buf);
+	return found;
 }
 
-/* Call FN for each member of group PGID below ANCESTOR; return the count. */
+/* Does P itself belong to the job: in its group, or marked? */
+static bool
+belongs(const struct pinfo *p, const struct ptree_match *m)
+{
+	return p->pgid == m->pgid || (m->mark && has_mark(p->pid, m->mark));
+}
+
+/*
+ * Is P a member of the job M describes: a descendant of M's ancestor with
+ * itself or some process between it and the ancestor belonging to the job?
+ * Verdicts are memoised on every process of the walked path, so a scan
+ * stays linear in the number of processes.
+ */
+static bool
+is_member(struct ptable *t, struct pinfo *p, const struct ptree_match *m)
+{
+	struct pinfo **path = NULL, *q;
+	size_t n = 0, cap = 0;
+	signed char cur = VERDICT_OUTSIDE;
+
+	for (q = p; q; q = (struct pinfo *)ptable_get(t, q->ppid)) {
+		if (q->member) {
+			cur = q->member;
+			break;
+		}
+		if (q->pid == m->ancestor) {
+			cur = VERDICT_BELOW; /* its children are below it */
+			break;
+		}
+		if (q->ppid <= 0 || n > t->len) {
+			break; /* outside, or a loop in a moving picture */
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			path = xrealloc(path, cap * sizeof(*path));
+		}
+		path[n++] = q;
+	}
+	while (n--) {
+		if (cur == VERDICT_BELOW && belongs(path[n], m)) {
+			cur = VERDICT_MEMBER;
+		}
+		path[n]->member = cur;
+	}
+	free(path);
+	return p->member == VERDICT_MEMBER;
+}
+
+/* Call FN for each member of the job M describes; return the count. */
 static size_t
-members_visit(pid_t ancestor, pid_t pgid, ptree_visit_fn *fn, void *data)
+members_visit(const struct ptree_match *m, ptree_visit_fn *fn, void *data)
 {
 	struct ptable t = { 0 };
 	size_t n = 0;
 
 	ptable_load(&t);
 	for (size_t i = 0; i < t.len; i++) {
-		const struct pinfo *p = &t.procs[i];
+		struct pinfo *p = &t.procs[i];
 
-		if (p->pgid != pgid || p->pid == ancestor ||
-		    !descends(&t, p, ancestor)) {
+		if (p->pid == m->ancestor || !is_member(&t, p, m) ||
+		    (m->outside_only && p->pgid == m->pgid)) {
 			continue;
 		}
 		n++;
@@ -186,6 +293,7 @@ stat_read(pid_t pid, struct pinfo *out)
 		return -1;
 	}
 	out->pid = pid;
+	out->member = 0;
 	return 0;
 }
 

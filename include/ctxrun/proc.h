@@ -25,7 +25,10 @@
  * its pid then still holds the group id, so the id cannot name anyone else.
  * After that, members are found in /proc below ctxrun and signalled through
  * pidfds (see ptree.h). With `foreground` the leader stays in ctxrun's group
- * and its members are always found that way.
+ * and its members are always found that way. Processes that left the group
+ * (setsid, double fork) are members too when they carry the proc's mark:
+ * they get every signal the group gets, and the proc is not done while
+ * any of them runs.
  */
 
 #include <stdbool.h>
@@ -55,6 +58,8 @@ typedef void proc_event_fn(struct proc *p, enum proc_event ev, void *data);
 struct proc_spec {
 	char *const *argv;  /* argv[0] names the program */
 	char *const *envp;  /* full environment of the leader */
+	const char *mark;   /* the job's word in envp's CTXRUN_MARK (see
+			       ptree.h); NULL: the group alone is the job */
 	bool search_path;   /* look argv[0] up in PATH */
 	const char *cwd;    /* NULL: ctxrun's working directory */
 	bool foreground;    /* stay in ctxrun's process group */

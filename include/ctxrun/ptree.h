@@ -6,10 +6,13 @@
  * The process tree as /proc shows it, for finding a job's processes once
  * its leader may be gone.
  *
- * A job's members are the processes that descend from ctxrun and sit in the
- * job's process group. Descent is what makes this safe: ctxrun is a child
- * subreaper, so everything a job starts stays below it, and a process group
- * id recycled by a stranger is never mistaken for a job's. Signals go
+ * A job's members are the processes that descend from ctxrun and either sit
+ * in the job's process group, carry the job's mark in CTXRUN_MARK (their
+ * environment at exec), or descend from a process that does. The mark is
+ * what finds a process that left the group (setsid, a daemon's double
+ * fork); descent is what makes all this safe: ctxrun is a child subreaper,
+ * so everything a job starts stays below it, and a group id or a mark seen
+ * in a stranger is never taken for a job's. Signals go
  * through a pidfd opened on each member and re-checked after opening, so a
  * PID recycled between the scan and the signal is never hit.
  *
@@ -21,19 +24,35 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-/*
- * Count the members of group PGID below ANCESTOR (ANCESTOR itself never
- * counts). Zombies count: their parent, ctxrun or a live member, will reap
- * them, which is the event that tells the caller to look again.
- */
-size_t ptree_count(pid_t ancestor, pid_t pgid);
+/* Name of the environment variable that carries job marks. */
+#define PTREE_MARK_VAR "CTXRUN_MARK"
+
+/* Which processes make up one job. */
+struct ptree_match {
+	pid_t ancestor;   /* ctxrun itself; never a member */
+	pid_t pgid;       /* the job's process group */
+	const char *mark; /* a word of CTXRUN_MARK; NULL: match by group only */
+	bool outside_only; /* visit only members outside the group */
+};
 
 /*
- * Send SIG to every live member of group PGID below ANCESTOR, through a
- * pidfd where the kernel has them. Returns the number of processes
- * signalled.
+ * Count the members of the job M describes. Zombies count: their parent,
+ * ctxrun or a live member, will reap them, which is the event that tells
+ * the caller to look again.
  */
-size_t ptree_signal(pid_t ancestor, pid_t pgid, int sig);
+size_t ptree_count(const struct ptree_match *m);
+
+/*
+ * Send SIG to every live member of the job M describes, through a pidfd
+ * where the kernel has them. Returns the number of processes signalled.
+ */
+size_t ptree_signal(const struct ptree_match *m, int sig);
+
+/*
+ * Number of PID's direct children (zombies included), from /proc; -1 when
+ * the kernel does not tell (no CONFIG_PROC_CHILDREN).
+ */
+long ptree_child_count(pid_t pid);
 
 /* Open a pidfd for PID (close-on-exec); -1 with errno when unavailable. */
 int ptree_pidfd_open(pid_t pid);

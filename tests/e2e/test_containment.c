@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+
+/*
+ * Processes that leave their job's process group (setsid, a daemon's double
+ * fork) are still part of the job: they are stopped with it, and the run
+ * does not end while they live. Each case prints the escapee's pid, so the
+ * test can check that exactly that process is gone, and ends with
+ * h_no_survivors(): anything ctxrun left behind would have been re-parented
+ * to the test.
+ */
+
+TestSuite(containment, .init = h_setup, .fini = h_teardown, .timeout = 30);
+
+/* Shell text that starts a TERM-obeying escapee in a new session. */
+#define ESCAPE_SETSID "setsid sh -c 'echo ready $$; exec sleep 30' &"
+
+/* Shell text for a classic daemon: double fork, new session, parent gone. */
+#define ESCAPE_DAEMON \
+	"sh -c \"setsid sh -c 'echo ready \\$\\$; exec sleep 30' &\"; "
+
+/* Run ctxrun ARGS..., wait for the escapee's ready line, return its pid. */
+static pid_t
+escapee_of(struct h_proc *p)
+{
+	pid_t pid = 0;
+
+	cr_assert_eq(h_wait_ready(p, &pid, 1, 10000), 1);
+	return pid;
+}
+
+Test(containment, setsid_escapee_is_stopped_when_the_leader_exits)
+{
+	struct h_proc p;
+	pid_t esc;
+
+	h_start(&p, NULL, "-v", "--", "sh", "-c", ESCAPE_SETSID " sleep 0.2; exit 0");
+	esc = escapee_of(&p);
+	h_finish(&p, 20000);
+	cr_assert_eq(h_code(&p), 0, "status %#x, stderr <%s>", p.status, p.err.data);
+	cr_assert(h_gone(esc), "the setsid escapee %d survived", (int)esc);
+	cr_assert_not_null(strstr(p.err.data, "leftover"), "stderr <%s>", p.err.data);
+	h_no_survivors();
+	h_release(&p);
+}
+
+Test(containment, double_fork_daemon_is_stopped)
+{
+	struct h_proc p;
+	pid_t esc;
+
+	h_start(&p, NULL, "--", "sh", "-c", ESCAPE_DAEMON "sleep 0.2; exit 3");
+	esc = escapee_of(&p);
+	h_finish(&p, 20000);
+	cr_assert_eq(h_code(&p), 3, "the leader's status must decide");
+	cr_assert(h_gone(esc), "the daemon %d survived", (int)esc);
+	h_no_survivors();
+	h_release(&p);
+}
+
+Test(containment, escapee_is_stopped_on_timeout_while_the_leader_runs)
+{
+	struct h_proc p;
+	pid_t esc;
+
+	h_start(&p, NULL, "-t", "0.5", "--", "sh", "-c", ESCAPE_SETSID " wait");
+	esc = escapee_of(&p);
+	h_finish(&p, 20000);
+	cr_assert_eq(h_code(&p), 124);
+	cr_assert(h_gone(esc));
+	cr_assert_lt(p.elapsed, 8.0, "waited for the grace: the escapee missed "
+				     "the stop signal");
+	h_no_survivors();
+	h_release(&p);
+}
+
+Test(containment, escapee_ignoring_term_is_killed_after_grace)
+{
+	struct h_proc p;
+	pid_t esc;
+
+	h_start(&p, NULL, "-g", "0.5", "--", "sh", "-c",
+		"setsid sh -c \"trap '' TERM; echo ready \\$\\$; exec sleep 30\" & "
+		"sleep 0.2; exit 0");
+	esc = escapee_of(&p);
+	h_finish(&p, 20000);
+	cr_assert_eq(h_code(&p), 0);
+	cr_assert(h_gone(esc));
+	cr_assert_geq(p.elapsed, 0.5, "killed before the grace was over");
+	h_no_survivors();
+	h_release(&p);
+}
+
+Test(containment, escapees_of_group_jobs_are_stopped_and_dependents_wait)
+{
+	char dir[] = "/tmp/ctxrun-contain-XXXXXX", cmd[512], file[600];
+	struct h_proc p;
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/p.ini", dir);
+	f = fopen(file, "w");
+	cr_assert_not_null(f);
+	/* b may only start once a's escapee is gone: it checks the pid file. */
+	snprintf(cmd, sizeof(cmd),
+		 "[job:a]\ncommand = setsid sh -c 'echo $$ > %s/esc; exec sleep 30' & "
+		 "while [ ! -s %s/esc ]; do sleep 0.01; done; exit 0\n"
+		 "[job:b]\nneeds = a\ncommand = ! kill -0 $(cat %s/esc) 2>/dev/null\n",
+		 dir, dir, dir);
+	fputs(cmd, f);
+	fclose(f);
+	h_run(&p, NULL, "-f", file);
+	cr_assert_eq(h_code(&p), 0, "status %#x; stderr <%s>", p.status, p.err.data);
+	h_no_survivors();
+	h_release(&p);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(containment, nested_run_escapee_is_stopped_by_both)
+{
+	struct h_proc p;
+	char inner[512];
+	pid_t esc;
+
+	/* The inner run exits at once and, in turn, is cut short. */
+	snprintf(inner, sizeof(inner),
+		 "%s -t 0.3 -- sh -c \"%s wait\"; exit 0", h_ctxrun,
+		 "setsid sh -c 'echo ready \\$\\$; exec sleep 30' &");
+	h_start(&p, NULL, "-t", "20", "--", "sh", "-c", inner);
+	esc = escapee_of(&p);
+	h_finish(&p, 20000);
+	cr_assert_eq(h_code(&p), 0, "status %#x; stderr <%s>", p.status, p.err.data);
+	cr_assert(h_gone(esc));
+	h_no_survivors();
+	h_release(&p);
+}
