@@ -327,6 +327,25 @@ name_width(const struct spec *s)
 	return width;
 }
 
+/*
+ * With --preserve-status, a run ended by its deadline exits with the status
+ * of the first job (in file order) the deadline stopped, as GNU timeout
+ * exits with its one command's; 124 when the deadline stopped no job.
+ */
+static int
+first_cancelled_status(struct run *r)
+{
+	size_t n;
+	const struct pipeline_result *res = pipeline_results(r->pipeline, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		if (res[i].outcome == JOB_CANCELLED && res[i].exit_code >= 0) {
+			return res[i].exit_code;
+		}
+	}
+	return EXIT_TIMEDOUT;
+}
+
 /* The exit status of a finished pipeline run (SPEC §4). */
 static int
 pipeline_status(struct run *r)
@@ -342,7 +361,8 @@ pipeline_status(struct run *r)
 		return group_error_code(g);
 	}
 	if (root && root->kind == CTX_CAUSE_DEADLINE) {
-		return EXIT_TIMEDOUT;
+		return r->opts->preserve_status ? first_cancelled_status(r)
+						: EXIT_TIMEDOUT;
 	}
 	return 0;
 }
