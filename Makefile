@@ -90,12 +90,13 @@ test: test-plain check
 test-plain: test-deps $(BUILD)/ctxrun $(BUILD)/th $(BUILD)/test_unit $(BUILD)/test_e2e
 	$(BUILD)/test_unit
 	CTXRUN_BIN=$(BUILD)/ctxrun TH_BIN=$(BUILD)/th $(BUILD)/test_e2e
+	@for f in examples/*.ini; do $(BUILD)/ctxrun --check -f "$$f" >/dev/null || exit 1; done
 
 check: check-man check-clang check-asan check-valgrind
 
 # The man pages must render without a single warning.
 check-man: test-deps
-	@out=$$(mandoc -T lint -W warning man/*.1 2>&1 | grep -v 'outdated mandoc.db'); \
+	@out=$$(mandoc -T lint -W warning man/*.1 man/*.5 2>&1 | grep -v 'outdated mandoc.db'); \
 	if [ -n "$$out" ]; then echo "$$out"; exit 1; else echo "check-man: man pages lint clean"; fi
 
 check-asan: test-deps
@@ -151,9 +152,12 @@ install: ctxrun
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 ctxrun $(DESTDIR)$(PREFIX)/bin/ctxrun
 	install -m 644 man/ctxrun.1 $(DESTDIR)$(PREFIX)/share/man/man1/ctxrun.1
+	install -d $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 644 man/ctxrun.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/ctxrun.ini.5
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/ctxrun $(DESTDIR)$(PREFIX)/share/man/man1/ctxrun.1
+	rm -f $(DESTDIR)$(PREFIX)/bin/ctxrun $(DESTDIR)$(PREFIX)/share/man/man1/ctxrun.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5/ctxrun.ini.5
 
 clean:
 	rm -rf build ctxrun

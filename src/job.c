@@ -111,6 +111,11 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 	ps.envp = j->envp;
 	ps.mark = j->mark;
 	j->proc = proc_spawn(ctx_loop(parent), r, &ps, e);
+	if (!j->proc && j->spec.cwd && access(j->spec.cwd, X_OK) < 0) {
+		/* The chdir failed, not the program: say so. */
+		err_errno(e, errno, "cannot enter directory '%s'", j->spec.cwd);
+		e->saved_errno = ENOENT;
+	}
 	if (!j->proc) {
 		j->outcome = JOB_FAILED;
 		j->exit_code = e->saved_errno == ENOENT ? 127 : 126;

@@ -350,9 +350,18 @@ proc_exit_cb(struct reaper_watch *w, int status)
 	}
 	reaper_listen_orphans(p->reaper, &p->orphans, proc_orphan_cb);
 	if (!p->stop_sent) {
-		/* Members a stop under way has not finished yet are no news. */
 		p->on_event(p, PROC_LEFTOVERS, p->data);
 		proc_stop(p);
+	} else {
+		/*
+		 * A stop is under way, but a process that left the group while
+		 * it began (setsid racing the scan) may have missed its signal:
+		 * repeat the last one to whatever is left.
+		 */
+		signal_group(p, p->kill_sent ? SIGKILL : p->stop_signal);
+		if (!p->kill_sent) {
+			signal_group(p, SIGCONT);
+		}
 	}
 }
 

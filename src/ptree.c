@@ -44,6 +44,7 @@ struct ptable {
 typedef void ptree_visit_fn(const struct pinfo *p, void *data);
 
 static int stat_read(pid_t pid, struct pinfo *out);
+static bool mark_in_env(pid_t pid, const char *mark, bool prefix_only);
 static void ptable_load(struct ptable *t);
 static const struct pinfo *ptable_get(const struct ptable *t, pid_t pid);
 static void ptable_release(struct ptable *t);
@@ -101,6 +102,41 @@ ptree_signal(const struct ptree_match *m, int sig)
 	return sc.sent;
 }
 
+/* Signal every live process marked with a word starting with PREFIX. */
+size_t
+ptree_signal_marked(const char *prefix, int sig)
+{
+	struct ptable t = { 0 };
+	size_t n = 0;
+	pid_t self = getpid();
+
+	ptable_load(&t);
+	for (size_t i = 0; i < t.len; i++) {
+		struct pinfo *p = &t.procs[i];
+		int fd;
+
+		if (p->pid == self || p->state == 'Z' || p->state == 'X' ||
+		    !mark_in_env(p->pid, prefix, true)) {
+			continue;
+		}
+		if (sig == 0) {
+			n++;
+			continue;
+		}
+		/* The pidfd pins the process the scan read the mark of. */
+		fd = ptree_pidfd_open(p->pid);
+		if (fd >= 0 && mark_in_env(p->pid, prefix, true) &&
+		    ptree_pidfd_signal(fd, sig) == 0) {
+			n++;
+		}
+		if (fd >= 0) {
+			close(fd);
+		}
+	}
+	ptable_release(&t);
+	return n;
+}
+
 /* Number of PID's direct children. */
 long
 ptree_child_count(pid_t pid)
@@ -153,9 +189,12 @@ ptree_pidfd_signal(int pidfd, int sig)
 #endif
 }
 
-/* Does PID's environment (as at exec) hold MARK as a word of CTXRUN_MARK? */
+/*
+ * Does PID's environment (as at exec) hold MARK as a word of CTXRUN_MARK
+ * (with PREFIX_ONLY, a word starting with MARK)?
+ */
 static bool
-has_mark(pid_t pid, const char *mark)
+mark_in_env(pid_t pid, const char *mark, bool prefix_only)
 {
 	static const char var[] = PTREE_MARK_VAR "=";
 	char path[64], *buf = NULL, *p, *end;
@@ -188,7 +227,8 @@ has_mark(pid_t pid, const char *mark)
 		for (p += sizeof(var) - 1; *p && !found; p = end) {
 			p += strspn(p, " ");
 			end = p + strcspn(p, " ");
-			found = (size_t)(end - p) == mlen && !memcmp(p, mark, mlen);
+			found = (size_t)(end - p) >= mlen && !memcmp(p, mark, mlen) &&
+				(prefix_only || (size_t)(end - p) == mlen);
 		}
 	}
 	free(buf);
@@ -199,7 +239,7 @@ has_mark(pid_t pid, const char *mark)
 static bool
 belongs(const struct pinfo *p, const struct ptree_match *m)
 {
-	return p->pgid == m->pgid || (m->mark && has_mark(p->pid, m->mark));
+	return p->pgid == m->pgid || (m->mark && mark_in_env(p->pid, m->mark, false));
 }
 
 /*

@@ -23,6 +23,7 @@
 #include "ctxrun/report.h"
 #include "ctxrun/signame.h"
 #include "ctxrun/util.h"
+#include "ctxrun/watchdog.h"
 
 /*
  * ctxrun's own signals are libev signal watchers, so a handler does nothing
@@ -50,6 +51,9 @@ struct run {
 	int interrupts;
 	int handover_signal; /* terminal signal that killed a tty-owning job */
 	bool tty_handed;
+	int watchdog_fd;     /* -1: none */
+	bool watchdog_alive; /* not reaped yet: the run is not over */
+	struct reaper_watch watchdog_watch;
 };
 
 static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
@@ -82,6 +86,7 @@ run_init(struct run *r, const struct run_opts *o)
 	memset(r, 0, sizeof(*r));
 	r->opts = o;
 	r->devnull = -1;
+	r->watchdog_fd = -1;
 	std_fds_open();
 	r->loop = ev_default_loop(EVFLAG_AUTO);
 	if (!r->loop) {
@@ -143,7 +148,42 @@ root_deadline(struct run *r, int64_t timeout_ms, const char *label)
 	return 0;
 }
 
-/* Stop the watchers so the loop runs dry. */
+/* The watchdog was reaped (or stopped, which we ignore). */
+static void
+run_watchdog_exit_cb(struct reaper_watch *w, int status)
+{
+	struct run *r = container_of(w, struct run, watchdog_watch);
+
+	if (WIFSTOPPED(status) || WIFCONTINUED(status)) {
+		return;
+	}
+	r->watchdog_alive = false;
+	reaper_stop(r->reaper);
+}
+
+/* Start the watchdog that stops the jobs if ctxrun is killed. */
+static void
+run_watchdog(struct run *r, int stop_signal, int64_t grace_ms)
+{
+	struct err e;
+	pid_t pid;
+
+	r->watchdog_fd = watchdog_start(stop_signal, grace_ms, &pid, &e);
+	if (r->watchdog_fd < 0) {
+		/* The run can go on; only a death of ctxrun would go unhandled. */
+		if (r->opts->verbosity >= RUN_VERBOSE) {
+			fprintf(stderr, "ctxrun: %s\n", e.msg);
+		}
+		return;
+	}
+	r->watchdog_alive = true;
+	reaper_watch(r->reaper, &r->watchdog_watch, pid, run_watchdog_exit_cb);
+}
+
+/*
+ * Stop the watchers so the loop runs dry: at once, or once the dismissed
+ * watchdog has been reaped, so that nothing of the run outlives it.
+ */
 static void
 run_quiesce(struct run *r)
 {
@@ -152,7 +192,11 @@ run_quiesce(struct run *r)
 	for (size_t i = 0; i < ARRAY_SIZE(stop_signals); i++) {
 		ev_signal_stop(r->loop, &r->sigs[i]);
 	}
-	reaper_stop(r->reaper);
+	watchdog_dismiss(r->watchdog_fd);
+	r->watchdog_fd = -1;
+	if (!r->watchdog_alive) {
+		reaper_stop(r->reaper);
+	}
 }
 
 /* Release everything R holds. */
@@ -165,6 +209,7 @@ run_release(struct run *r)
 	if (r->devnull >= 0) {
 		close(r->devnull);
 	}
+	reaper_unwatch(r->reaper, &r->watchdog_watch);
 	reaper_free(r->reaper);
 	ctx_free(r->root);
 	ev_loop_destroy(r->loop);
@@ -285,9 +330,12 @@ run_command(const struct run_opts *o)
 	int status = EXIT_INTERNAL;
 
 	run_init(&r, o);
-	if (root_deadline(&r, o->timeout_ms, "--timeout") < 0 ||
-	    start_command(&r, &status) < 0) {
+	if (root_deadline(&r, o->timeout_ms, "--timeout") == 0) {
+		run_watchdog(&r, o->stop_signal, o->grace_ms);
+	}
+	if (r.watchdog_fd < 0 || start_command(&r, &status) < 0) {
 		run_quiesce(&r);
+		ev_run(r.loop, 0); /* until the watchdog is reaped */
 		run_release(&r);
 		return status;
 	}
@@ -367,6 +415,18 @@ pipeline_status(struct run *r)
 	return 0;
 }
 
+/* The longest grace period of S's jobs: the watchdog gives them all that. */
+static int64_t
+longest_grace(const struct spec *s)
+{
+	int64_t grace = s->grace_ms;
+
+	for (size_t i = 0; i < s->n_jobs; i++) {
+		grace = s->jobs[i].grace_ms > grace ? s->jobs[i].grace_ms : grace;
+	}
+	return grace;
+}
+
 /* Run the pipeline S. */
 int
 run_pipeline(const struct spec *s, const struct run_opts *o)
@@ -388,6 +448,7 @@ run_pipeline(const struct spec *s, const struct run_opts *o)
 		run_release(&r);
 		return EXIT_INTERNAL;
 	}
+	run_watchdog(&r, s->stop_signal, longest_grace(s));
 	r.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	r.output = output_new(r.loop, name_width(s), run_output_closed_cb, &r);
 	r.pipeline = pipeline_new(&(struct pipeline_opts){

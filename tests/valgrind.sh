@@ -38,5 +38,8 @@ check escalation 124 -t 0.2 -g 0.3 -- "$th" ignore-term 30000
 check leftovers 0 -g 5 -- "$th" grandchild 30000
 check not-found 127 -- ctxrun-no-such-command
 check usage 125 -t 5x -- true
+check group 3 -c 'exit 3' -c 'sleep 30'
+check pipeline 0 -f examples/ci.ini
+check escapee 0 -- sh -c 'setsid sleep 30 & exit 0'
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -49,6 +49,14 @@ size_t ptree_count(const struct ptree_match *m);
 size_t ptree_signal(const struct ptree_match *m, int sig);
 
 /*
+ * Send SIG to every live process on the machine whose CTXRUN_MARK has a
+ * word starting with PREFIX, wherever it now sits in the tree (used after
+ * ctxrun itself died, when descent proves nothing any more). Returns how
+ * many were signalled; with SIG 0, how many there are.
+ */
+size_t ptree_signal_marked(const char *prefix, int sig);
+
+/*
  * Number of PID's direct children (zombies included), from /proc; -1 when
  * the kernel does not tell (no CONFIG_PROC_CHILDREN).
  */

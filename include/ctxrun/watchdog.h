@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CTXRUN_WATCHDOG_H
+#define CTXRUN_WATCHDOG_H
+
+/*
+ * What stops the jobs when ctxrun itself is killed (SIGKILL, the OOM
+ * killer) and has no chance to.
+ *
+ * The watchdog is a small child process in a session of its own (so a
+ * signal to ctxrun's group or terminal does not reach it) that blocks
+ * reading a pipe whose only writer is ctxrun. If the pipe ends without a
+ * word from ctxrun, ctxrun is dead: the watchdog sends the stop signal and
+ * SIGCONT to every process marked by this ctxrun (CTXRUN_MARK, see
+ * ptree.h), escapees included, waits up to the grace period for them to go,
+ * then SIGKILLs what is left, and exits.
+ *
+ * 1. watchdog_start() before the first job starts; watch *PID with the
+ *    reaper, as it is a child like any other.
+ * 2. watchdog_dismiss() when the run is over: the watchdog exits at once,
+ *    and the reaper reports it; ctxrun waits for that before exiting, so
+ *    nothing of it outlives the run.
+ */
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ctxrun/err.h"
+
+/*
+ * Start the watchdog with the run's stop signal and grace period. Returns
+ * the write end of its pipe (close-on-exec) and its pid in *PID, or -1 with
+ * E filled.
+ */
+int watchdog_start(int stop_signal, int64_t grace_ms, pid_t *pid,
+		   struct err *e);
+
+/* Tell the watchdog behind FD that the run ended cleanly; closes FD. */
+void watchdog_dismiss(int fd);
+
+#endif

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+#include "ctxrun/watchdog.h"
+
+#include <sys/syscall.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctxrun/ptree.h"
+
+/*
+ * PR_SET_PDEATHSIG on each leader would be simpler, but it reaches only the
+ * leader, not processes that left its group, and posix_spawn gives no
+ * place to set it. The watchdog sees the whole marked tree instead.
+ *
+ * It is forked, not exec'd: it needs nothing but the few functions below,
+ * and a fork of a freshly started ctxrun is small. After the fork it drops
+ * every fd but its pipe (the job output pipes and ctxrun's stdout must not
+ * be held open by it) and every signal handler libev installed.
+ *
+ * Waiting out the grace period polls /proc every 50 ms: this runs only
+ * after ctxrun was killed, when the event loop that would do better is
+ * gone.
+ */
+
+#define POLL_NS 50000000L
+
+/* Sleep NS nanoseconds. */
+static void
+nap(long ns)
+{
+	struct timespec ts = { .tv_sec = ns / 1000000000L,
+			       .tv_nsec = ns % 1000000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+	}
+}
+
+/* CHILD: stop everything marked by ctxrun PARENT, with SIG then SIGKILL. */
+static void
+stop_orphans(pid_t parent, int sig, int64_t grace_ms)
+{
+	char prefix[32];
+	long waited = 0;
+
+	snprintf(prefix, sizeof(prefix), "%d.", (int)parent);
+	if (!ptree_signal_marked(prefix, sig)) {
+		return;
+	}
+	ptree_signal_marked(prefix, SIGCONT);
+	while (waited < grace_ms * 1000000L) {
+		nap(POLL_NS);
+		waited += POLL_NS;
+		if (!ptree_signal_marked(prefix, 0)) {
+			return;
+		}
+	}
+	ptree_signal_marked(prefix, SIGKILL);
+}
+
+/* CHILD: wait for ctxrun to dismiss us or die; clean up after a death. */
+static _Noreturn void
+watchdog_main(int fd, pid_t parent, int sig, int64_t grace_ms)
+{
+	int null = open("/dev/null", O_RDWR);
+	ssize_t n;
+	char c;
+
+	setsid();
+	for (int s = 1; s < NSIG; s++) {
+		signal(s, SIG_DFL);
+	}
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	if (fd != 3) {
+		dup2(fd, 3);
+	}
+	syscall(SYS_close_range, 4, ~0U, 0);
+	{
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+	}
+	while ((n = read(3, &c, 1)) < 0 && errno == EINTR) {
+	}
+	if (n != 1) {
+		stop_orphans(parent, sig, grace_ms);
+	}
+	_exit(0);
+}
+
+/* Start the watchdog. */
+int
+watchdog_start(int stop_signal, int64_t grace_ms, pid_t *pid, struct err *e)
+{
+	pid_t parent = getpid();
+	int fds[2];
+
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		return err_errno(e, errno, "cannot create the watchdog's pipe");
+	}
+	*pid = fork();
+	if (*pid < 0) {
+		int errnum = errno;
+
+		close(fds[0]);
+		close(fds[1]);
+		return err_errno(e, errnum, "cannot start the watchdog");
+	}
+	if (*pid == 0) {
+		close(fds[1]);
+		watchdog_main(fds[0], parent, stop_signal, grace_ms);
+	}
+	close(fds[0]);
+	return fds[1];
+}
+
+/* Tell the watchdog the run ended cleanly. */
+void
+watchdog_dismiss(int fd)
+{
+	ssize_t n;
+
+	if (fd < 0) {
+		return;
+	}
+	while ((n = write(fd, "k", 1)) < 0 && errno == EINTR) {
+	}
+	close(fd);
+}

@@ -1,0 +1,1900 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * End-to-end tests of the pipeline modes: ad-hoc groups (-c) and pipeline
+ * files (-f), run on the built ctxrun. They check prefixed output, errgroup
+ * semantics (first failure wins, cancellation, allow_failure, skipping),
+ * scheduling (needs, -j, concurrency, JOB selection), timeouts and retries,
+ * escalation, leftovers, the jobs' environment, signals sent to ctxrun,
+ * config errors, --check, names, verbosity and a closed stdout. A second
+ * suite runs the example pipelines of examples/ as a user would.
+ *
+ * Commands reach the helpers through the environment ctxrun passes on: TH
+ * is the th binary and D the test's temporary directory, which holds
+ * "waitfor", a script that waits (bounded) until files exist. Jobs prove
+ * what happened, and in which order, with files; the tests never sleep to
+ * synchronise, and a job sleeps only to stand for work, so that a broken
+ * ctxrun would be caught in the act. Timing bounds hold on a loaded 2-core
+ * machine: upper bounds are far below the sleeps and graces a broken
+ * program would wait for.
+ */
+#include "harness.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void pl_setup(void);
+static void pl_teardown(void);
+
+TestSuite(pipeline, .init = pl_setup, .fini = pl_teardown, .timeout = 30);
+TestSuite(examples, .init = pl_setup, .fini = pl_teardown, .timeout = 30);
+
+/* Waits until each argument exists, 20 s at most (then exits 98). */
+#define WAITFOR_SCRIPT                                                       \
+	"#!/bin/sh\n"                                                        \
+	"i=0\n"                                                              \
+	"for f in \"$@\"; do\n"                                              \
+	"\twhile [ ! -e \"$f\" ]; do\n"                                      \
+	"\t\ti=$((i + 1))\n"                                                 \
+	"\t\t[ \"$i\" -le 2000 ] || exit 98\n"                               \
+	"\t\tsleep 0.01\n"                                                   \
+	"\tdone\n"                                                           \
+	"done\n"
+
+/* A 60-byte tail that makes the lines of the tearing test long. */
+#define LINE_TAIL "-0123456789abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLM"
+
+/* Assert P exited with code WANT. */
+#define expect_exit(p, want)                                                 \
+	cr_assert_eq(h_code(p), (want),                                      \
+		     "want exit %d, got status %#x (exit %d, signal %d); "   \
+		     "stdout: <%.2000s> stderr: <%s>",                       \
+		     (want), (p)->status, h_code(p), h_sig(p),               \
+		     (p)->out.data, (p)->err.data)
+
+/* Assert P died of signal WANT. */
+#define expect_signal(p, want)                                               \
+	cr_assert_eq(h_sig(p), (want),                                       \
+		     "want death by signal %d, got status %#x (exit %d, "    \
+		     "signal %d); stderr: <%s>",                             \
+		     (want), (p)->status, h_code(p), h_sig(p), (p)->err.data)
+
+/* Assert P's stdout is exactly WANT. */
+#define expect_out(p, want)                                                  \
+	cr_assert_str_eq((p)->out.data, (want), "stdout: <%s>, want <%s>",   \
+			 (p)->out.data, (want))
+
+/* Assert P's stderr is exactly WANT. */
+#define expect_err(p, want)                                                  \
+	cr_assert_str_eq((p)->err.data, (want), "stderr: <%s>, want <%s>",   \
+			 (p)->err.data, (want))
+
+/* Assert P's stdout contains NEEDLE. */
+#define expect_out_has(p, needle)                                            \
+	cr_assert_not_null(strstr((p)->out.data, (needle)),                  \
+			   "stdout <%.4000s> lacks <%s>", (p)->out.data,     \
+			   (needle))
+
+/* Assert P's stdout does not contain NEEDLE. */
+#define expect_out_lacks(p, needle)                                          \
+	cr_assert_null(strstr((p)->out.data, (needle)),                      \
+		       "stdout <%.4000s> has <%s>", (p)->out.data, (needle))
+
+/* Assert P's stderr contains NEEDLE. */
+#define expect_err_has(p, needle)                                            \
+	cr_assert_not_null(strstr((p)->err.data, (needle)),                  \
+			   "stderr <%s> lacks <%s>", (p)->err.data, (needle))
+
+/* Assert P's stderr does not contain NEEDLE. */
+#define expect_err_lacks(p, needle)                                          \
+	cr_assert_null(strstr((p)->err.data, (needle)),                      \
+		       "stderr <%s> has <%s>", (p)->err.data, (needle))
+
+/* Assert LO <= X <= HI (seconds). */
+#define expect_secs(x, lo, hi)                                               \
+	cr_assert((x) >= (lo) && (x) <= (hi),                                \
+		  "took %.3f s, want between %.3f and %.3f s", (x),          \
+		  (double)(lo), (double)(hi))
+
+/* One row of the summary table, split into its cells. */
+struct row {
+	char cell[5][512]; /* JOB OUTCOME STATUS TIME CAUSE */
+	int n;
+};
+
+/* The temporary directory of the running test. */
+static char tmp_dir[64];
+
+/* Prepare the test process (harness step 1) and export TH to the jobs. */
+static void
+pl_setup(void)
+{
+	h_setup();
+	cr_assert_eq(setenv("TH", h_th, 1), 0);
+}
+
+/* Remove one entry met by nftw (directories after their contents). */
+static int
+tmp_remove_cb(const char *path, const struct stat *st, int flag,
+	      struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/*
+ * Make the test's temporary directory, write the waitfor script in it, and
+ * export it as D to ctxrun (and so to its jobs).
+ */
+static void
+tmp_make(void)
+{
+	char path[128];
+	int fd;
+
+	strcpy(tmp_dir, "/tmp/ctxrun-e2e-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmp_dir), "mkdtemp: %s", strerror(errno));
+	snprintf(path, sizeof(path), "%s/waitfor", tmp_dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	cr_assert_neq(fd, -1, "open %s: %s", path, strerror(errno));
+	cr_assert_eq(write(fd, WAITFOR_SCRIPT, strlen(WAITFOR_SCRIPT)),
+		     (ssize_t)strlen(WAITFOR_SCRIPT));
+	close(fd);
+	cr_assert_eq(setenv("D", tmp_dir, 1), 0);
+}
+
+/* Remove the test's temporary directory and everything in it, if any. */
+static void
+tmp_remove(void)
+{
+	if (tmp_dir[0] != '\0') {
+		nftw(tmp_dir, tmp_remove_cb, 16, FTW_DEPTH | FTW_PHYS);
+		tmp_dir[0] = '\0';
+	}
+}
+
+/* Kill what a failed test left running, and remove its directory. */
+static void
+pl_teardown(void)
+{
+	h_teardown();
+	tmp_remove();
+}
+
+/* The path of NAME in the temporary directory (a static buffer per call). */
+static const char *
+tmp_path(const char *name)
+{
+	static char bufs[8][PATH_MAX];
+	static int next;
+	char *buf = bufs[next++ % 8];
+
+	snprintf(buf, PATH_MAX, "%s/%s", tmp_dir, name);
+	return buf;
+}
+
+/* Write TEXT to NAME in the temporary directory; returns its path. */
+static const char *
+tmp_write(const char *name, const char *text)
+{
+	const char *path = tmp_path(name);
+	size_t len = strlen(text);
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	cr_assert_neq(fd, -1, "open %s: %s", path, strerror(errno));
+	cr_assert_eq(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+/* Whether NAME exists in the temporary directory. */
+static bool
+tmp_exists(const char *name)
+{
+	return access(tmp_path(name), F_OK) == 0;
+}
+
+/* Read NAME in the temporary directory into BUF (SIZE bytes), or "". */
+static const char *
+tmp_read(const char *name, char *buf, size_t size)
+{
+	ssize_t n = -1;
+	int fd;
+
+	fd = open(tmp_path(name), O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, size - 1);
+		close(fd);
+	}
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+/* Assert NAME in the temporary directory holds exactly WANT. */
+static void
+expect_file(const char *name, const char *want)
+{
+	char buf[4096];
+
+	tmp_read(name, buf, sizeof(buf));
+	cr_assert_str_eq(buf, want, "file %s holds <%s>, want <%s>", name,
+			 buf, want);
+}
+
+/* Split the summary line S (LEN bytes, after "ctxrun: ") into R's cells. */
+static void
+row_split(const char *s, size_t len, struct row *r)
+{
+	size_t i = 0, k = 0;
+
+	memset(r, 0, sizeof(*r));
+	while (len > 0 && s[len - 1] == ' ') {
+		len--;
+	}
+	r->n = 1;
+	while (i < len && r->n <= 5) {
+		/* Cells are separated by two blanks or more. */
+		if (s[i] == ' ' && i + 1 < len && s[i + 1] == ' ') {
+			while (i < len && s[i] == ' ') {
+				i++;
+			}
+			if (r->n == 5) {
+				break;
+			}
+			r->n++;
+			k = 0;
+			continue;
+		}
+		if (k + 1 < sizeof(r->cell[0])) {
+			r->cell[r->n - 1][k++] = s[i];
+		}
+		i++;
+	}
+}
+
+/* Find the summary row of job NAME in P's stderr into R; false if none. */
+static bool
+row_find(const struct h_proc *p, const char *name, struct row *r)
+{
+	const char *s = strstr(p->err.data, "ctxrun: JOB  "), *eol;
+	size_t len;
+
+	if (s == NULL) {
+		return false;
+	}
+	s = strchr(s, '\n');
+	while (s != NULL && *++s != '\0') {
+		eol = strchr(s, '\n');
+		len = eol != NULL ? (size_t)(eol - s) : strlen(s);
+		if (len > 8 && strncmp(s, "ctxrun: ", 8) == 0) {
+			row_split(s + 8, len - 8, r);
+			if (strcmp(r->cell[0], name) == 0) {
+				return true;
+			}
+		}
+		s = eol;
+	}
+	return false;
+}
+
+/*
+ * Assert the summary row of job NAME has OUTCOME, STATUS and CAUSE (each
+ * NULL: not checked; CAUSE "": no cause).
+ */
+static void
+expect_row(const struct h_proc *p, const char *name, const char *outcome,
+	   const char *status, const char *cause)
+{
+	struct row r;
+
+	cr_assert(row_find(p, name, &r), "no summary row for %s in <%s>",
+		  name, p->err.data);
+	if (outcome != NULL) {
+		cr_assert_str_eq(r.cell[1], outcome,
+				 "%s: outcome <%s>, want <%s>; stderr <%s>",
+				 name, r.cell[1], outcome, p->err.data);
+	}
+	if (status != NULL) {
+		cr_assert_str_eq(r.cell[2], status,
+				 "%s: status <%s>, want <%s>; stderr <%s>",
+				 name, r.cell[2], status, p->err.data);
+	}
+	if (cause != NULL) {
+		cr_assert_str_eq(r.cell[4], cause,
+				 "%s: cause <%s>, want <%s>; stderr <%s>",
+				 name, r.cell[4], cause, p->err.data);
+	}
+}
+
+/* Assert every line of S starts with PREFIX. */
+static void
+expect_all_lines_start(const char *s, const char *prefix)
+{
+	const char *line = s;
+
+	while (*line != '\0') {
+		cr_assert(strncmp(line, prefix, strlen(prefix)) == 0,
+			  "line without <%s> in <%s>", prefix, s);
+		line = strchr(line, '\n');
+		if (line == NULL) {
+			break;
+		}
+		line++;
+	}
+}
+
+/* Start ctxrun with -f PATH and the extra arguments ARGV (NULL-ended). */
+static void
+start_file(struct h_proc *p, const struct h_opts *o, const char *path,
+	   const char *const *extra)
+{
+	const char *argv[32];
+	int n = 0;
+
+	argv[n++] = h_ctxrun;
+	for (; extra != NULL && *extra != NULL; extra++) {
+		argv[n++] = *extra;
+	}
+	argv[n++] = "-f";
+	argv[n++] = path;
+	argv[n] = NULL;
+	h_start_argv(p, o, argv);
+}
+
+/* Run ctxrun -f PATH (after the options EXTRA) to its end, within 20 s. */
+static void
+run_file(struct h_proc *p, const char *path, const char *const *extra)
+{
+	start_file(p, NULL, path, extra);
+	h_finish(p, 20000);
+}
+
+/* Parse the value after "NAME | " on P's stdout as a deadline in seconds. */
+static double
+deadline_of(const struct h_proc *p, const char *prefix)
+{
+	const char *s = strstr(p->out.data, prefix), *dot;
+	char *end;
+	double v;
+
+	cr_assert_not_null(s, "no <%s> in stdout <%s>", prefix, p->out.data);
+	s += strlen(prefix);
+	v = strtod(s, &end);
+	dot = strchr(s, '.');
+	cr_assert(end != s && *end == '\n' && dot != NULL && dot < end &&
+			  end - dot == 4,
+		  "CTXRUN_DEADLINE <%.*s> is not seconds with 3 decimals",
+		  (int)strcspn(s, "\n"), s);
+	return v;
+}
+
+/* ---- prefixed output ---- */
+
+/* Lines become "NAME | line", padded, stdout and stderr kept apart. */
+Test(pipeline, prefixed_output_padded_and_separated)
+{
+	struct h_proc p;
+
+	h_run(&p, NULL, "-n", "a,long", "-c", "echo hi",
+	      "-c", "echo x; echo err >&2");
+	expect_exit(&p, 0);
+	expect_out_has(&p, "a    | hi\n");
+	expect_out_has(&p, "long | x\n");
+	cr_assert_eq(h_lines(p.out.data), 2, "stdout <%s>", p.out.data);
+	expect_out_lacks(&p, "err");
+	expect_err_has(&p, "long | err\n");
+	expect_err_lacks(&p, "| hi");
+	expect_err_lacks(&p, "| x\n");
+	expect_err_lacks(&p, "started");
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* A last line without newline is delivered whole, and nothing joins it. */
+Test(pipeline, last_line_without_newline)
+{
+	struct h_proc p;
+
+	h_run(&p, NULL, "-j", "1", "-n", "part,next",
+	      "-c", "printf partial; printf oops >&2",
+	      "-c", "echo next; echo more >&2");
+	expect_exit(&p, 0);
+	expect_out(&p, "part | partial\nnext | next\n");
+	expect_err_has(&p, "part | oops\nnext | more\n");
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* A 200 KB line comes out as prefixed 64 KiB pieces. */
+Test(pipeline, long_line_split_in_64k_pieces)
+{
+	static const size_t sizes[] = { 65536, 65536, 65536, 3392 };
+	const char *s = NULL, *eol;
+	struct h_proc p;
+	size_t i, len;
+
+	h_run(&p, NULL, "-n", "big",
+	      "-c", "head -c 200000 /dev/zero | tr '\\0' x; echo; echo end");
+	expect_exit(&p, 0);
+	cr_assert_eq(p.out.len, 200000 + 5 * strlen("big | ") + 5 + 3,
+		     "stdout has %zu bytes", p.out.len);
+	s = p.out.data;
+	for (i = 0; i < 4; i++) {
+		cr_assert(strncmp(s, "big | ", 6) == 0,
+			  "piece %zu lacks the prefix", i);
+		s += 6;
+		eol = strchr(s, '\n');
+		cr_assert_not_null(eol);
+		len = (size_t)(eol - s);
+		cr_assert_eq(len, sizes[i], "piece %zu has %zu bytes", i, len);
+		cr_assert_eq(strspn(s, "x"), len, "piece %zu is not all x", i);
+		s = eol + 1;
+	}
+	cr_assert_str_eq(s, "big | end\n");
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* Two jobs printing 20,000 lines each at once: no line torn or lost. */
+Test(pipeline, no_torn_lines_under_concurrent_floods)
+{
+	const char *s, *eol;
+	struct h_proc p;
+	long next[2] = { 1, 1 }, v;
+	char *end;
+	int j;
+
+	h_run(&p, NULL, "-n", "a,b",
+	      "-c", "seq -f '%.0f" LINE_TAIL "' 20000",
+	      "-c", "seq -f '%.0f" LINE_TAIL "' 20000");
+	expect_exit(&p, 0);
+	for (s = p.out.data; *s != '\0'; s = eol + 1) {
+		eol = strchr(s, '\n');
+		cr_assert_not_null(eol, "last line unterminated: <%s>", s);
+		cr_assert(strncmp(s, "a | ", 4) == 0 ||
+				  strncmp(s, "b | ", 4) == 0,
+			  "bad line <%.*s>", (int)(eol - s), s);
+		j = s[0] - 'a';
+		v = strtol(s + 4, &end, 10);
+		cr_assert(v == next[j] &&
+				  strncmp(end, LINE_TAIL, strlen(LINE_TAIL)) ==
+					  0 &&
+				  end + strlen(LINE_TAIL) == eol,
+			  "torn or out-of-order line <%.*s> (want %c %ld)",
+			  (int)(eol - s), s, 'a' + j, next[j]);
+		next[j]++;
+	}
+	cr_assert_eq(next[0], 20001, "a printed %ld lines", next[0] - 1);
+	cr_assert_eq(next[1], 20001, "b printed %ld lines", next[1] - 1);
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* ---- errgroup ---- */
+
+/* The first failure cancels the others and its status is the run's. */
+Test(pipeline, first_failure_wins_and_cancels)
+{
+	struct h_proc p;
+
+	h_run(&p, NULL, "-c", "exit 3", "-c", "sleep 30");
+	expect_exit(&p, 3);
+	expect_secs(p.elapsed, 0.0, 8.0);
+	expect_err_has(&p, "ctxrun: exit: exited with status 3\n");
+	expect_err_has(&p, "ctxrun: sleep: SIGTERM (cancelled: job \"exit\" "
+			   "failed: exit status 3)\n");
+	expect_row(&p, "exit", "failed", "exit 3", "");
+	expect_row(&p, "sleep", "cancelled", "SIGTERM",
+		   "job \"exit\" failed: exit status 3");
+	expect_out(&p, "");
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* -k lets the others finish and still exits with the first failure. */
+Test(pipeline, keep_going_first_failure_status)
+{
+	struct h_proc p;
+
+	tmp_make();
+	h_run(&p, NULL, "-k", "-n", "first,second,ok",
+	      "-c", "touch \"$D/first\"; exit 4",
+	      "-c", "\"$D/waitfor\" \"$D/first\"; sleep 0.3; exit 5",
+	      "-c", "\"$D/waitfor\" \"$D/first\"; sleep 0.3; "
+		    "touch \"$D/ok\"");
+	expect_exit(&p, 4);
+	cr_assert(tmp_exists("ok"), "-k: the last job did not finish");
+	expect_err_lacks(&p, "cancelled");
+	expect_row(&p, "first", "failed", "exit 4", "");
+	expect_row(&p, "second", "failed", "exit 5", "");
+	expect_row(&p, "ok", "succeeded", "exit 0", "");
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* fail_fast = false in the file works like -k. */
+Test(pipeline, fail_fast_false_in_file)
+{
+	struct h_proc p;
+	const char *f;
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[pipeline]\n"
+		      "fail_fast = false\n"
+		      "[job:bad]\n"
+		      "command = touch \"$D/bad\"; exit 6\n"
+		      "[job:ok]\n"
+		      "command = \"$D/waitfor\" \"$D/bad\"; sleep 0.3\n"
+		      "  touch \"$D/ok\"\n");
+	run_file(&p, f, NULL);
+	expect_exit(&p, 6);
+	cr_assert(tmp_exists("ok"));
+	expect_row(&p, "ok", "succeeded", "exit 0", "");
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* A failing allow_failure job cancels nothing and the run gives 0. */
+Test(pipeline, allow_failure_cancels_nothing)
+{
+	struct h_proc p;
+	const char *f;
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[job:lint]\n"
+		      "command = touch \"$D/lint\"; exit 2\n"
+		      "allow_failure = true\n"
+		      "[job:slowlint]\n"
+		      "command = sleep 30\n"
+		      "timeout = 300ms\n"
+		      "allow_failure = yes\n"
+		      "[job:unit]\n"
+		      "command = \"$D/waitfor\" \"$D/lint\"; sleep 0.3\n"
+		      "  touch \"$D/unit\"\n");
+	run_file(&p, f, NULL);
+	expect_exit(&p, 0);
+	cr_assert(tmp_exists("unit"), "unit was stopped");
+	expect_err_lacks(&p, "cancelled");
+	expect_row(&p, "lint", "failed (allowed)", "exit 2", NULL);
+	expect_row(&p, "slowlint", "timed out (allowed)", "SIGTERM", NULL);
+	expect_row(&p, "unit", "succeeded", "exit 0", "");
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* Dependents of a failed job are skipped, transitively; nothing runs. */
+Test(pipeline, dependents_of_failure_skipped_transitively)
+{
+	struct h_proc p;
+	const char *f;
+	const char *const opts[] = { "-k", NULL };
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[job:a]\n"
+		      "command = exit 2\n"
+		      "[job:b]\n"
+		      "needs = a\n"
+		      "command = touch \"$D/b\"\n"
+		      "[job:c]\n"
+		      "needs = b\n"
+		      "command = touch \"$D/c\"\n"
+		      "[job:other]\n"
+		      "command = touch \"$D/other\"\n");
+	run_file(&p, f, opts);
+	expect_exit(&p, 2);
+	cr_assert(!tmp_exists("b") && !tmp_exists("c"), "a dependent ran");
+	cr_assert(tmp_exists("other"));
+	expect_err_has(&p, "ctxrun: b: skipped (need \"a\" failed)\n");
+	expect_err_has(&p, "ctxrun: c: skipped (need \"b\" was skipped)\n");
+	expect_row(&p, "a", "failed", "exit 2", "");
+	expect_row(&p, "b", "skipped", "-", "need \"a\" failed");
+	expect_row(&p, "c", "skipped", "-", "need \"b\" was skipped");
+	expect_row(&p, "other", "succeeded", "exit 0", "");
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* Without -k too, the dependents of a failure never run. */
+Test(pipeline, dependents_of_failure_skipped_fail_fast)
+{
+	struct h_proc p;
+	const char *f;
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[job:a]\n"
+		      "command = exit 2\n"
+		      "[job:b]\n"
+		      "needs = a\n"
+		      "command = touch \"$D/b\"\n"
+		      "[job:c]\n"
+		      "needs = b\n"
+		      "command = touch \"$D/c\"\n");
+	run_file(&p, f, NULL);
+	expect_exit(&p, 2);
+	cr_assert(!tmp_exists("b") && !tmp_exists("c"), "a dependent ran");
+	expect_row(&p, "b", "skipped", "-", NULL);
+	expect_row(&p, "c", "skipped", "-", NULL);
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* Dependents of an allowed failure run. */
+Test(pipeline, dependents_of_allowed_failure_run)
+{
+	struct h_proc p;
+	const char *f;
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[job:lint]\n"
+		      "command = exit 1\n"
+		      "allow_failure = true\n"
+		      "[job:package]\n"
+		      "needs = lint\n"
+		      "command = touch \"$D/package\"\n");
+	run_file(&p, f, NULL);
+	expect_exit(&p, 0);
+	cr_assert(tmp_exists("package"), "package did not run");
+	expect_row(&p, "lint", "failed (allowed)", "exit 1", NULL);
+	expect_row(&p, "package", "succeeded", "exit 0", "");
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* ---- scheduling ---- */
+
+/* A job starts only after every job it needs has finished. */
+Test(pipeline, needs_ordering)
+{
+	struct h_proc p;
+	const char *f;
+
+	tmp_make();
+	/*
+	 * Each job checks that its dependents have not started when it ends,
+	 * and each dependent that its needs had ended when it started.
+	 */
+	f = tmp_write("p.ini",
+		      "[job:c]\n"
+		      "needs = a, b\n"
+		      "command = touch \"$D/c-started\"\n"
+		      "  [ -e \"$D/a-done\" ] && [ -e \"$D/b-done\" ]\n"
+		      "[job:a]\n"
+		      "command = sleep 0.2\n"
+		      "  [ ! -e \"$D/c-started\" ] && touch \"$D/a-done\"\n"
+		      "[job:b]\n"
+		      "needs = a\n"
+		      "command = touch \"$D/b-started\"\n"
+		      "  [ -e \"$D/a-done\" ] || exit 7\n"
+		      "  sleep 0.2\n"
+		      "  [ ! -e \"$D/c-started\" ] && touch \"$D/b-done\"\n");
+	run_file(&p, f, NULL);
+	expect_exit(&p, 0);
+	cr_assert(tmp_exists("c-started"));
+	expect_row(&p, "a", "succeeded", NULL, NULL);
+	expect_row(&p, "b", "succeeded", NULL, NULL);
+	expect_row(&p, "c", "succeeded", NULL, NULL);
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* -j 1 runs one job at a time, in file order. */
+Test(pipeline, jobs_1_runs_in_file_order)
+{
+	static const char *const opts[] = { "-j", "1", NULL };
+	struct h_proc p;
+	const char *f;
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[job:zeta]\n"
+		      "command = echo start-zeta >> \"$D/log\"; sleep 0.1\n"
+		      "  echo end-zeta >> \"$D/log\"\n"
+		      "[job:alpha]\n"
+		      "command = echo start-alpha >> \"$D/log\"; sleep 0.1\n"
+		      "  echo end-alpha >> \"$D/log\"\n"
+		      "[job:mid]\n"
+		      "command = echo start-mid >> \"$D/log\"; sleep 0.1\n"
+		      "  echo end-mid >> \"$D/log\"\n");
+	run_file(&p, f, opts);
+	expect_exit(&p, 0);
+	expect_file("log", "start-zeta\nend-zeta\nstart-alpha\nend-alpha\n"
+			   "start-mid\nend-mid\n");
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* jobs = 1 in the file limits as -j 1 does; -c jobs keep their order. */
+Test(pipeline, jobs_limit_in_file_and_with_c)
+{
+	struct h_proc p;
+	const char *f;
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[pipeline]\n"
+		      "jobs = 1\n"
+		      "[job:one]\n"
+		      "command = echo start-one >> \"$D/log\"; sleep 0.1\n"
+		      "  echo end-one >> \"$D/log\"\n"
+		      "[job:two]\n"
+		      "command = echo start-two >> \"$D/log\"; sleep 0.1\n"
+		      "  echo end-two >> \"$D/log\"\n");
+	run_file(&p, f, NULL);
+	expect_exit(&p, 0);
+	expect_file("log", "start-one\nend-one\nstart-two\nend-two\n");
+	h_release(&p);
+	unlink(tmp_path("log"));
+
+	h_run(&p, NULL, "-j", "1",
+	      "-c", "echo s1 >> \"$D/log\"; sleep 0.1; echo e1 >> \"$D/log\"",
+	      "-c", "echo s2 >> \"$D/log\"; sleep 0.1; echo e2 >> \"$D/log\"",
+	      "-c", "echo s3 >> \"$D/log\"; sleep 0.1; echo e3 >> \"$D/log\"");
+	expect_exit(&p, 0);
+	expect_file("log", "s1\ne1\ns2\ne2\ns3\ne3\n");
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* Independent jobs start together: each waits for the other's marker. */
+Test(pipeline, independent_jobs_run_concurrently)
+{
+	struct h_proc p;
+	const char *f;
+
+	tmp_make();
+	h_run(&p, NULL, "-n", "a,b",
+	      "-c", "touch \"$D/a\"; \"$D/waitfor\" \"$D/b\"",
+	      "-c", "touch \"$D/b\"; \"$D/waitfor\" \"$D/a\"");
+	expect_exit(&p, 0);
+	expect_secs(p.elapsed, 0.0, 15.0);
+	h_no_survivors();
+	h_release(&p);
+	unlink(tmp_path("a"));
+	unlink(tmp_path("b"));
+
+	/* The same in a file, with a third job needing both. */
+	f = tmp_write("p.ini",
+		      "[job:a]\n"
+		      "command = touch \"$D/a\"; \"$D/waitfor\" \"$D/b\"\n"
+		      "[job:b]\n"
+		      "command = touch \"$D/b\"; \"$D/waitfor\" \"$D/a\"\n"
+		      "[job:c]\n"
+		      "needs = a, b\n"
+		      "command = touch \"$D/c\"\n");
+	run_file(&p, f, NULL);
+	expect_exit(&p, 0);
+	cr_assert(tmp_exists("c"));
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* JOB names on the command line run only those and what they need. */
+Test(pipeline, job_selection_runs_transitive_needs)
+{
+	struct h_proc p;
+	const char *f;
+	const char *argv[8];
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[job:build]\n"
+		      "command = touch \"$D/build\"\n"
+		      "[job:gen]\n"
+		      "command = touch \"$D/gen\"\n"
+		      "[job:unit]\n"
+		      "needs = build, gen\n"
+		      "command = touch \"$D/unit\"\n"
+		      "[job:lint]\n"
+		      "needs = build\n"
+		      "command = touch \"$D/lint\"\n"
+		      "[job:e2e]\n"
+		      "needs = unit\n"
+		      "command = touch \"$D/e2e\"\n"
+		      "[job:docs]\n"
+		      "command = touch \"$D/docs\"\n");
+	argv[0] = h_ctxrun;
+	argv[1] = "-f";
+	argv[2] = f;
+	argv[3] = "unit";
+	argv[4] = "docs";
+	argv[5] = NULL;
+	h_start_argv(&p, NULL, argv);
+	h_finish(&p, 20000);
+	expect_exit(&p, 0);
+	cr_assert(tmp_exists("build") && tmp_exists("gen") &&
+		  tmp_exists("unit") && tmp_exists("docs"));
+	cr_assert(!tmp_exists("lint") && !tmp_exists("e2e"),
+		  "a job not selected ran");
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* An unknown JOB on the command line is a config error: 125. */
+Test(pipeline, unknown_job_is_125_with_suggestion)
+{
+	struct h_proc p;
+	const char *f;
+	char want[512];
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[job:build]\n"
+		      "command = touch \"$D/build\"\n");
+	h_run(&p, NULL, "-f", f, "biuld");
+	expect_exit(&p, 125);
+	snprintf(want, sizeof(want),
+		 "ctxrun: %s: unknown job \"biuld\" on the command line "
+		 "(did you mean \"build\"?)\n",
+		 f);
+	expect_err(&p, want);
+	expect_out(&p, "");
+	cr_assert(!tmp_exists("build"), "the pipeline ran");
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* Options after JOB names are a usage error. */
+Test(pipeline, options_after_job_names_is_125)
+{
+	struct h_proc p;
+	const char *f;
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[job:build]\n"
+		      "command = touch \"$D/build\"\n");
+	h_run(&p, NULL, "-f", f, "build", "-q");
+	expect_exit(&p, 125);
+	cr_assert(!tmp_exists("build"), "the pipeline ran");
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* --foreground belongs to one-command mode. */
+Test(pipeline, foreground_with_c_is_125)
+{
+	struct h_proc p;
+
+	tmp_make();
+	h_run(&p, NULL, "--foreground", "-c", "touch \"$D/ran\"");
+	expect_exit(&p, 125);
+	cr_assert(!tmp_exists("ran"));
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* ---- timeouts and retries ---- */
+
+/* The root deadline (-t) gives 124 and names its cause. */
+Test(pipeline, root_timeout_124)
+{
+	struct h_proc p;
+
+	h_run(&p, NULL, "-t", "0.5", "-c", "sleep 30", "-c", "sleep 30");
+	expect_exit(&p, 124);
+	expect_secs(p.elapsed, 0.45, 8.0);
+	expect_err_has(&p, "ctxrun: sleep: SIGTERM (deadline exceeded "
+			   "(--timeout 500ms))\n");
+	expect_err_has(&p, "ctxrun: sleep#2: SIGTERM (deadline exceeded "
+			   "(--timeout 500ms))\n");
+	expect_row(&p, "sleep", NULL, "SIGTERM",
+		   "deadline exceeded (--timeout 500ms)");
+	expect_row(&p, "sleep#2", NULL, "SIGTERM",
+		   "deadline exceeded (--timeout 500ms)");
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* The file's timeout is the root deadline; -t on the command line wins. */
+Test(pipeline, file_timeout_and_command_line_override)
+{
+	static const char *const opts[] = { "-t", "30", NULL };
+	struct h_proc p;
+	const char *f;
+	char want[512];
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[pipeline]\n"
+		      "timeout = 300ms\n"
+		      "[job:slow]\n"
+		      "command = sleep 1; touch \"$D/slow\"\n");
+	run_file(&p, f, NULL);
+	expect_exit(&p, 124);
+	snprintf(want, sizeof(want),
+		 "ctxrun: slow: SIGTERM (deadline exceeded (timeout in %s "
+		 "300ms))\n",
+		 f);
+	expect_err_has(&p, want);
+	cr_assert(!tmp_exists("slow"));
+	h_no_survivors();
+	h_release(&p);
+
+	run_file(&p, f, opts);
+	expect_exit(&p, 0);
+	cr_assert(tmp_exists("slow"), "-t 30 did not win over the file");
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* A job's own timeout that fails the run gives 124, outcome timed out. */
+Test(pipeline, job_timeout_124)
+{
+	struct h_proc p;
+	const char *f;
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[job:slow]\n"
+		      "command = sleep 30\n"
+		      "timeout = 300ms\n"
+		      "[job:other]\n"
+		      "command = sleep 30\n");
+	run_file(&p, f, NULL);
+	expect_exit(&p, 124);
+	expect_secs(p.elapsed, 0.25, 8.0);
+	expect_err_has(&p, "ctxrun: slow: SIGTERM (job \"slow\" timed out "
+			   "after 300ms)\n");
+	expect_row(&p, "slow", "timed out", "SIGTERM",
+		   "job \"slow\" timed out after 300ms");
+	expect_row(&p, "other", "cancelled", "SIGTERM",
+		   "job \"slow\" timed out after 300ms");
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* --preserve-status gives the job's own status instead of 124. */
+Test(pipeline, preserve_status_on_timeouts)
+{
+	static const char *const opts[] = { "--preserve-status", NULL };
+	struct h_proc p;
+	const char *f;
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[job:slow]\n"
+		      "command = exec sleep 30\n"
+		      "timeout = 300ms\n");
+	run_file(&p, f, opts);
+	expect_exit(&p, 128 + SIGTERM);
+	h_no_survivors();
+	h_release(&p);
+
+	h_run(&p, NULL, "--preserve-status", "-t", "0.3", "-c",
+	      "exec sleep 30");
+	expect_exit(&p, 128 + SIGTERM);
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* A job failing twice then succeeding, with retries = 2, succeeds. */
+Test(pipeline, retries_until_success)
+{
+	struct h_proc p;
+	const char *f;
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[job:flaky]\n"
+		      "retries = 2\n"
+		      "retry_delay = 100ms\n"
+		      "command = n=$(cat \"$D/n\" 2>/dev/null || echo 0)\n"
+		      "  n=$((n + 1)); echo $n > \"$D/n\"\n"
+		      "  echo \"attempt $n\"\n"
+		      "  [ \"$n\" -ge 3 ]\n");
+	run_file(&p, f, NULL);
+	expect_exit(&p, 0);
+	expect_file("n", "3\n");
+	expect_out(&p, "flaky | attempt 1\nflaky | attempt 2\n"
+		       "flaky | attempt 3\n");
+	expect_err_has(&p, "ctxrun: flaky: attempt 1 failed, retrying in "
+			   "100ms\n");
+	expect_err_has(&p, "ctxrun: flaky: attempt 2 failed, retrying in "
+			   "100ms\n");
+	expect_err_lacks(&p, "attempt 3 failed");
+	expect_row(&p, "flaky", "succeeded", "exit 0", "");
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* When the retries run out, the last failure is the run's. */
+Test(pipeline, retries_exhausted)
+{
+	struct h_proc p;
+	const char *f;
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[job:broken]\n"
+		      "retries = 1\n"
+		      "command = echo x >> \"$D/attempts\"; exit 5\n");
+	run_file(&p, f, NULL);
+	expect_exit(&p, 5);
+	expect_file("attempts", "x\nx\n");
+	expect_err_has(&p, "ctxrun: broken: attempt 1 failed, retrying in ");
+	expect_err_lacks(&p, "attempt 2 failed");
+	expect_row(&p, "broken", "failed", "exit 5", NULL);
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* A job whose own timeout expired is retried; its timeout is per attempt. */
+Test(pipeline, timed_out_job_is_retried)
+{
+	struct h_proc p;
+	const char *f;
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[job:slow]\n"
+		      "timeout = 300ms\n"
+		      "retries = 1\n"
+		      "command = echo x >> \"$D/attempts\"; sleep 30\n");
+	run_file(&p, f, NULL);
+	expect_exit(&p, 124);
+	expect_secs(p.elapsed, 0.55, 10.0);
+	expect_file("attempts", "x\nx\n");
+	expect_err_has(&p, "ctxrun: slow: attempt 1 failed, retrying in ");
+	expect_row(&p, "slow", "timed out", "SIGTERM",
+		   "job \"slow\" timed out after 300ms");
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* A cancelled job is never retried. */
+Test(pipeline, cancelled_job_not_retried)
+{
+	struct h_proc p;
+	const char *f;
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[job:long]\n"
+		      "retries = 3\n"
+		      "command = echo x >> \"$D/attempts\"; sleep 30\n"
+		      "[job:bad]\n"
+		      "command = \"$D/waitfor\" \"$D/attempts\"; exit 2\n");
+	run_file(&p, f, NULL);
+	expect_exit(&p, 2);
+	expect_secs(p.elapsed, 0.0, 10.0);
+	expect_file("attempts", "x\n");
+	expect_err_lacks(&p, "retrying");
+	expect_row(&p, "long", "cancelled", "SIGTERM",
+		   "job \"bad\" failed: exit status 2");
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* ---- escalation and leftovers ---- */
+
+/* A job ignoring its stop signal is killed after the grace (-g). */
+Test(pipeline, escalation_after_grace)
+{
+	struct h_proc p;
+
+	tmp_make();
+	h_start(&p, NULL, "-g", "0.5", "-n", "stubborn,bad",
+		"-c", "exec \"$TH\" ignore-term 30000",
+		"-c", "\"$D/waitfor\" \"$D/go\"; exit 1");
+	cr_assert_not_null(h_wait_out(&p, "stubborn | ready ", 10000),
+			   "stubborn never got ready; stderr <%s>",
+			   p.err.data);
+	tmp_write("go", "");
+	h_finish(&p, 20000);
+	expect_exit(&p, 1);
+	expect_err_has(&p, "ctxrun: stubborn: SIGTERM (cancelled: job \"bad\" "
+			   "failed: exit status 1)\n");
+	expect_err_has(&p, "ctxrun: stubborn: no exit after 500ms, SIGKILL\n");
+	expect_row(&p, "stubborn", "cancelled", "SIGKILL",
+		   "job \"bad\" failed: exit status 1; killed after grace");
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* A job's own grace in the file is not overridden by the default. */
+Test(pipeline, escalation_with_job_grace_in_file)
+{
+	struct h_proc p;
+	const char *f;
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[job:stubborn]\n"
+		      "command = exec \"$TH\" ignore-term 30000\n"
+		      "grace = 300ms\n"
+		      "[job:bad]\n"
+		      "command = \"$D/waitfor\" \"$D/go\"; exit 1\n");
+	start_file(&p, NULL, f, NULL);
+	cr_assert_not_null(h_wait_out(&p, "stubborn | ready ", 10000),
+			   "stubborn never got ready; stderr <%s>",
+			   p.err.data);
+	tmp_write("go", "");
+	h_finish(&p, 20000);
+	expect_exit(&p, 1);
+	/* The default grace (10 s) would take longer than this. */
+	expect_secs(p.elapsed, 0.3, 8.0);
+	expect_err_has(&p, "ctxrun: stubborn: no exit after 300ms, SIGKILL\n");
+	expect_row(&p, "stubborn", "cancelled", "SIGKILL", NULL);
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/*
+ * The command of a job that needs the grandchild job: fail unless the
+ * leftover whose pid the leader wrote is gone (or a zombie).
+ */
+#define CHECK_LEFTOVER_GONE                                                  \
+	"command = read r leader child < \"$D/a.out\"\n"                     \
+	"  if [ -d /proc/$child ] &&\n"                                      \
+	"     [ \"$(cut -d' ' -f3 /proc/$child/stat)\" != Z ]; then\n"       \
+	"    echo \"leftover $child still running\"; exit 7\n"               \
+	"  fi\n"                                                             \
+	"  touch \"$D/b\"\n"
+
+/* A job whose leader left processes ends only when they are gone. */
+Test(pipeline, leftovers_stopped_before_dependents)
+{
+	struct h_proc p;
+	const char *f;
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[job:a]\n"
+		      "command = \"$TH\" grandchild 30000 > \"$D/a.out\"\n"
+		      "[job:b]\n"
+		      "needs = a\n" CHECK_LEFTOVER_GONE);
+	run_file(&p, f, NULL);
+	expect_exit(&p, 0);
+	expect_secs(p.elapsed, 0.0, 8.0);
+	cr_assert(tmp_exists("b"), "b did not run");
+	expect_row(&p, "a", "succeeded", "exit 0", NULL);
+	expect_row(&p, "b", "succeeded", "exit 0", NULL);
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* Leftovers ignoring the stop signal are killed after grace first. */
+Test(pipeline, leftovers_ignoring_term_killed_before_dependents)
+{
+	static const char *const opts[] = { "-g", "0.3", NULL };
+	struct h_proc p;
+	const char *f;
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[job:a]\n"
+		      "command = \"$TH\" grandchild 30000 ignore-term "
+		      "> \"$D/a.out\"\n"
+		      "[job:b]\n"
+		      "needs = a\n" CHECK_LEFTOVER_GONE);
+	run_file(&p, f, opts);
+	expect_exit(&p, 0);
+	expect_secs(p.elapsed, 0.3, 8.0);
+	cr_assert(tmp_exists("b"), "b did not run");
+	expect_row(&p, "a", "succeeded", "exit 0", NULL);
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* ---- environment ---- */
+
+/* Each job gets CTXRUN_JOB; CTXRUN_DEADLINE only under a deadline. */
+Test(pipeline, env_job_name_and_deadline)
+{
+	struct h_proc p;
+	double before, after, d;
+
+	h_run(&p, NULL, "-n", "one,two", "-c", "\"$TH\" env CTXRUN_JOB",
+	      "-c", "\"$TH\" env CTXRUN_JOB; \"$TH\" env CTXRUN_DEADLINE");
+	expect_exit(&p, 0);
+	/* The jobs' lines may interleave, each job's stay in order. */
+	expect_out_has(&p, "one | one\n");
+	expect_out_has(&p, "two | two\n");
+	expect_out_has(&p, "two | (unset)\n");
+	cr_assert(strstr(p.out.data, "two | two\n") <
+			  strstr(p.out.data, "two | (unset)\n"),
+		  "stdout <%s>", p.out.data);
+	h_no_survivors();
+	h_release(&p);
+
+	before = h_wall();
+	h_run(&p, NULL, "-t", "30", "-n", "d", "-c",
+	      "\"$TH\" env CTXRUN_DEADLINE");
+	after = h_wall();
+	expect_exit(&p, 0);
+	d = deadline_of(&p, "d | ");
+	cr_assert(d >= before + 29.0 && d <= after + 30.5,
+		  "CTXRUN_DEADLINE %.3f, want about %.3f + 30", d, before);
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* CTXRUN_DEADLINE is the job context's: the earlier of job and root. */
+Test(pipeline, env_deadline_of_job_timeout)
+{
+	static const char *const opts[] = { "-t", "60", NULL };
+	struct h_proc p;
+	const char *f;
+	double before, after, d;
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[job:short]\n"
+		      "timeout = 20s\n"
+		      "command = \"$TH\" env CTXRUN_DEADLINE\n"
+		      "[job:long]\n"
+		      "timeout = 2m\n"
+		      "command = \"$TH\" env CTXRUN_DEADLINE\n");
+	before = h_wall();
+	run_file(&p, f, opts);
+	after = h_wall();
+	expect_exit(&p, 0);
+	d = deadline_of(&p, "short | ");
+	cr_assert(d >= before + 19.0 && d <= after + 20.5,
+		  "short: CTXRUN_DEADLINE %.3f, want about %.3f + 20", d,
+		  before);
+	d = deadline_of(&p, "long  | ");
+	cr_assert(d >= before + 59.0 && d <= after + 60.5,
+		  "long: CTXRUN_DEADLINE %.3f, want about %.3f + 60", d,
+		  before);
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* env and directory from the file; directory is relative to the cwd. */
+Test(pipeline, env_and_directory_from_file)
+{
+	struct h_proc p;
+	const char *f;
+	char real[PATH_MAX], want[PATH_MAX + 128];
+
+	tmp_make();
+	cr_assert_eq(mkdir(tmp_path("sub"), 0755), 0);
+	cr_assert_eq(mkdir(tmp_path("conf"), 0755), 0);
+	cr_assert_eq(mkdir(tmp_path("conf/sub"), 0755), 0);
+	f = tmp_write("conf/p.ini",
+		      "[job:show]\n"
+		      "directory = sub\n"
+		      "env = GREETING=hello world\n"
+		      "env = EMPTY=\n"
+		      "env = CTXRUN_E2E_OVERRIDE=from-file\n"
+		      "command = pwd -P; echo \"$GREETING\"\n"
+		      "  echo \"[$EMPTY]\"\n"
+		      "  echo \"$CTXRUN_E2E_OVERRIDE $CTXRUN_E2E_KEPT\"\n"
+		      "  \"$TH\" env CTXRUN_JOB\n");
+	cr_assert_eq(setenv("CTXRUN_E2E_OVERRIDE", "inherited", 1), 0);
+	cr_assert_eq(setenv("CTXRUN_E2E_KEPT", "kept", 1), 0);
+	cr_assert_eq(chdir(tmp_dir), 0);
+	run_file(&p, f, NULL);
+	expect_exit(&p, 0);
+	cr_assert_not_null(realpath(tmp_path("sub"), real));
+	snprintf(want, sizeof(want),
+		 "show | %s\nshow | hello world\nshow | []\n"
+		 "show | from-file kept\nshow | show\n",
+		 real);
+	expect_out(&p, want);
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* Jobs read /dev/null, not ctxrun's stdin. */
+Test(pipeline, stdin_is_dev_null)
+{
+	struct h_opts o = { .input = "secret\n" };
+	struct h_proc p;
+
+	h_start(&p, &o, "-n", "in", "-c", "readlink /proc/self/fd/0; cat");
+	h_finish(&p, 20000);
+	expect_exit(&p, 0);
+	expect_out(&p, "in | /dev/null\n");
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* ---- signals ---- */
+
+/* SIGINT stops every job, then ctxrun dies by SIGINT. */
+Test(pipeline, sigint_stops_all_and_reraises)
+{
+	struct h_proc p;
+
+	h_start(&p, NULL, "-n", "a,b", "-c", "\"$TH\" ready-sleep 30000",
+		"-c", "\"$TH\" ready-sleep 30000");
+	cr_assert_not_null(h_wait_out(&p, "a | ready ", 10000),
+			   "a not ready; stderr <%s>", p.err.data);
+	cr_assert_not_null(h_wait_out(&p, "b | ready ", 10000),
+			   "b not ready; stderr <%s>", p.err.data);
+	h_kill(&p, SIGINT);
+	h_finish(&p, 20000);
+	expect_signal(&p, SIGINT);
+	expect_secs(p.reaped_at - p.t0, 0.0, 12.0);
+	expect_err_has(&p, "ctxrun: a: SIGTERM (interrupted by SIGINT)\n");
+	expect_err_has(&p, "ctxrun: b: SIGTERM (interrupted by SIGINT)\n");
+	expect_row(&p, "a", "cancelled", "SIGTERM", "interrupted by SIGINT");
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* A second SIGINT kills jobs that ignore their stop signal at once. */
+Test(pipeline, second_sigint_kills_at_once)
+{
+	struct h_proc p;
+	double t;
+
+	h_start(&p, NULL, "-g", "60", "-n", "a,b",
+		"-c", "\"$TH\" ignore-term 30000",
+		"-c", "\"$TH\" ready-sleep 30000");
+	cr_assert_not_null(h_wait_out(&p, "a | ready ", 10000),
+			   "a not ready; stderr <%s>", p.err.data);
+	cr_assert_not_null(h_wait_out(&p, "b | ready ", 10000),
+			   "b not ready; stderr <%s>", p.err.data);
+	h_kill(&p, SIGINT);
+	cr_assert_not_null(h_wait_err(&p, "ctxrun: a: SIGTERM (interrupted "
+					  "by SIGINT)\n",
+				      10000),
+			   "no stop line; stderr <%s>", p.err.data);
+	cr_assert(!p.reaped, "ctxrun ended within the grace; stderr <%s>",
+		  p.err.data);
+	t = h_now();
+	h_kill(&p, SIGINT);
+	h_finish(&p, 20000);
+	expect_signal(&p, SIGINT);
+	expect_secs(p.reaped_at - t, 0.0, 8.0);
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* ---- config errors ---- */
+
+/* Every config error is reported as FILE:LINE, in order; nothing runs. */
+Test(pipeline, config_errors_all_reported)
+{
+	struct h_proc p;
+	const char *f, *s;
+	char want[1024];
+	int i;
+	static const char *const errs[] = {
+		":2: ",
+		(":6: job \"a\" needs unknown job \"biuld\" "
+		 "(did you mean \"build\"?)\n"),
+		":7: ",
+		":9: ",
+		":10: ",
+	};
+	static const char *const words[] = {
+		"5x", "biuld", "FOO", "build", "comand",
+	};
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[pipeline]\n"
+		      "timeout = 5x\n"
+		      "\n"
+		      "[job:a]\n"
+		      "command = \"$TH\" touch \"$D/a\"\n"
+		      "needs = biuld\n"
+		      "stop_signal = FOO\n"
+		      "\n"
+		      "[job:build]\n"
+		      "comand = \"$TH\" touch \"$D/build\"\n"
+		      "[job:ok]\n"
+		      "command = \"$TH\" touch \"$D/ok\"\n");
+	run_file(&p, f, NULL);
+	expect_exit(&p, 125);
+	expect_out(&p, "");
+	cr_assert(!tmp_exists("a") && !tmp_exists("build") &&
+			  !tmp_exists("ok"),
+		  "a job ran despite config errors");
+	s = p.err.data;
+	for (i = 0; i < 5; i++) {
+		snprintf(want, sizeof(want), "ctxrun: %s%s", f, errs[i]);
+		cr_assert(strncmp(s, want, strlen(want)) == 0,
+			  "error %d: want <%s> at <%s>; stderr <%s>", i, want,
+			  s, p.err.data);
+		cr_assert(strstr(s, words[i]) != NULL &&
+				  strstr(s, words[i]) < strchr(s, '\n'),
+			  "error %d does not name <%s>: <%s>", i, words[i], s);
+		s = strchr(s, '\n') + 1;
+	}
+	expect_all_lines_start(p.err.data, "ctxrun: ");
+	cr_assert_eq(h_lines(p.err.data), 5, "stderr <%s>", p.err.data);
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* A dependency cycle is reported with its path. */
+Test(pipeline, config_cycle_reported)
+{
+	struct h_proc p;
+	const char *f;
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[job:a]\n"
+		      "command = touch \"$D/a\"\n"
+		      "needs = c\n"
+		      "[job:b]\n"
+		      "command = touch \"$D/b\"\n"
+		      "needs = a\n"
+		      "[job:c]\n"
+		      "command = touch \"$D/c\"\n"
+		      "needs = b\n");
+	run_file(&p, f, NULL);
+	expect_exit(&p, 125);
+	/* Either way round is a faithful picture of the cycle. */
+	cr_assert(strstr(p.err.data, ":1: dependency cycle: a -> c -> b -> "
+				     "a\n") != NULL ||
+			  strstr(p.err.data, ":1: dependency cycle: a -> b -> "
+					     "c -> a\n") != NULL,
+		  "no cycle path in <%s>", p.err.data);
+	expect_all_lines_start(p.err.data, "ctxrun: ");
+	cr_assert(!tmp_exists("a") && !tmp_exists("b") && !tmp_exists("c"));
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* -f - reads the pipeline from standard input. */
+Test(pipeline, file_from_stdin)
+{
+	struct h_opts o = {
+		.input = "[job:hello]\n"
+			 "command = echo hello from stdin\n",
+	};
+	struct h_opts bad = {
+		.input = "[job:hello]\n"
+			 "command = true\n"
+			 "timeout = forever\n",
+	};
+	struct h_proc p;
+
+	h_start(&p, &o, "-f", "-");
+	h_finish(&p, 20000);
+	expect_exit(&p, 0);
+	expect_out(&p, "hello | hello from stdin\n");
+	h_no_survivors();
+	h_release(&p);
+
+	h_start(&p, &bad, "-f", "-");
+	h_finish(&p, 20000);
+	expect_exit(&p, 125);
+	expect_err_has(&p, ":3: ");
+	expect_err_has(&p, "forever");
+	h_no_survivors();
+	h_release(&p);
+}
+
+/*
+ * Comments: whole lines starting with # or ; anywhere, " ;" / " #" after
+ * values other than command; in a command both are shell text. Long lines
+ * are not cut (Debian's inih reads 200-byte lines).
+ */
+Test(pipeline, comments_and_literal_shell_text)
+{
+	struct h_proc p;
+	char text[2048], want[1024], word[301];
+
+	memset(word, 'w', 300);
+	word[300] = '\0';
+	tmp_make();
+	snprintf(text, sizeof(text),
+		 "# a comment\n"
+		 "; another comment\n"
+		 "[pipeline]   ; after a header\n"
+		 "timeout = 20s ; why: the machine is slow\n"
+		 "\n"
+		 "[job:x]\n"
+		 "env = V=1 # inline comment\n"
+		 "command = echo a; echo \"b # c ; d\" ;echo e#f\n"
+		 "    # an indented comment line\n"
+		 "  echo \"$V\"\n"
+		 "  echo %s\n"
+		 "timeout = 10s\t# a tab before the #\n",
+		 word);
+	tmp_write("p.ini", text);
+	run_file(&p, tmp_path("p.ini"), NULL);
+	expect_exit(&p, 0);
+	snprintf(want, sizeof(want),
+		 "x | a\nx | b # c ; d\nx | e#f\nx | 1\nx | %s\n", word);
+	expect_out(&p, want);
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* A missing pipeline file is an error naming it. */
+Test(pipeline, missing_file_is_125)
+{
+	struct h_proc p;
+
+	h_run(&p, NULL, "-f", "/nonexistent/ctxrun-e2e.ini");
+	expect_exit(&p, 125);
+	expect_err_has(&p, "ctxrun: /nonexistent/ctxrun-e2e.ini");
+	expect_out(&p, "");
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* Without -f, ./ctxrun.ini is the pipeline. */
+Test(pipeline, default_file_in_cwd)
+{
+	struct h_proc p;
+
+	tmp_make();
+	tmp_write("ctxrun.ini",
+		  "[job:here]\n"
+		  "command = touch \"$D/here\"\n"
+		  "[job:there]\n"
+		  "command = touch \"$D/there\"\n");
+	cr_assert_eq(chdir(tmp_dir), 0);
+	h_run(&p, NULL, "-q");
+	expect_exit(&p, 0);
+	cr_assert(tmp_exists("here") && tmp_exists("there"));
+	h_no_survivors();
+	h_release(&p);
+	unlink(tmp_path("here"));
+	unlink(tmp_path("there"));
+
+	h_run(&p, NULL, "there");
+	expect_exit(&p, 0);
+	cr_assert(!tmp_exists("here") && tmp_exists("there"));
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* ---- --check ---- */
+
+/* --check prints the documented plan and runs nothing. */
+Test(pipeline, check_prints_plan)
+{
+	struct h_proc p;
+
+	tmp_make();
+	tmp_write("ci.ini",
+		  "[pipeline]\n"
+		  "timeout = 15m\n"
+		  "[job:build]\n"
+		  "command = touch \"$D/build\"\n"
+		  "timeout = 5m\n"
+		  "[job:unit]\n"
+		  "command = touch \"$D/unit\"\n"
+		  "needs = build\n"
+		  "[job:lint]\n"
+		  "command = touch \"$D/lint\"\n"
+		  "needs = build\n"
+		  "allow_failure = true\n"
+		  "[job:e2e]\n"
+		  "needs = unit, lint\n"
+		  "stop_signal = INT\n"
+		  "grace = 30s\n"
+		  "retries = 2\n"
+		  "command = touch \"$D/e2e\"\n");
+	cr_assert_eq(chdir(tmp_dir), 0);
+	h_run(&p, NULL, "--check", "-f", "ci.ini");
+	expect_exit(&p, 0);
+	expect_out(&p,
+		   "ci.ini: 4 jobs, at most all at once, fail-fast, "
+		   "timeout 15m\n"
+		   "level 1:\n"
+		   "  build  timeout 5m, grace 10s, stop SIGTERM\n"
+		   "level 2:\n"
+		   "  unit   timeout 15m, grace 10s, stop SIGTERM, needs "
+		   "build\n"
+		   "  lint   timeout 15m, grace 10s, stop SIGTERM, needs "
+		   "build, allow_failure\n"
+		   "level 3:\n"
+		   "  e2e    timeout 15m, grace 30s, stop SIGINT, needs unit "
+		   "lint, retries 2\n");
+	expect_err(&p, "");
+	cr_assert(!tmp_exists("build") && !tmp_exists("unit") &&
+		  !tmp_exists("lint") && !tmp_exists("e2e"),
+		  "--check ran a job");
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* --check: limits, keep going, "none", and command-line overrides. */
+Test(pipeline, check_effective_values)
+{
+	struct h_proc p;
+	const char *f;
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[pipeline]\n"
+		      "jobs = 4\n"
+		      "fail_fast = false\n"
+		      "[job:x]\n"
+		      "command = touch \"$D/x\"\n");
+	h_run(&p, NULL, "--check", "-f", f);
+	expect_exit(&p, 0);
+	expect_out_has(&p, ": 1 job, at most 4 at once, keep going, ");
+	expect_out_has(&p, "\n  x  timeout none, grace 10s, stop SIGTERM\n");
+	h_release(&p);
+
+	h_run(&p, NULL, "--check", "-t", "45s", "-g", "2s", "-s", "HUP",
+	      "-j", "2", "-f", f);
+	expect_exit(&p, 0);
+	expect_out_has(&p, ": 1 job, at most 2 at once, keep going, "
+			   "timeout 45s\n");
+	expect_out_has(&p, "\n  x  timeout 45s, grace 2s, stop SIGHUP\n");
+	cr_assert(!tmp_exists("x"), "--check ran a job");
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* --check with a bad file reports the errors and gives 125. */
+Test(pipeline, check_with_errors_is_125)
+{
+	struct h_proc p;
+	const char *f;
+	char want[512];
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[job:x]\n"
+		      "command = true\n"
+		      "retries = many\n");
+	h_run(&p, NULL, "--check", "-f", f);
+	expect_exit(&p, 125);
+	snprintf(want, sizeof(want), "ctxrun: %s:3: ", f);
+	expect_err_has(&p, want);
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* ---- names ---- */
+
+/* -n names the jobs in order; fewer names name the first jobs. */
+Test(pipeline, names_from_option)
+{
+	struct h_proc p;
+
+	h_run(&p, NULL, "-n", "api,web", "-c", "echo a", "-c", "echo w");
+	expect_exit(&p, 0);
+	expect_out_has(&p, "api | a\n");
+	expect_out_has(&p, "web | w\n");
+	expect_row(&p, "api", "succeeded", "exit 0", "");
+	expect_row(&p, "web", "succeeded", "exit 0", "");
+	h_no_survivors();
+	h_release(&p);
+
+	h_run(&p, NULL, "-n", "first", "-c", "echo 1", "-c", "echo 2");
+	expect_exit(&p, 0);
+	expect_out_has(&p, "first | 1\n");
+	expect_out_has(&p, "echo  | 2\n");
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* Default names: the first word's basename, made unique with #2, #3. */
+Test(pipeline, default_names_unique)
+{
+	struct h_proc p;
+
+	h_run(&p, NULL, "-c", "sleep 0", "-c", "sleep 0", "-c", "sleep 0",
+	      "-c", "/bin/echo hi");
+	expect_exit(&p, 0);
+	expect_out(&p, "echo    | hi\n");
+	expect_row(&p, "sleep", "succeeded", NULL, NULL);
+	expect_row(&p, "sleep#2", "succeeded", NULL, NULL);
+	expect_row(&p, "sleep#3", "succeeded", NULL, NULL);
+	expect_row(&p, "echo", "succeeded", NULL, NULL);
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* More names than -c commands is a usage error; nothing runs. */
+Test(pipeline, more_names_than_commands_is_125)
+{
+	struct h_proc p;
+
+	tmp_make();
+	h_run(&p, NULL, "-n", "a,b,c", "-c", "touch \"$D/a\"", "-c",
+	      "touch \"$D/b\"");
+	expect_exit(&p, 125);
+	cr_assert(!tmp_exists("a") && !tmp_exists("b"), "a job ran");
+	expect_out(&p, "");
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/* ---- verbosity ---- */
+
+/* -q prints no lifecycle lines and no summary. */
+Test(pipeline, quiet_prints_nothing_of_its_own)
+{
+	struct h_proc p;
+
+	h_run(&p, NULL, "-q", "-c", "exit 3", "-c", "sleep 30");
+	expect_exit(&p, 3);
+	expect_err(&p, "");
+	expect_out(&p, "");
+	h_no_survivors();
+	h_release(&p);
+
+	/* The jobs' own output still comes through. */
+	h_run(&p, NULL, "-q", "-n", "a", "-c", "echo out; echo err >&2");
+	expect_exit(&p, 0);
+	expect_out(&p, "a | out\n");
+	expect_err(&p, "a | err\n");
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* -v adds the started lines; the default has none. */
+Test(pipeline, verbose_adds_started_lines)
+{
+	struct h_proc p;
+
+	h_run(&p, NULL, "-v", "-n", "a,b", "-c", "exit 0", "-c", "exit 0");
+	expect_exit(&p, 0);
+	expect_err_has(&p, "ctxrun: a: started (pid ");
+	expect_err_has(&p, "ctxrun: b: started (pid ");
+	expect_row(&p, "a", "succeeded", "exit 0", "");
+	h_no_survivors();
+	h_release(&p);
+
+	h_run(&p, NULL, "-n", "a,b", "-c", "exit 0", "-c", "exit 0");
+	expect_exit(&p, 0);
+	expect_err_lacks(&p, "started");
+	expect_err_has(&p, "ctxrun: a: exited with status 0\n");
+	expect_row(&p, "b", "succeeded", "exit 0", "");
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* ---- output closed ---- */
+
+/* ctxrun's stdout closed while a job prints: cancel, die by SIGPIPE. */
+Test(pipeline, stdout_closed_cancels_and_sigpipe)
+{
+	struct h_opts o = { .close_stdout = true };
+	struct h_proc p;
+
+	h_start(&p, &o, "-n", "chatty,quiet", "-c", "yes",
+		"-c", "sleep 30");
+	h_finish(&p, 20000);
+	expect_signal(&p, SIGPIPE);
+	expect_secs(p.elapsed, 0.0, 8.0);
+	expect_err_has(&p, "ctxrun: quiet: SIGTERM (output closed)\n");
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* ---- examples ---- */
+
+/* Run examples/NAME with -f, to its end within 20 s. */
+static void
+run_example(struct h_proc *p, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "examples/%s", name);
+	cr_assert_eq(access(path, R_OK), 0,
+		     "%s: %s (run the tests from the top of the checkout)",
+		     path, strerror(errno));
+	h_run(p, NULL, "-f", path);
+}
+
+/* examples/ci.ini passes; lint fails but is allowed to. */
+Test(examples, ci)
+{
+	struct h_proc p;
+
+	run_example(&p, "ci.ini");
+	expect_exit(&p, 0);
+	expect_out_has(&p, "package | package ready\n");
+	expect_err_has(&p, "lint    | example.c:12: line longer than 80 "
+			   "columns\n");
+	expect_row(&p, "build", "succeeded", "exit 0", "");
+	expect_row(&p, "unit", "succeeded", "exit 0", "");
+	expect_row(&p, "lint", "failed (allowed)", NULL, NULL);
+	expect_row(&p, "package", "succeeded", "exit 0", "");
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* examples/fail-fast.ini: the quick failure cancels the long jobs. */
+Test(examples, fail_fast)
+{
+	struct h_proc p;
+
+	run_example(&p, "fail-fast.ini");
+	expect_exit(&p, 3);
+	expect_secs(p.elapsed, 0.0, 10.0);
+	expect_row(&p, "migrate", "failed", "exit 3", "");
+	expect_row(&p, "api-tests", "cancelled", "SIGTERM",
+		   "job \"migrate\" failed: exit status 3");
+	expect_row(&p, "ui-tests", "cancelled", "SIGTERM",
+		   "job \"migrate\" failed: exit status 3");
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* examples/graceful-shutdown.ini: the server cleans up on SIGTERM. */
+Test(examples, graceful_shutdown)
+{
+	struct h_proc p;
+
+	run_example(&p, "graceful-shutdown.ini");
+	expect_exit(&p, 124);
+	expect_out_has(&p, "server | got SIGTERM, cleaning up\n");
+	expect_out_has(&p, "server | clean exit\n");
+	expect_err_has(&p, "ctxrun: server: SIGTERM (deadline exceeded "
+			   "(timeout in examples/graceful-shutdown.ini 2s))\n");
+	expect_row(&p, "server", "cancelled", "exit 0", NULL);
+	expect_err_lacks(&p, "SIGKILL");
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* examples/timeout.ini: a job times out, is retried once, gives up. */
+Test(examples, timeout)
+{
+	struct h_proc p;
+
+	run_example(&p, "timeout.ini");
+	expect_exit(&p, 124);
+	expect_err_has(&p, "ctxrun: fetch: attempt 1 failed, retrying in ");
+	expect_err_has(&p, "ctxrun: fetch: SIGTERM (job \"fetch\" timed out "
+			   "after 500ms)\n");
+	expect_row(&p, "fetch", "timed out", NULL,
+		   "job \"fetch\" timed out after 500ms");
+	expect_row(&p, "report", "skipped", "-", NULL);
+	h_no_survivors();
+	h_release(&p);
+}
