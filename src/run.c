@@ -60,6 +60,8 @@ static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
 
 static void run_signal_cb(struct ev_loop *loop, ev_signal *w, int revents);
 static void run_job_cb(struct job *j, const struct job_event *ev, void *data);
+static void say_exit(struct run *r, enum run_verbosity level, const char *name,
+		     int status);
 static void run_pipeline_cb(struct pipeline *p, const struct pipeline_event *ev,
 			    void *data);
 
@@ -512,61 +514,15 @@ say_exit(struct run *r, enum run_verbosity level, const char *name, int status)
 	}
 }
 
-/* Something happened to the one command. */
+/*
+ * Report a job event. ALONE is one-command mode, which keeps quiet like GNU
+ * timeout: only the stop signal is news there without -v.
+ */
 static void
-run_job_cb(struct job *j, const struct job_event *ev, void *data)
+say_job_event(struct run *r, const char *name, const struct job_event *ev,
+	      bool alone)
 {
-	struct run *r = data;
-	const char *name = job_name(j);
-	char d[64];
-
-	switch (ev->kind) {
-	case JOB_EV_START:
-		say(r, RUN_VERBOSE, name, "started (pid %d)", (int)ev->pid);
-		break;
-	case JOB_EV_SIGNAL:
-		say(r, RUN_NORMAL, name, "%s (%s)", signame_name(ev->signal),
-		    ev->cause);
-		break;
-	case JOB_EV_KILL:
-		say(r, RUN_VERBOSE, name, "no exit after %s, SIGKILL",
-		    duration_format(ev->grace_ms, d, sizeof(d)));
-		break;
-	case JOB_EV_EXIT:
-		say_exit(r, RUN_VERBOSE, name, ev->status);
-		/*
-		 * A job holding the terminal gets Ctrl-C instead of us. Like a
-		 * shell, take its death by the terminal's signal as our own
-		 * interruption.
-		 */
-		if (r->tty_handed && WIFSIGNALED(ev->status) && !ctx_done(r->root) &&
-		    (WTERMSIG(ev->status) == SIGINT || WTERMSIG(ev->status) == SIGQUIT)) {
-			r->handover_signal = WTERMSIG(ev->status);
-		}
-		break;
-	case JOB_EV_LEFTOVERS:
-		say(r, RUN_VERBOSE, name, "%zu leftover process%s, %s (leader exited)",
-		    ev->count, ev->count == 1 ? "" : "es", signame_name(ev->signal));
-		break;
-	case JOB_EV_SUSPENDED:
-		/*
-		 * Ctrl-Z reached the job, not us: stop ourselves so the shell
-		 * sees a stopped job and takes the terminal; on `fg` or `bg`
-		 * we are continued and pass that on.
-		 */
-		raise(SIGTSTP);
-		job_resume(j);
-		break;
-	case JOB_EV_DONE:
-		run_quiesce(r);
-		break;
-	}
-}
-
-/* Report a job event of the pipeline. */
-static void
-say_job_event(struct run *r, const char *name, const struct job_event *ev)
-{
+	enum run_verbosity level = alone ? RUN_VERBOSE : RUN_NORMAL;
 	char d[64];
 
 	switch (ev->kind) {
@@ -580,11 +536,11 @@ say_job_event(struct run *r, const char *name, const struct job_event *ev)
 		    ev->cause);
 		break;
 	case JOB_EV_KILL:
-		say(r, RUN_NORMAL, name, "no exit after %s, SIGKILL",
+		say(r, level, name, "no exit after %s, SIGKILL",
 		    duration_format(ev->grace_ms, d, sizeof(d)));
 		break;
 	case JOB_EV_EXIT:
-		say_exit(r, RUN_NORMAL, name, ev->status);
+		say_exit(r, level, name, ev->status);
 		break;
 	case JOB_EV_LEFTOVERS:
 		say(r, RUN_VERBOSE, name, "%zu leftover process%s, %s (leader exited)",
@@ -592,6 +548,42 @@ say_job_event(struct run *r, const char *name, const struct job_event *ev)
 		break;
 	case JOB_EV_SUSPENDED:
 	case JOB_EV_DONE:
+		break;
+	}
+}
+
+/* Something happened to the one command. */
+static void
+run_job_cb(struct job *j, const struct job_event *ev, void *data)
+{
+	struct run *r = data;
+
+	say_job_event(r, job_name(j), ev, true);
+	switch (ev->kind) {
+	case JOB_EV_EXIT:
+		/*
+		 * A job holding the terminal gets Ctrl-C instead of us. Like a
+		 * shell, take its death by the terminal's signal as our own
+		 * interruption.
+		 */
+		if (r->tty_handed && WIFSIGNALED(ev->status) && !ctx_done(r->root) &&
+		    (WTERMSIG(ev->status) == SIGINT || WTERMSIG(ev->status) == SIGQUIT)) {
+			r->handover_signal = WTERMSIG(ev->status);
+		}
+		break;
+	case JOB_EV_SUSPENDED:
+		/*
+		 * Ctrl-Z reached the job, not us: stop ourselves so the shell
+		 * sees a stopped job and takes the terminal; on `fg` or `bg`
+		 * we are continued and pass that on.
+		 */
+		raise(SIGTSTP);
+		job_resume(j);
+		break;
+	case JOB_EV_DONE:
+		run_quiesce(r);
+		break;
+	default:
 		break;
 	}
 }
@@ -606,7 +598,7 @@ run_pipeline_cb(struct pipeline *p, const struct pipeline_event *ev, void *data)
 	(void)p;
 	switch (ev->kind) {
 	case PL_EV_JOB:
-		say_job_event(r, ev->name, ev->job_ev);
+		say_job_event(r, ev->name, ev->job_ev, false);
 		break;
 	case PL_EV_ERROR:
 		/* Printed whatever the verbosity: the job could not even start. */

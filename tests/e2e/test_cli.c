@@ -11,6 +11,7 @@
  * bounds are several seconds but well below the grace or timeout a broken
  * program would wait for.
  */
+#include "expect.h"
 #include "harness.h"
 
 #include <sys/stat.h>
@@ -31,40 +32,11 @@
 
 TestSuite(cli, .timeout = 30, .init = h_setup, .fini = h_teardown);
 
-/* Assert P exited with code WANT. */
-#define expect_exit(p, want)                                                 \
-	cr_assert_eq(h_code(p), (want),                                      \
-		     "want exit %d, got status %#x (exit %d, signal %d); "   \
-		     "stderr: <%s>",                                         \
-		     (want), (p)->status, h_code(p), h_sig(p), (p)->err.data)
 
-/* Assert P died of signal WANT. */
-#define expect_signal(p, want)                                               \
-	cr_assert_eq(h_sig(p), (want),                                       \
-		     "want death by signal %d, got status %#x (exit %d, "    \
-		     "signal %d); stderr: <%s>",                             \
-		     (want), (p)->status, h_code(p), h_sig(p), (p)->err.data)
 
-/* Assert P's stderr is exactly WANT. */
-#define expect_err(p, want)                                                  \
-	cr_assert_str_eq((p)->err.data, (want), "stderr: <%s>, want <%s>",   \
-			 (p)->err.data, (want))
 
-/* Assert P's stdout is exactly WANT. */
-#define expect_out(p, want)                                                  \
-	cr_assert_str_eq((p)->out.data, (want), "stdout: <%s>, want <%s>",   \
-			 (p)->out.data, (want))
 
-/* Assert P's stderr contains NEEDLE. */
-#define expect_err_has(p, needle)                                            \
-	cr_assert_not_null(strstr((p)->err.data, (needle)),                  \
-			   "stderr <%s> lacks <%s>", (p)->err.data, (needle))
 
-/* Assert LO <= X <= HI (seconds). */
-#define expect_secs(x, lo, hi)                                               \
-	cr_assert((x) >= (lo) && (x) <= (hi),                                \
-		  "took %.3f s, want between %.3f and %.3f s", (x),          \
-		  (double)(lo), (double)(hi))
 
 /* Make a fresh temporary directory in DIR (at least 32 bytes). */
 static void
