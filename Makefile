@@ -162,4 +162,6 @@ uninstall:
 clean:
 	rm -rf build ctxrun
 
+include bench/bench.mk
+
 -include $(wildcard $(BUILD)/obj/*.d)

@@ -1,0 +1,33 @@
+# bench/bench.mk: the benchmark suite's rules (issue 6). The top Makefile
+# takes them with one line:  include bench/bench.mk
+#
+#   make bench         every benchmark at full size (~10-15 min on 2 cores)
+#   make bench-quick   the same ratios on small sizes (under a minute)
+#
+# Results: the report on stdout and in build/bench/out/report.txt, each
+# figure in build/bench/out/results.tsv, a Markdown digest in
+# build/bench/out/summary.md. bench/README.md says what each one measures.
+
+BENCH_DEPS := /usr/bin/hyperfine:hyperfine /usr/bin/parallel:parallel \
+	/usr/bin/strace:strace /usr/bin/time:time /usr/bin/jq:jq
+BENCH_PROBES := $(patsubst bench/probes/%.c,$(BUILD)/bench/%,$(wildcard bench/probes/*.c))
+BENCH_ENV = CTXRUN=$(BUILD)/ctxrun BENCH_BIN=$(BUILD)/bench BENCH_OUT=$(BUILD)/bench/out
+
+.PHONY: bench bench-quick bench-deps
+
+$(BUILD)/.bench-deps:
+	$(call install_missing,$(BENCH_DEPS))
+	@mkdir -p $(@D) && touch $@
+
+bench-deps: $(BUILD)/.bench-deps
+
+# The probes: small C programs that measure what a shell cannot.
+$(BUILD)/bench/%: bench/probes/%.c bench/probes/common.h | $(BUILD)/.deps
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARNINGS) -O2 -o $@ $<
+
+bench: $(BUILD)/ctxrun $(BENCH_PROBES) bench-deps
+	$(BENCH_ENV) bash bench/run.sh
+
+bench-quick: $(BUILD)/ctxrun $(BENCH_PROBES) bench-deps
+	QUICK=1 $(BENCH_ENV) bash bench/run.sh

@@ -1,0 +1,324 @@
+# shellcheck shell=bash
+# bench/lib.sh: what every benchmark script shares. Sourced, never run.
+#
+# Environment:
+#   CTXRUN     the binary under test (default: build/ctxrun, else ./ctxrun)
+#   BENCH_BIN  where the probes are built (default: build/bench; built here
+#              with cc when missing, so a script also runs on its own)
+#   BENCH_OUT  where results go (default: build/bench/out); each script
+#              appends tab-separated rows to $BENCH_OUT/results.tsv
+#   QUICK=1    small sizes, few repetitions (make bench-quick)
+#
+# Every script prints, per tool: the median, min–max and the ratio to the
+# benchmark's floor or reference, then the issue's target and whether it is
+# met. Medians come from hyperfine --export-json, or from our probes'
+# repetitions.
+
+set -u
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+QUICK=${QUICK:-0}
+BENCH_BIN=${BENCH_BIN:-$ROOT/build/bench}
+BENCH_OUT=${BENCH_OUT:-$ROOT/build/bench/out}
+if [ -z "${CTXRUN:-}" ]; then
+	if [ -x "$ROOT/build/ctxrun" ]; then CTXRUN=$ROOT/build/ctxrun; else CTXRUN=$ROOT/ctxrun; fi
+fi
+case $CTXRUN in /*) ;; *) CTXRUN=$PWD/$CTXRUN ;; esac
+case $BENCH_BIN in /*) ;; *) BENCH_BIN=$PWD/$BENCH_BIN ;; esac
+case $BENCH_OUT in /*) ;; *) BENCH_OUT=$PWD/$BENCH_OUT ;; esac
+# Under `make bench`, the peer `make` must not join our make's jobserver.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
+export CTXRUN BENCH_BIN BENCH_OUT QUICK
+
+# Build any probe that is missing or older than its source.
+build_probes() {
+	mkdir -p "$BENCH_BIN"
+	for src in "$BENCH_DIR"/probes/*.c; do
+		name=$(basename "$src" .c)
+		if [ ! -x "$BENCH_BIN/$name" ] || [ "$src" -nt "$BENCH_BIN/$name" ] ||
+			[ "$BENCH_DIR/probes/common.h" -nt "$BENCH_BIN/$name" ]; then
+			${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+				-o "$BENCH_BIN/$name" "$src" || exit 1
+		fi
+	done
+}
+
+BENCH_NAME=
+BENCH_TMP=
+BENCH_PIDS=()
+
+# Kill what this script started (by PID: probes that take their own
+# descendants down on SIGTERM), then remove its scratch directory.
+bench_cleanup() {
+	local pid
+	for pid in "${BENCH_PIDS[@]+"${BENCH_PIDS[@]}"}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${BENCH_PIDS[@]+"${BENCH_PIDS[@]}"}"; do
+		wait "$pid" 2>/dev/null
+	done
+	BENCH_PIDS=()
+	[ -n "$BENCH_TMP" ] && rm -rf "$BENCH_TMP"
+	BENCH_TMP=
+}
+
+# cpu_busy: percent of both cores busy over half a second (/proc/stat;
+# 0.2 s with QUICK=1).
+cpu_busy() {
+	local a b
+	a=$(head -1 /proc/stat)
+	sleep "$([ "$QUICK" = 1 ] && echo 0.2 || echo 0.5)"
+	b=$(head -1 /proc/stat)
+	printf '%s\n%s\n' "$a" "$b" | awk '
+		{ idle = $5 + $6; total = 0; for (i = 2; i <= NF; i++) total += $i
+		  if (NR == 1) { i0 = idle; t0 = total } else { i1 = idle; t1 = total } }
+		END { dt = t1 - t0; if (dt <= 0) { print 0; exit }
+		      printf "%d\n", 100 * (1 - (i1 - i0) / dt) }'
+}
+
+# wait_quiet: other work on the machine skews every figure. Wait (up to
+# QUIET_MAX seconds: 20 by default, 0 with QUICK=1) until less than
+# QUIET_PCT (25) percent of the CPU is busy, and say how busy it was.
+wait_quiet() {
+	local max=${QUIET_MAX:-$([ "$QUICK" = 1 ] && echo 0 || echo 20)}
+	local pct=${QUIET_PCT:-25} start=$SECONDS busy
+	busy=$(cpu_busy)
+	while [ "$busy" -ge "$pct" ] && [ $((SECONDS - start)) -lt "$max" ]; do
+		sleep 2
+		busy=$(cpu_busy)
+	done
+	BENCH_BUSY=$busy
+	if [ "$busy" -ge "$pct" ]; then
+		note "machine busy before this benchmark: ${busy}% CPU used by other work; figures are skewed"
+	fi
+}
+
+# bench_init NAME TITLE: header, scratch dir, traps.
+bench_init() {
+	BENCH_NAME=$1
+	build_probes
+	if [ ! -x "$CTXRUN" ]; then
+		echo "bench: $CTXRUN not built (run make)" >&2
+		exit 1
+	fi
+	mkdir -p "$BENCH_OUT"
+	BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/ctxrun-bench.XXXXXX")
+	trap bench_cleanup EXIT
+	trap 'bench_cleanup; trap - INT; kill -INT $$' INT
+	trap 'bench_cleanup; exit 143' TERM
+	echo
+	echo "== $BENCH_NAME: $2 =="
+	wait_quiet
+	echo "   (CPU busy before: ${BENCH_BUSY}%; load average: $(cut -d' ' -f1-3 /proc/loadavg); QUICK=$QUICK)"
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# note TEXT: a line of the report, kept in the results too.
+note() {
+	echo "   note: $*"
+	printf '%s\tnote\t\t\t\t\t\t%s\n' "$BENCH_NAME" "$*" >>"$BENCH_OUT/results.tsv"
+}
+
+# Peers: concurrently only when already installed (no network fetch here).
+have_concurrently() {
+	have concurrently || [ -x "$ROOT/node_modules/.bin/concurrently" ]
+}
+concurrently_cmd() {
+	if have concurrently; then echo concurrently; else echo "$ROOT/node_modules/.bin/concurrently"; fi
+}
+skip_missing_peers() {
+	local p
+	for p in "$@"; do
+		case $p in
+		concurrently) have_concurrently || note "peer concurrently skipped: not installed (npx would fetch it from the network; install it with npm to include it)" ;;
+		*) have "$p" || note "peer $p skipped: not installed" ;;
+		esac
+	done
+}
+
+# stats < numbers: "median min max" (numbers one per line; "never" sorts last).
+stats() {
+	awk '
+		$1 == "never" { never++; next }
+		{ v[n++] = $1 }
+		END {
+			total = n + never
+			if (total == 0) { print "- - -"; exit }
+			# sort the finite values
+			for (i = 1; i < n; i++) { x = v[i]; j = i - 1
+				while (j >= 0 && v[j] > x) { v[j + 1] = v[j]; j-- }
+				v[j + 1] = x }
+			mid = int((total - 1) / 2)
+			if (total % 2 == 1) {
+				med = (mid < n) ? v[mid] : "never"
+			} else if (mid + 1 < n) {
+				med = (v[mid] + v[mid + 1]) / 2
+			} else {
+				med = "never"
+			}
+			mn = (n > 0) ? v[0] : "never"
+			mx = (never > 0) ? "never" : v[n - 1]
+			print med, mn, mx
+		}'
+}
+
+# fmt VALUE: a number with 3 significant digits' worth of decimals.
+fmt() {
+	awk -v x="$1" 'BEGIN {
+		if (x == "never" || x == "-" || x == "") { print x; exit }
+		a = x < 0 ? -x : x
+		if (x == int(x) && a < 1e9) printf "%d\n", x
+		else if (a >= 100) printf "%.0f\n", x
+		else if (a >= 10) printf "%.1f\n", x
+		else if (a >= 1) printf "%.2f\n", x
+		else printf "%.3f\n", x
+	}'
+}
+
+# ratio A B: A/B with two decimals, "-" when either is not a number.
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		num = "^-?[0-9]+([.][0-9]*)?([eE][-+]?[0-9]+)?$"
+		if (a !~ num || b !~ num || b + 0 == 0) { print "-"; exit }
+		printf "%.2f\n", a / b
+	}'
+}
+
+# row TOOL MEDIAN MIN MAX UNIT RATIO [NOTE]: one line of the table.
+row() {
+	local tool=$1 med=$2 mn=$3 mx=$4 unit=$5 r=$6 extra=${7:-}
+	local rr=$r u=$unit
+	[ "$r" != "-" ] && rr="${r}x"
+	case $med in never | -) u= ;; esac
+	printf '   %-44s %10s %-6s (%s–%s) %8s  %s\n' "$tool" "$(fmt "$med")" "$u" \
+		"$(fmt "$mn")" "$(fmt "$mx")" "$rr" "$extra"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$BENCH_NAME" "$tool" "$med" "$mn" "$mx" \
+		"$unit" "$r" "$extra" >>"$BENCH_OUT/results.tsv"
+}
+
+# header REFERENCE_LABEL: column titles.
+header() {
+	printf '   %-44s %10s %-6s %s %8s\n' "tool" "median" "" "(min–max)" "ratio to $1"
+}
+
+# target TEXT VALUE OP LIMIT: print and record whether VALUE OP LIMIT holds
+# (OP is le, ge, lt or eq). VALUE "never" or "-" is not met.
+target() {
+	local text=$1 value=$2 op=$3 limit=$4 verdict
+	verdict=$(awk -v v="$value" -v op="$op" -v l="$limit" 'BEGIN {
+		if (v !~ "^-?[0-9]+([.][0-9]*)?([eE][-+]?[0-9]+)?$") { print "NOT MET"; exit }
+		ok = (op == "le" && v + 0 <= l + 0) || (op == "ge" && v + 0 >= l + 0) ||
+		     (op == "lt" && v + 0 < l + 0) || (op == "eq" && v + 0 == l + 0)
+		print ok ? "MET" : "NOT MET"
+	}')
+	printf '   target: %s -> %s (%s)\n' "$text" "$verdict" "$(fmt "$value")"
+	printf '%s\ttarget\t%s\t\t\t\t%s\t%s\n' "$BENCH_NAME" "$value" "$verdict" "$text" \
+		>>"$BENCH_OUT/results.tsv"
+}
+
+# skipped_target TEXT WHY: a target that could not be measured.
+skipped_target() {
+	printf '   target: %s -> SKIPPED (%s)\n' "$1" "$2"
+	printf '%s\ttarget\t-\t\t\t\tSKIPPED\t%s\n' "$BENCH_NAME" "$1" >>"$BENCH_OUT/results.tsv"
+}
+
+# hf OUT.json RUNS WARMUP NAME CMD [NAME CMD...]: hyperfine, no shell (-N),
+# failures allowed (-i), results in OUT.json.
+hf() {
+	local json=$1 runs=$2 warm=$3
+	shift 3
+	local args=()
+	while [ $# -gt 0 ]; do
+		args+=(-n "$1" "$2")
+		shift 2
+	done
+	hyperfine -N -i --style none --runs "$runs" --warmup "$warm" \
+		--export-json "$json" "${args[@]}" >/dev/null 2>"$json.err" ||
+		{ echo "   hyperfine failed:"; sed 's/^/     /' "$json.err"; return 1; }
+}
+
+# hf_stat OUT.json NAME [SCALE] [OFFSET_MS]: "median min max" of NAME in ms
+# (times SCALE, minus OFFSET_MS).
+hf_stat() {
+	local scale=${3:-1} off=${4:-0}
+	jq -r --arg n "$2" --argjson s "$scale" --argjson o "$off" \
+		'.results[] | select(.command == $n) |
+		 "\(.median * 1000 * $s - $o) \(.min * 1000 * $s - $o) \(.max * 1000 * $s - $o)"' "$1"
+}
+
+# field KEY < "k=v k=v" lines: the values of KEY, one per line.
+field() {
+	awk -v k="$1" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }'
+}
+
+# Generated inputs.
+# make_targets FILE N RECIPE: a Makefile with N independent targets.
+make_targets() {
+	local f=$1 n=$2 recipe=$3 i
+	{
+		printf 'all:'
+		for i in $(seq "$n"); do printf ' t%d' "$i"; done
+		printf '\n'
+		for i in $(seq "$n"); do printf 't%d:\n\t@%s\n' "$i" "$recipe"; done
+	} >"$f"
+}
+
+# ctx_args N CMD: fill the array CTX_ARGS with N times -c CMD.
+ctx_args() {
+	local i
+	CTX_ARGS=()
+	for ((i = 0; i < $1; i++)); do CTX_ARGS+=(-c "$2"); done
+}
+
+# rep_args N WORD: fill the array REP_ARGS with N times WORD (concurrently).
+rep_args() {
+	local i
+	REP_ARGS=()
+	for ((i = 0; i < $1; i++)); do REP_ARGS+=("$2"); done
+}
+
+# ctx_names N: a -n list naming N jobs j1..jN.
+ctx_names() {
+	local i s=j1
+	for ((i = 2; i <= $1; i++)); do s="$s,j$i"; done
+	echo "$s"
+}
+
+# Quote an array as one hyperfine command line.
+qcmd() {
+	local out= a
+	for a in "$@"; do out="$out $(printf '%q' "$a")"; done
+	echo "${out# }"
+}
+
+# reps FILE REPS CMD...: run a probe REPS times, its lines into FILE; stop
+# early once a repetition says "never" (nothing more to learn, and the
+# waits add up). Errors of the probe are shown and count as no result.
+reps() {
+	local file=$1 n=$2 k out
+	shift 2
+	: >"$file"
+	for ((k = 0; k < n; k++)); do
+		out=$("$@" </dev/null 2>"$file.err")
+		case $out in
+		error=*)
+			echo "   probe error: $out"
+			break
+			;;
+		esac
+		echo "$out" >>"$file"
+		case $out in *never*) break ;; esac
+	done
+}
+
+# stat_of FILE KEY: "median min max" of KEY over FILE's lines.
+stat_of() {
+	field "$2" <"$1" | stats
+}
+
+# reps_done FILE: how many repetitions gave a result.
+reps_done() {
+	wc -l <"$1" | tr -d ' '
+}

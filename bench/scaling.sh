@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# scaling: the cost per job as the run grows, to catch anything O(n^2).
+#   series A: N x `true`, 2 at a time (-j 2), N = 100, 1000, 10000: the
+#             scheduler, per-job set-up and teardown. Jobs are named with
+#             -n j1,...,jN; default names (true, true#2, ...) are measured
+#             separately up to 2000 jobs.
+#   series B: N x `sleep 2` all at once, N = 100, 1000 (quick: sleep 1): the reaper, the
+#             exit path and the output streams with many live jobs.
+# Per job: ctxrun's wall time (and the spawnfloor floor's, same N), and
+# ctxrun's own CPU (its process alone, bench/probes/runstat).
+# Target (issue 6): cost per job flat from 100 to 10,000 jobs. Read here as:
+# own CPU per job at the largest N <= 1.25x that at N=100, in every series.
+. "$(dirname "$0")/lib.sh"
+
+if [ "$QUICK" = 1 ]; then
+	A_SIZES=${A_SIZES:-"30 200"}; D_SIZES=${D_SIZES:-"30 200"}; B_SIZES=${B_SIZES:-"30 150"}; B_SLEEP=1
+else
+	A_SIZES=${A_SIZES:-"100 1000 10000"}; D_SIZES=${D_SIZES:-"100 1000 2000"}; B_SIZES=${B_SIZES:-"100 1000"}; B_SLEEP=2
+fi
+reps_for() {
+	if [ "$1" -ge 5000 ] || [ "$QUICK" = 1 ]; then echo 1; elif [ "$1" -ge 1000 ]; then echo 2; else echo 3; fi
+}
+
+bench_init scaling "cost per job from $(set -- $A_SIZES; echo "$1") to $(set -- $A_SIZES; eval echo \${$#}) jobs"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+
+# run_series LABEL SIZES MODE: MODE a (named, -j2), d (default names, -j2), b (all at once)
+run_series() {
+	local label=$1 sizes=$2 mode=$3 n k r first_cpu= last_cpu= names
+	for n in $sizes; do
+		r=$(reps_for "$n")
+		: >"$BENCH_TMP/c" ; : >"$BENCH_TMP/f"
+		case $mode in
+		a | d) ctx_args "$n" true ;;
+		b) ctx_args "$n" "sleep $B_SLEEP" ;;
+		esac
+		for ((k = 0; k < r; k++)); do
+			case $mode in
+			a) names=$(ctx_names "$n"); "$BENCH_BIN/runstat" -- "$CTXRUN" -q -j 2 -n "$names" "${CTX_ARGS[@]}" ;;
+			d) "$BENCH_BIN/runstat" -- "$CTXRUN" -q -j 2 "${CTX_ARGS[@]}" ;;
+			b) names=$(ctx_names "$n"); "$BENCH_BIN/runstat" -- "$CTXRUN" -q -n "$names" "${CTX_ARGS[@]}" ;;
+			esac </dev/null >>"$BENCH_TMP/c"
+			if [ "$mode" = a ]; then
+				"$BENCH_BIN/runstat" -- "$BENCH_BIN/spawnfloor" -j 2 -n "$n" -c true </dev/null >>"$BENCH_TMP/f"
+			fi
+		done
+		read -r cw _ _ < <(field wall_ms <"$BENCH_TMP/c" | awk -v n="$n" '{ print $1 * 1000 / n }' | stats)
+		read -r cc ccmin ccmax < <(field cpu_ms <"$BENCH_TMP/c" | awk -v n="$n" '{ print $1 * 1000 / n }' | stats)
+		[ -z "$first_cpu" ] && first_cpu=$cc
+		last_cpu=$cc
+		if [ "$mode" = a ]; then
+			read -r fw _ _ < <(field wall_ms <"$BENCH_TMP/f" | awk -v n="$n" '{ print $1 * 1000 / n }' | stats)
+			row "$label N=$n: wall per job (floor $(fmt "$fw") us)" "$cw" "$cw" "$cw" us "$(ratio "$cw" "$fw")" "($r runs; ratio to the floor)"
+		else
+			row "$label N=$n: wall per job" "$cw" "$cw" "$cw" us "-" "($r runs)"
+		fi
+		row "$label N=$n: own CPU per job" "$cc" "$ccmin" "$ccmax" us "$(ratio "$cc" "$first_cpu")" "(ratio to the smallest N)"
+	done
+	target "$label: own CPU per job flat (<= 1.25x from N=$(set -- $sizes; echo "$1") to N=$(set -- $sizes; eval echo \${$#}))" \
+		"$(ratio "$last_cpu" "$first_cpu")" le 1.25
+}
+
+header "floor / smallest N"
+run_series "A: -j2 true, named" "$A_SIZES" a
+run_series "A': -j2 true, default names" "$D_SIZES" d
+run_series "B: all at once, sleep $B_SLEEP" "$B_SIZES" b
