@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 N=${N:-$([ "$QUICK" = 1 ] && echo 30 || echo 100)}
-REPS=${REPS:-$([ "$QUICK" = 1 ] && echo 1 || echo 5)}
+REPS=${REPS:-$([ "$QUICK" = 1 ] && echo 1 || echo 3)}
 WAIT_MS=${WAIT_MS:-$([ "$QUICK" = 1 ] && echo 600 || echo 15000)}
 S=$((N - 1))
 

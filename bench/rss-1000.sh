@@ -6,7 +6,7 @@
 #   - /usr/bin/time -v's "Maximum resident set size": wait4's ru_maxrss,
 #     the largest of the supervisor and of every descendant it reaped.
 # "concurrent" is the most `sleep S` processes seen alive at once. A tool
-# still running S + 6 s after its start (GNU parallel, which starts its
+# still running S + 20 s after its start (GNU parallel, which starts its
 # jobs slowly) is stopped then: its figure is for the concurrency it reached.
 # Target (issue 6): ctxrun <= 4 MB (xargs 1.8, make 6.8, parallel 29 MB).
 . "$(dirname "$0")/lib.sh"
@@ -14,7 +14,7 @@
 N=${N:-$([ "$QUICK" = 1 ] && echo 50 || echo 1000)}
 S=${S:-$([ "$QUICK" = 1 ] && echo 1 || echo 12)}
 REPS=${REPS:-1}
-LIMIT=$((S + 6)) # seconds: a supervisor slower to start its jobs is stopped then
+LIMIT=$((S + 20)) # seconds: a supervisor slower to start its jobs is stopped then
 
 bench_init rss-1000 "peak RSS of the supervisor with $N concurrent jobs (sleep $S)"
 skip_missing_peers xargs make parallel concurrently

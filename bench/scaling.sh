@@ -17,8 +17,10 @@ if [ "$QUICK" = 1 ]; then
 else
 	A_SIZES=${A_SIZES:-"100 1000 10000"}; D_SIZES=${D_SIZES:-"100 1000 2000"}; B_SIZES=${B_SIZES:-"100 1000"}; B_SLEEP=2
 fi
-reps_for() {
-	if [ "$1" -ge 5000 ] || [ "$QUICK" = 1 ]; then echo 1; elif [ "$1" -ge 1000 ]; then echo 2; else echo 3; fi
+reps_for() { # N MODE
+	if [ "$1" -ge 5000 ] || [ "$QUICK" = 1 ]; then echo 1
+	elif [ "$1" -ge 1000 ]; then [ "$2" = a ] && echo 2 || echo 1
+	else echo 3; fi
 }
 
 bench_init scaling "cost per job from $(set -- $A_SIZES; echo "$1") to $(set -- $A_SIZES; eval echo \${$#}) jobs"
@@ -28,7 +30,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null
 run_series() {
 	local label=$1 sizes=$2 mode=$3 n k r first_cpu= last_cpu= names
 	for n in $sizes; do
-		r=$(reps_for "$n")
+		r=$(reps_for "$n" "$mode")
 		: >"$BENCH_TMP/c" ; : >"$BENCH_TMP/f"
 		case $mode in
 		a | d) ctx_args "$n" true ;;

@@ -20,7 +20,7 @@
  *             scanned every -M MS (default 250); -1 without -m
  *   status=   the command's exit code (128+N when killed by signal N)
  *   limited=  1 when the command was still running after -t SECONDS and
- *             was sent SIGTERM (and SIGKILL 2 s later), else 0
+ *             its target was sent SIGTERM (and SIGKILL 2 s later), else 0
  * The probe is a subreaper: what the command leaves behind is SIGKILLed
  * through pidfds before it exits.
  */
@@ -71,6 +71,24 @@ first_child(pid_t pid)
 	}
 	buf[n] = 0;
 	return (pid_t)atol(buf);
+}
+
+/* Send SIG to PID (the child, whose pidfd is FD, or a grandchild). */
+static void
+stop_target(pid_t pid, int fd, int sig)
+{
+	int tfd;
+
+	if (pid == 0) {
+		return;
+	}
+	tfd = pidfd_open_(pid);
+	if (tfd >= 0) {
+		pidfd_kill_(tfd, sig);
+		close(tfd);
+	} else {
+		pidfd_kill_(fd, sig);
+	}
 }
 
 int
@@ -135,15 +153,18 @@ main(int argc, char **argv)
 			t_end = now_ns();
 			break;
 		}
+		/*
+		 * Past the limit: SIGTERM the target (under /usr/bin/time, the
+		 * supervisor, so that time still reports), SIGKILL 2 s later.
+		 */
 		if (limit_s > 0 && !limited &&
 		    now_ns() - t0 > (int64_t)(limit_s * 1e9)) {
 			limited = 1;
 			term_at = now_ns();
-			pidfd_kill_(fd, SIGTERM);
+			stop_target(target ? target : child, fd, SIGTERM);
 		}
 		if (limited && now_ns() - term_at > 2000000000LL) {
-			/* SIGKILL the command itself; the rest goes after it exits. */
-			pidfd_kill_(fd, SIGKILL);
+			stop_target(target ? target : child, fd, SIGKILL);
 		}
 		if (!target) {
 			target = depth <= 1 ? child : first_child(child);
