@@ -6,12 +6,13 @@
 #
 # Results: the report on stdout and in build/bench/out/report.txt, each
 # figure in build/bench/out/results.tsv, a Markdown digest in
-# build/bench/out/summary.md. bench/README.md says what each one measures.
+# build/bench/out/summary.md (bench-quick: build/bench/out-quick/).
+# bench/README.md says what each benchmark measures.
 
 BENCH_DEPS := /usr/bin/hyperfine:hyperfine /usr/bin/parallel:parallel \
 	/usr/bin/strace:strace /usr/bin/time:time /usr/bin/jq:jq
 BENCH_PROBES := $(patsubst bench/probes/%.c,$(BUILD)/bench/%,$(wildcard bench/probes/*.c))
-BENCH_ENV = CTXRUN=$(BUILD)/ctxrun BENCH_BIN=$(BUILD)/bench BENCH_OUT=$(BUILD)/bench/out
+BENCH_ENV = CTXRUN=$(BUILD)/ctxrun BENCH_BIN=$(BUILD)/bench
 
 .PHONY: bench bench-quick bench-deps
 
@@ -27,7 +28,7 @@ $(BUILD)/bench/%: bench/probes/%.c bench/probes/common.h | $(BUILD)/.deps
 	$(CC) $(CPPFLAGS) $(WARNINGS) -O2 -o $@ $<
 
 bench: $(BUILD)/ctxrun $(BENCH_PROBES) bench-deps
-	$(BENCH_ENV) bash bench/run.sh
+	$(BENCH_ENV) BENCH_OUT=$(BUILD)/bench/out bash bench/run.sh
 
 bench-quick: $(BUILD)/ctxrun $(BENCH_PROBES) bench-deps
-	QUICK=1 $(BENCH_ENV) bash bench/run.sh
+	QUICK=1 $(BENCH_ENV) BENCH_OUT=$(BUILD)/bench/out-quick bash bench/run.sh

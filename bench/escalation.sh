@@ -6,7 +6,7 @@
 # Target (issue 6): <= +2 ms (timeout: +0.8 ms; parallel: +56 ms).
 . "$(dirname "$0")/lib.sh"
 
-K=${K:-$([ "$QUICK" = 1 ] && echo 3 || echo 10)}
+K=${K:-$([ "$QUICK" = 1 ] && echo 2 || echo 10)}
 REPS=${REPS:-$([ "$QUICK" = 1 ] && echo 1 || echo 7)}
 
 bench_init escalation "TERM-ignoring jobs, 200 ms deadline, 500 ms grace -> gone"
@@ -20,35 +20,36 @@ SB=$BENCH_BIN/stubborn
 ctx_args "$K" "$SB"
 seq "$K" >"$BENCH_TMP/in"
 
-tools=("timeout -k 0.5 0.2 (1 job)" "ctxrun -t 200ms -g 500ms -- (1 job)" "ctxrun -t 200ms -g 500ms -c x$K")
-counts=(1 1 "$K")
-cmd_0=(timeout -k 0.5 0.2 "$SB")
-cmd_1=("$CTXRUN" -q -t 200ms -g 500ms -- "$SB")
-cmd_2=("$CTXRUN" -q -t 200ms -g 500ms "${CTX_ARGS[@]}")
-have timeout || { tools[0]=; }
-i=3
+# Tools, with how many stubborn jobs each one runs.
+counts=()
+tmed=- c1=- c2=-
+if have timeout; then
+	add_tool "timeout -k 0.5 0.2 (1 job)" timeout -k 0.5 0.2 "$SB"; counts+=(1)
+fi
+add_tool "ctxrun -t 200ms -g 500ms -- (1 job)" "$CTXRUN" -q -t 200ms -g 500ms -- "$SB"; counts+=(1)
+add_tool "ctxrun -t 200ms -g 500ms -c x$K" "$CTXRUN" -q -t 200ms -g 500ms "${CTX_ARGS[@]}"; counts+=("$K")
 if have parallel; then
-	tools+=("parallel --termseq TERM,500,KILL,25 (x$K)"); counts+=("$K")
-	eval "cmd_$i=(parallel --will-cite -j $K --timeout 0.2 --termseq TERM,500,KILL,25 -N0 \"\$SB\" :::: \"\$BENCH_TMP/in\")"
-	i=$((i + 1))
+	add_tool "parallel --termseq TERM,500,KILL,25 (x$K)" parallel --will-cite -j "$K" --timeout 0.2 \
+		--termseq TERM,500,KILL,25 -N0 "$SB" :::: "$BENCH_TMP/in"
+	counts+=("$K")
 fi
 
-for ((t = 0; t < ${#tools[@]}; t++)); do
-	[ -z "${tools[t]}" ] && continue
-	eval "c=(\"\${cmd_$t[@]}\")"
+for ((t = 0; t < ${#TOOLS[@]}; t++)); do
+	tool_cmd "$t"
 	reps "$BENCH_TMP/r$t" "$REPS" "$BENCH_BIN/deaths" -n "${counts[t]}" -m stubborn \
-		-e "$STUBBORN_LOG" -g 500 -w 15000 -- "${c[@]}"
+		-e "$STUBBORN_LOG" -g 500 -w 15000 -- "${CMD[@]}"
 done
 
-read -r tmed _ _ < <(stat_of "$BENCH_TMP/r0" esc_ms 2>/dev/null || echo "- - -")
+have timeout && read -r tmed _ _ < <(stat_of "$BENCH_TMP/r0" esc_ms)
 header "timeout"
-for ((t = 0; t < ${#tools[@]}; t++)); do
-	[ -z "${tools[t]}" ] && continue
+for ((t = 0; t < ${#TOOLS[@]}; t++)); do
 	n=$(reps_done "$BENCH_TMP/r$t")
 	read -r med mn mx < <(stat_of "$BENCH_TMP/r$t" esc_ms)
-	row "${tools[t]}" "$med" "$mn" "$mx" ms "$(ratio "$med" "$tmed")" "past the grace ($n runs)"
-	[ $t = 1 ] && c1=$med
-	[ $t = 2 ] && c2=$med
+	row "${TOOLS[t]}" "$med" "$mn" "$mx" ms "$(ratio "$med" "$tmed")" "past the grace ($n runs)"
+	case ${TOOLS[t]} in
+	"ctxrun -t 200ms -g 500ms -- (1 job)") c1=$med ;;
+	"ctxrun -t 200ms -g 500ms -c x$K") c2=$med ;;
+	esac
 done
 target "ctxrun -- (1 job): gone <= 2 ms past the grace" "$c1" le 2
 target "ctxrun -c (x$K): gone <= 2 ms past the grace" "$c2" le 2

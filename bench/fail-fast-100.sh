@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # fail-fast-100: 99 jobs `sleep 60` and, started last, one `sleep 1; exit 3`
-# (quick: 30 jobs, `sleep 0.5; exit 3`).
+# (quick: 20 jobs, `sleep 0.5; exit 3`).
 # From the failing job's death to the death of its last sibling, measured
 # with bench/probes/deaths (pidfds + poll, CLOCK_MONOTONIC).
 # Target (issue 6): siblings gone <= 10 ms (parallel --halt now,fail=1: 14 ms).
 . "$(dirname "$0")/lib.sh"
 
-N=${N:-$([ "$QUICK" = 1 ] && echo 30 || echo 100)}
+N=${N:-$([ "$QUICK" = 1 ] && echo 20 || echo 100)}
 REPS=${REPS:-$([ "$QUICK" = 1 ] && echo 1 || echo 3)}
-WAIT_MS=${WAIT_MS:-$([ "$QUICK" = 1 ] && echo 600 || echo 15000)}
+WAIT_MS=${WAIT_MS:-$([ "$QUICK" = 1 ] && echo 500 || echo 15000)}
 S=$((N - 1))
 
 bench_init fail-fast-100 "1 of $N jobs fails -> its $S siblings gone"
@@ -25,40 +25,32 @@ FAIL="sleep $([ "$QUICK" = 1 ] && echo 0.5 || echo 1); exit 3"
 ctx_args "$S" "sleep 60"
 CTX_ARGS+=(-c "$FAIL")
 
-tools=("ctxrun -c x$N")
-cmd_0=("$CTXRUN" -q "${CTX_ARGS[@]}")
-i=1
-if have parallel; then
-	tools+=("parallel --halt now,fail=1"); eval "cmd_$i=(parallel --will-cite -j $N --halt now,fail=1 :::: \"\$BENCH_TMP/cmds\")"; i=$((i + 1))
-fi
-if have xargs; then
-	tools+=("xargs -P$N"); eval "cmd_$i=(xargs -a \"\$BENCH_TMP/cmds\" -d '\\n' -P $N -n 1 sh -c)"; i=$((i + 1))
-fi
-if have make; then
-	tools+=("make -j$N"); eval "cmd_$i=(make -s -j $N -f \"\$BENCH_TMP/mk\")"; i=$((i + 1))
-fi
+add_tool "ctxrun -c x$N" "$CTXRUN" -q "${CTX_ARGS[@]}"
+have parallel && add_tool "parallel --halt now,fail=1" parallel --will-cite -j "$N" --halt now,fail=1 :::: "$BENCH_TMP/cmds"
+have xargs && add_tool "xargs -P$N" xargs -a "$BENCH_TMP/cmds" -d '\n' -P "$N" -n 1 sh -c
+have make && add_tool "make -j$N" make -s -j "$N" -f "$BENCH_TMP/mk"
 if have_concurrently; then
 	rep_args "$S" "sleep 60"
-	tools+=("concurrently --kill-others-on-fail"); eval "cmd_$i=(\"\$(concurrently_cmd)\" --kill-others-on-fail \"\${REP_ARGS[@]}\" \"\$FAIL\")"; i=$((i + 1))
+	add_tool "concurrently --kill-others-on-fail" "$(concurrently_cmd)" --kill-others-on-fail "${REP_ARGS[@]}" "$FAIL"
 fi
 
-for ((t = 0; t < ${#tools[@]}; t++)); do
-	eval "c=(\"\${cmd_$t[@]}\")"
+for ((t = 0; t < ${#TOOLS[@]}; t++)); do
+	tool_cmd "$t"
 	reps "$BENCH_TMP/r$t" "$REPS" "$BENCH_BIN/deaths" -n "$S" -m "sleep 60" -T "exit 3" \
-		-w "$WAIT_MS" -- "${c[@]}"
+		-w "$WAIT_MS" -- "${CMD[@]}"
 done
 
 read -r pgone _ _ < <(stat_of "$BENCH_TMP/r1" gone_ms 2>/dev/null || echo "- - -")
 header "parallel"
-for ((t = 0; t < ${#tools[@]}; t++)); do
+for ((t = 0; t < ${#TOOLS[@]}; t++)); do
 	n=$(reps_done "$BENCH_TMP/r$t")
 	read -r med mn mx < <(stat_of "$BENCH_TMP/r$t" gone_ms)
 	alive=$(field alive <"$BENCH_TMP/r$t" | tail -1)
 	extra="($n runs)"; [ "$med" = never ] && extra="($n runs; $alive of $S alive after $WAIT_MS ms)"
-	row "${tools[t]}: siblings gone" "$med" "$mn" "$mx" ms "$(ratio "$med" "$pgone")" "$extra"
+	row "${TOOLS[t]}: siblings gone" "$med" "$mn" "$mx" ms "$(ratio "$med" "$pgone")" "$extra"
 	[ $t = 0 ] && cgone=$med
 	read -r med mn mx < <(stat_of "$BENCH_TMP/r$t" exit_ms)
-	row "${tools[t]}: supervisor exited" "$med" "$mn" "$mx" ms "-" "($n runs)"
+	row "${TOOLS[t]}: supervisor exited" "$med" "$mn" "$mx" ms "-" "($n runs)"
 done
 target "ctxrun: siblings gone <= 10 ms after the failure" "$cgone" le 10
 have parallel && target "ratio form (issue: 10 ms vs parallel's 14 ms): <= 0.71x parallel" \

@@ -17,30 +17,28 @@ have strace || { skipped_target "no syscalls while idle" "strace not installed";
 
 echo 1 >"$BENCH_TMP/in"
 make_targets "$BENCH_TMP/mk" 1 "sleep $SLEEP"
-tools=() cmds=()
-add() { tools+=("$1"); shift; cmds+=("$(qcmd "$@")"); }
-have timeout && add "timeout 60 sleep" timeout 60 sleep "$SLEEP"
-add "ctxrun -t 60s -- sleep" "$CTXRUN" -t 60s -- sleep "$SLEEP"
-add "ctxrun -c 'sleep'" "$CTXRUN" -q -c "sleep $SLEEP"
-have xargs && add "xargs sh -c 'sleep'" xargs -a "$BENCH_TMP/in" -n 1 sh -c "sleep $SLEEP"
-have make && add "make" make -s -f "$BENCH_TMP/mk"
-have parallel && add "parallel sleep" parallel --will-cite -N0 sleep "$SLEEP" ::: 1
-if have_concurrently; then add "concurrently 'sleep'" "$(concurrently_cmd)" "sleep $SLEEP"; fi
+have timeout && add_tool "timeout 60 sleep" timeout 60 sleep "$SLEEP"
+add_tool "ctxrun -t 60s -- sleep" "$CTXRUN" -t 60s -- sleep "$SLEEP"
+add_tool "ctxrun -c 'sleep'" "$CTXRUN" -q -c "sleep $SLEEP"
+have xargs && add_tool "xargs sh -c 'sleep'" xargs -a "$BENCH_TMP/in" -n 1 sh -c "sleep $SLEEP"
+have make && add_tool "make" make -s -f "$BENCH_TMP/mk"
+have parallel && add_tool "parallel sleep" parallel --will-cite -N0 sleep "$SLEEP" ::: 1
+if have_concurrently; then add_tool "concurrently 'sleep'" "$(concurrently_cmd)" "sleep $SLEEP"; fi
 
 rpids=()
-for ((t = 0; t < ${#tools[@]}; t++)); do
-	eval "c=(${cmds[t]})"
-	"$BENCH_BIN/runstat" -- "${c[@]}" </dev/null >/dev/null 2>&1 &
+for ((t = 0; t < ${#TOOLS[@]}; t++)); do
+	tool_cmd "$t"
+	"$BENCH_BIN/runstat" -- "${CMD[@]}" </dev/null >/dev/null 2>&1 &
 	rpids+=($!)
 	BENCH_PIDS+=($!)
 done
 sleep "$SETTLE"
 spids=() helpers=()
-for ((t = 0; t < ${#tools[@]}; t++)); do
+for ((t = 0; t < ${#TOOLS[@]}; t++)); do
 	r=${rpids[t]}
 	sup=$(cut -d' ' -f1 "/proc/$r/task/$r/children" 2>/dev/null)
 	if [ -z "$sup" ]; then
-		echo "   ${tools[t]}: supervisor already gone" >"$BENCH_TMP/s$t"
+		echo "   ${TOOLS[t]}: supervisor already gone" >"$BENCH_TMP/s$t"
 		continue
 	fi
 	# The supervisor and its own helper processes (children with its name,
@@ -59,15 +57,15 @@ for p in "${spids[@]}" "${rpids[@]}"; do wait "$p" 2>/dev/null; done
 BENCH_PIDS=()
 
 header "(absolute count)"
-for ((t = 0; t < ${#tools[@]}; t++)); do
+for ((t = 0; t < ${#TOOLS[@]}; t++)); do
 	n=$(awk '$NF == "total" { print $4 }' "$BENCH_TMP/s$t")
 	[ -z "$n" ] && n=0
 	top=$(awk '$NF != "total" && $NF ~ /^[a-z_0-9]+$/ && $4 ~ /^[0-9]+$/ { printf "%s%s %s", sep, $NF, $4; sep = ", " }' "$BENCH_TMP/s$t")
 	h=${helpers[t]:-0}
 	hn=; [ "$h" -gt 0 ] && hn="[+$h helper process traced] "
-	row "${tools[t]}" "$n" "$n" "$n" calls "-" "$hn${top:+($top)}"
-	[ "${tools[t]}" = "ctxrun -t 60s -- sleep" ] && c1=$n
-	[ "${tools[t]}" = "ctxrun -c 'sleep'" ] && c2=$n
+	row "${TOOLS[t]}" "$n" "$n" "$n" calls "-" "$hn${top:+($top)}"
+	[ "${TOOLS[t]}" = "ctxrun -t 60s -- sleep" ] && c1=$n
+	[ "${TOOLS[t]}" = "ctxrun -c 'sleep'" ] && c2=$n
 done
 target "ctxrun -- : no syscalls while its job sleeps" "$c1" eq 0
 target "ctxrun -c: no syscalls while its job sleeps" "$c2" eq 0

@@ -286,9 +286,30 @@ ctx_names() {
 	echo "$s"
 }
 
+# A benchmark's tools: add_tool LABEL CMD ARGS... appends LABEL to TOOLS and
+# keeps the command line in the array TOOL_CMD_<index>; tool_cmd I copies
+# tool I's command line into the array CMD.
+TOOLS=()
+CMD=()
+add_tool() {
+	local -n _add_ref="TOOL_CMD_${#TOOLS[@]}"
+	TOOLS+=("$1")
+	shift
+	_add_ref=("$@")
+}
+tool_cmd() {
+	local -n _cmd_ref="TOOL_CMD_$1"
+	# shellcheck disable=SC2034 # CMD is what the scripts run
+	CMD=("${_cmd_ref[@]}")
+}
+
+# first_word LIST, last_word LIST: the ends of a space-separated list.
+first_word() { set -- $1; echo "$1"; }
+last_word() { local w; for w in $1; do :; done; echo "$w"; }
+
 # Quote an array as one hyperfine command line.
 qcmd() {
-	local out= a
+	local out='' a
 	for a in "$@"; do out="$out $(printf '%q' "$a")"; done
 	echo "${out# }"
 }

@@ -6,7 +6,7 @@
 # ctxrun's own CPU per job; below the sh floor (direct exec, as make does).
 . "$(dirname "$0")/lib.sh"
 
-N=${N:-$([ "$QUICK" = 1 ] && echo 50 || echo 1000)}
+N=${N:-$([ "$QUICK" = 1 ] && echo 30 || echo 1000)}
 J=2
 RUNS=${RUNS:-$([ "$QUICK" = 1 ] && echo 2 || echo 3)}
 WARM=0 # 1000 process creations warm everything up within the first run
@@ -56,25 +56,23 @@ fi
 
 # Own CPU of each supervisor process alone, children excluded (runstat):
 # what it costs itself per job, next to the bare posix_spawn loop's.
-cpu_tools=("floor: sh per job (spawnfloor)" "ctxrun -c (default names)" "ctxrun -c -n j1,j2,...")
-cpu_0=("$BENCH_BIN/spawnfloor" -j "$J" -n "$N" -c true)
-cpu_1=("$CTXRUN" "${J_ARGS[@]}" "${CTX_ARGS[@]}")
-cpu_2=("$CTXRUN" "${J_ARGS[@]}" -n "$names" "${CTX_ARGS[@]}")
-k=3
-if have make; then cpu_tools+=("make -j$J"); cpu_3=(make -s -j "$J" -f "$BENCH_TMP/mk"); k=4; fi
-if have xargs; then cpu_tools+=("xargs -P$J (sh -c per job)"); eval "cpu_$k=(xargs -a \"\$BENCH_TMP/in\" -P $J -n 1 sh -c true)"; fi
-for ((t = 0; t < ${#cpu_tools[@]}; t++)); do
-	eval "c=(\"\${cpu_$t[@]}\")"
+add_tool "floor: sh per job (spawnfloor)" "$BENCH_BIN/spawnfloor" -j "$J" -n "$N" -c true
+add_tool "ctxrun -c (default names)" "$CTXRUN" "${J_ARGS[@]}" "${CTX_ARGS[@]}"
+add_tool "ctxrun -c -n j1,j2,..." "$CTXRUN" "${J_ARGS[@]}" -n "$names" "${CTX_ARGS[@]}"
+have make && add_tool "make -j$J" make -s -j "$J" -f "$BENCH_TMP/mk"
+have xargs && add_tool "xargs -P$J (sh -c per job)" xargs -a "$BENCH_TMP/in" -P "$J" -n 1 sh -c true
+for ((t = 0; t < ${#TOOLS[@]}; t++)); do
+	tool_cmd "$t"
 	: >"$BENCH_TMP/cpu$t"
 	for ((k = 0; k < CPU_REPS; k++)); do
-		"$BENCH_BIN/runstat" -- "${c[@]}" </dev/null |
+		"$BENCH_BIN/runstat" -- "${CMD[@]}" </dev/null |
 			field cpu_ms | awk -v n="$N" '{ print $1 * 1000 / n }' >>"$BENCH_TMP/cpu$t"
 	done
 done
 read -r fcpu _ _ < <(stats <"$BENCH_TMP/cpu0")
-for ((t = 0; t < ${#cpu_tools[@]}; t++)); do
+for ((t = 0; t < ${#TOOLS[@]}; t++)); do
 	read -r med mn mx < <(stats <"$BENCH_TMP/cpu$t")
-	row "own CPU per job: ${cpu_tools[t]}" "$med" "$mn" "$mx" us "$(ratio "$med" "$fcpu")" "(ratio to the floor's own CPU; $CPU_REPS runs)"
+	row "own CPU per job: ${TOOLS[t]}" "$med" "$mn" "$mx" us "$(ratio "$med" "$fcpu")" "(ratio to the floor's own CPU; $CPU_REPS runs)"
 	[ $t = 1 ] && cpu_med=$med
 done
 

@@ -11,10 +11,10 @@
 # Target (issue 6): ctxrun <= 4 MB (xargs 1.8, make 6.8, parallel 29 MB).
 . "$(dirname "$0")/lib.sh"
 
-N=${N:-$([ "$QUICK" = 1 ] && echo 50 || echo 1000)}
-S=${S:-$([ "$QUICK" = 1 ] && echo 1 || echo 12)}
+N=${N:-$([ "$QUICK" = 1 ] && echo 30 || echo 1000)}
+S=${S:-$([ "$QUICK" = 1 ] && echo 0.5 || echo 12)}
 REPS=${REPS:-1}
-LIMIT=$((S + 20)) # seconds: a supervisor slower to start its jobs is stopped then
+LIMIT=$(awk -v s="$S" 'BEGIN { print s + 20 }') # seconds: a supervisor slower to start its jobs is stopped then
 
 bench_init rss-1000 "peak RSS of the supervisor with $N concurrent jobs (sleep $S)"
 skip_missing_peers xargs make parallel concurrently
@@ -27,37 +27,35 @@ seq "$N" >"$BENCH_TMP/in"
 make_targets "$BENCH_TMP/mk" "$N" "sleep $S"
 ctx_args "$N" "sleep $S"
 
-tools=("ctxrun -c x$N")
-cmd_0=("$CTXRUN" -q "${CTX_ARGS[@]}")
-i=1
-if have xargs; then tools+=("xargs -P$N"); eval "cmd_$i=(xargs -a \"\$BENCH_TMP/in\" -P $N -n 1 sh -c 'sleep $S')"; i=$((i + 1)); fi
-if have make; then tools+=("make -j$N"); eval "cmd_$i=(make -s -j $N -f \"\$BENCH_TMP/mk\")"; i=$((i + 1)); fi
-if have parallel; then tools+=("parallel -j$N"); eval "cmd_$i=(parallel --will-cite -j $N -N0 sleep $S :::: \"\$BENCH_TMP/in\")"; i=$((i + 1)); fi
+add_tool "ctxrun -c x$N" "$CTXRUN" -q "${CTX_ARGS[@]}"
+have xargs && add_tool "xargs -P$N" xargs -a "$BENCH_TMP/in" -P "$N" -n 1 sh -c "sleep $S"
+have make && add_tool "make -j$N" make -s -j "$N" -f "$BENCH_TMP/mk"
+have parallel && add_tool "parallel -j$N" parallel --will-cite -j "$N" -N0 sleep "$S" :::: "$BENCH_TMP/in"
 if have_concurrently; then
 	rep_args "$N" "sleep $S"
-	tools+=("concurrently"); eval "cmd_$i=(\"\$(concurrently_cmd)\" \"\${REP_ARGS[@]}\")"; i=$((i + 1))
+	add_tool "concurrently" "$(concurrently_cmd)" "${REP_ARGS[@]}"
 fi
 
 header "xargs"
-for ((t = 0; t < ${#tools[@]}; t++)); do
-	eval "c=(\"\${cmd_$t[@]}\")"
+for ((t = 0; t < ${#TOOLS[@]}; t++)); do
+	tool_cmd "$t"
 	: >"$BENCH_TMP/r$t"
 	for ((k = 0; k < REPS; k++)); do
 		line=$("$BENCH_BIN/runstat" -D 2 -m "sleep $S" -t "$LIMIT" -- \
-			/usr/bin/time -v -o "$BENCH_TMP/time$t" "${c[@]}" </dev/null 2>"$BENCH_TMP/err$t")
+			/usr/bin/time -v -o "$BENCH_TMP/time$t" "${CMD[@]}" </dev/null 2>"$BENCH_TMP/err$t")
 		tv=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$BENCH_TMP/time$t")
 		echo "$line timev_kb=$tv" >>"$BENCH_TMP/r$t"
 	done
 done
 read -r xhwm _ _ < <(field hwm_kb <"$BENCH_TMP/r1" | awk '{ print $1 / 1024 }' | stats)
 read -r xtv _ _ < <(field timev_kb <"$BENCH_TMP/r1" | awk '{ print $1 / 1024 }' | stats)
-for ((t = 0; t < ${#tools[@]}; t++)); do
+for ((t = 0; t < ${#TOOLS[@]}; t++)); do
 	conc=$(field concurrent <"$BENCH_TMP/r$t" | sort -n | head -1)
 	lim=; [ "$(field limited <"$BENCH_TMP/r$t" | sort -n | tail -1)" = 1 ] && lim="; stopped after $LIMIT s"
 	read -r med mn mx < <(field hwm_kb <"$BENCH_TMP/r$t" | awk '{ print $1 / 1024 }' | stats)
-	row "${tools[t]}: supervisor VmHWM" "$med" "$mn" "$mx" MiB "$(ratio "$med" "$xhwm")" "(concurrent: $conc of $N$lim)"
+	row "${TOOLS[t]}: supervisor VmHWM" "$med" "$mn" "$mx" MiB "$(ratio "$med" "$xhwm")" "(concurrent: $conc of $N$lim)"
 	[ $t = 0 ] && chwm=$med
 	read -r med mn mx < <(field timev_kb <"$BENCH_TMP/r$t" | awk '{ print $1 / 1024 }' | stats)
-	row "${tools[t]}: time -v max RSS" "$med" "$mn" "$mx" MiB "$(ratio "$med" "$xtv")"
+	row "${TOOLS[t]}: time -v max RSS" "$med" "$mn" "$mx" MiB "$(ratio "$med" "$xtv")"
 done
 target "ctxrun peak RSS (VmHWM, itself) <= 4 MB" "$chwm" le 3.815 # 4 MB = 3.815 MiB

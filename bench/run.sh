@@ -52,15 +52,29 @@ echo | tee -a "$report"
 echo "all benchmarks took $((SECONDS - start)) s" | tee -a "$report"
 
 # A Markdown digest of every figure and target.
+digest_awk='
+	function esc(s) { gsub(/\|/, "\\|", s); return s }
+	function num(x,  a) {
+		if (x !~ /^-?[0-9]+([.][0-9]*)?([eE][-+]?[0-9]+)?$/) return x
+		a = x < 0 ? -x : x
+		if (x == int(x)) return sprintf("%d", x)
+		if (a >= 100) return sprintf("%.0f", x)
+		if (a >= 10) return sprintf("%.1f", x)
+		if (a >= 1) return sprintf("%.2f", x)
+		return sprintf("%.3f", x)
+	}'
 {
 	echo "| benchmark | tool / figure | median | min–max | unit | ratio | note |"
 	echo "|---|---|---|---|---|---|---|"
-	awk -F'\t' '$2 != "target" && $2 != "note" {
-		printf "| %s | %s | %s | %s–%s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$BENCH_OUT/results.tsv"
+	awk -F'\t' "$digest_awk"'
+		$2 != "target" && $2 != "note" {
+			printf "| %s | %s | %s | %s–%s | %s | %s | %s |\n", $1, esc($2), num($3), num($4),
+				num($5), $6, $7, esc($8) }' "$BENCH_OUT/results.tsv"
 	echo
 	echo "| benchmark | target | value | verdict |"
 	echo "|---|---|---|---|"
-	awk -F'\t' '$2 == "target" { printf "| %s | %s | %s | %s |\n", $1, $8, $3, $7 }' "$BENCH_OUT/results.tsv"
+	awk -F'\t' "$digest_awk"'
+		$2 == "target" { printf "| %s | %s | %s | %s |\n", $1, esc($8), num($3), $7 }' "$BENCH_OUT/results.tsv"
 	echo
 	awk -F'\t' '$2 == "note" { printf "- %s: %s\n", $1, $8 }' "$BENCH_OUT/results.tsv"
 } >"$BENCH_OUT/summary.md"

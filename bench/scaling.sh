@@ -4,7 +4,7 @@
 #             scheduler, per-job set-up and teardown. Jobs are named with
 #             -n j1,...,jN; default names (true, true#2, ...) are measured
 #             separately up to 2000 jobs.
-#   series B: N x `sleep 2` all at once, N = 100, 1000 (quick: sleep 1): the reaper, the
+#   series B: N x `sleep 2` all at once, N = 100, 1000 (quick: sleep 0.5): the reaper, the
 #             exit path and the output streams with many live jobs.
 # Per job: ctxrun's wall time (and the spawnfloor floor's, same N), and
 # ctxrun's own CPU (its process alone, bench/probes/runstat).
@@ -13,7 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 
 if [ "$QUICK" = 1 ]; then
-	A_SIZES=${A_SIZES:-"30 200"}; D_SIZES=${D_SIZES:-"30 200"}; B_SIZES=${B_SIZES:-"30 150"}; B_SLEEP=1
+	A_SIZES=${A_SIZES:-"20 150"}; D_SIZES=${D_SIZES:-"20 150"}; B_SIZES=${B_SIZES:-"20 100"}; B_SLEEP=0.5
 else
 	A_SIZES=${A_SIZES:-"100 1000 10000"}; D_SIZES=${D_SIZES:-"100 1000 2000"}; B_SIZES=${B_SIZES:-"100 1000"}; B_SLEEP=2
 fi
@@ -23,12 +23,12 @@ reps_for() { # N MODE
 	else echo 3; fi
 }
 
-bench_init scaling "cost per job from $(set -- $A_SIZES; echo "$1") to $(set -- $A_SIZES; eval echo \${$#}) jobs"
+bench_init scaling "cost per job from $(first_word "$A_SIZES") to $(last_word "$A_SIZES") jobs"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 
 # run_series LABEL SIZES MODE: MODE a (named, -j2), d (default names, -j2), b (all at once)
 run_series() {
-	local label=$1 sizes=$2 mode=$3 n k r first_cpu= last_cpu= names
+	local label=$1 sizes=$2 mode=$3 n k r first_cpu='' last_cpu='' names
 	for n in $sizes; do
 		r=$(reps_for "$n" "$mode")
 		: >"$BENCH_TMP/c" ; : >"$BENCH_TMP/f"
@@ -58,7 +58,7 @@ run_series() {
 		fi
 		row "$label N=$n: own CPU per job" "$cc" "$ccmin" "$ccmax" us "$(ratio "$cc" "$first_cpu")" "(ratio to the smallest N)"
 	done
-	target "$label: own CPU per job flat (<= 1.25x from N=$(set -- $sizes; echo "$1") to N=$(set -- $sizes; eval echo \${$#}))" \
+	target "$label: own CPU per job flat (<= 1.25x from N=$(first_word "$sizes") to N=$(last_word "$sizes"))" \
 		"$(ratio "$last_cpu" "$first_cpu")" le 1.25
 }
 

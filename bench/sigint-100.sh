@@ -8,9 +8,9 @@
 # Target (issue 6): <= 10 ms both (parallel: 22 ms gone / 31 ms exit).
 . "$(dirname "$0")/lib.sh"
 
-N=${N:-$([ "$QUICK" = 1 ] && echo 30 || echo 100)}
+N=${N:-$([ "$QUICK" = 1 ] && echo 20 || echo 100)}
 REPS=${REPS:-$([ "$QUICK" = 1 ] && echo 1 || echo 3)}
-WAIT_MS=${WAIT_MS:-$([ "$QUICK" = 1 ] && echo 1000 || echo 15000)}
+WAIT_MS=${WAIT_MS:-$([ "$QUICK" = 1 ] && echo 500 || echo 15000)}
 
 bench_init sigint-100 "SIGINT -> $N running jobs gone, supervisor exited"
 skip_missing_peers parallel xargs make concurrently
@@ -20,42 +20,33 @@ seq "$N" >"$BENCH_TMP/in"
 make_targets "$BENCH_TMP/mk" "$N" "sleep 60"
 ctx_args "$N" "sleep 60"
 
-tools=("ctxrun -c x$N")
-cmd_0=("$CTXRUN" -q "${CTX_ARGS[@]}")
-i=1
-if have parallel; then
-	tools+=("parallel -j$N"); declare -a "cmd_$i"
-	eval "cmd_$i=(parallel --will-cite -j $N -N0 sleep 60 :::: \"\$BENCH_TMP/in\")"; i=$((i + 1))
-fi
-if have xargs; then
-	tools+=("xargs -P$N"); eval "cmd_$i=(xargs -a \"\$BENCH_TMP/in\" -P $N -n 1 sh -c 'sleep 60')"; i=$((i + 1))
-fi
-if have make; then
-	tools+=("make -j$N"); eval "cmd_$i=(make -s -j $N -f \"\$BENCH_TMP/mk\")"; i=$((i + 1))
-fi
+add_tool "ctxrun -c x$N" "$CTXRUN" -q "${CTX_ARGS[@]}"
+have parallel && add_tool "parallel -j$N" parallel --will-cite -j "$N" -N0 sleep 60 :::: "$BENCH_TMP/in"
+have xargs && add_tool "xargs -P$N" xargs -a "$BENCH_TMP/in" -P "$N" -n 1 sh -c 'sleep 60'
+have make && add_tool "make -j$N" make -s -j "$N" -f "$BENCH_TMP/mk"
 if have_concurrently; then
 	rep_args "$N" "sleep 60"
-	tools+=("concurrently"); eval "cmd_$i=(\"\$(concurrently_cmd)\" \"\${REP_ARGS[@]}\")"; i=$((i + 1))
+	add_tool "concurrently" "$(concurrently_cmd)" "${REP_ARGS[@]}"
 fi
 
-for ((t = 0; t < ${#tools[@]}; t++)); do
-	eval "c=(\"\${cmd_$t[@]}\")"
+for ((t = 0; t < ${#TOOLS[@]}; t++)); do
+	tool_cmd "$t"
 	reps "$BENCH_TMP/r$t" "$REPS" "$BENCH_BIN/deaths" -n "$N" -m "sleep 60" -s 2 \
-		-w "$WAIT_MS" -- "${c[@]}"
+		-w "$WAIT_MS" -- "${CMD[@]}"
 done
 
 read -r pgone _ _ < <(stat_of "$BENCH_TMP/r1" gone_ms 2>/dev/null || echo "- - -")
 read -r pexit _ _ < <(stat_of "$BENCH_TMP/r1" exit_ms 2>/dev/null || echo "- - -")
 header "parallel"
-for ((t = 0; t < ${#tools[@]}; t++)); do
+for ((t = 0; t < ${#TOOLS[@]}; t++)); do
 	n=$(reps_done "$BENCH_TMP/r$t")
 	read -r med mn mx < <(stat_of "$BENCH_TMP/r$t" gone_ms)
 	alive=$(field alive <"$BENCH_TMP/r$t" | tail -1)
 	extra="($n runs)"; [ "$med" = never ] && extra="($n runs; $alive of $N alive after $WAIT_MS ms)"
-	row "${tools[t]}: jobs gone" "$med" "$mn" "$mx" ms "$(ratio "$med" "$pgone")" "$extra"
+	row "${TOOLS[t]}: jobs gone" "$med" "$mn" "$mx" ms "$(ratio "$med" "$pgone")" "$extra"
 	[ $t = 0 ] && cgone=$med
 	read -r med mn mx < <(stat_of "$BENCH_TMP/r$t" exit_ms)
-	row "${tools[t]}: supervisor exited" "$med" "$mn" "$mx" ms "$(ratio "$med" "$pexit")" "($n runs)"
+	row "${TOOLS[t]}: supervisor exited" "$med" "$mn" "$mx" ms "$(ratio "$med" "$pexit")" "($n runs)"
 	[ $t = 0 ] && cexit=$med
 done
 target "ctxrun: jobs gone <= 10 ms after SIGINT" "$cgone" le 10

@@ -16,7 +16,7 @@ cmds=(
 	"ctxrun -t 200ms -- sleep 10" "$(qcmd "$CTXRUN" -t 200ms -- sleep 10)"
 	"ctxrun -t 200ms -c 'sleep 10'" "$(qcmd "$CTXRUN" -q -t 200ms -c 'sleep 10')"
 )
-hf "$BENCH_TMP/a.json" "$RUNS" 1 "${cmds[@]}" || exit 1
+hf "$BENCH_TMP/a.json" "$RUNS" "$([ "$QUICK" = 1 ] && echo 0 || echo 1)" "${cmds[@]}" || exit 1
 if have parallel; then
 	hf "$BENCH_TMP/p.json" "$PRUNS" 0 "parallel --timeout 0.2" \
 		"$(qcmd parallel --will-cite --timeout 0.2 -N0 sleep 10 ::: 1)" || exit 1
