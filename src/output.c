@@ -33,6 +33,8 @@ struct output_stream {
 	struct output *out;
 	ev_io io;
 	char *name;
+	char *prefix; /* "name | ", padded: built once, copied per line */
+	size_t prefix_len;
 	int target; /* 1 or 2 */
 	char *buf;  /* a partial line, at most OUTPUT_MAX_LINE bytes */
 	size_t len, cap;
@@ -71,6 +73,8 @@ output_open(struct output *o, const char *name, int which, int *child_fd,
 	s = xcalloc(1, sizeof(*s));
 	s->out = o;
 	s->name = xstrdup(name);
+	s->prefix = xasprintf("%-*s | ", o->width, name);
+	s->prefix_len = strlen(s->prefix);
 	s->target = which;
 	ev_io_init(&s->io, stream_read_cb, fds[0], EV_READ);
 	ev_io_start(o->loop, &s->io);
@@ -115,14 +119,13 @@ scratch_reserve(struct output *o, size_t used, size_t need)
 static size_t
 emit_line(struct output_stream *s, size_t used, const char *p, size_t len)
 {
-	struct output *o = s->out;
-	int plen = snprintf(NULL, 0, "%-*s | ", o->width, s->name);
-	char *dst = scratch_reserve(o, used, (size_t)plen + len + 2);
+	size_t plen = s->prefix_len;
+	char *dst = scratch_reserve(s->out, used, plen + len + 1);
 
-	snprintf(dst, (size_t)plen + 1, "%-*s | ", o->width, s->name);
+	memcpy(dst, s->prefix, plen);
 	memcpy(dst + plen, p, len);
 	dst[plen + len] = '\n';
-	return used + (size_t)plen + len + 1;
+	return used + plen + len + 1;
 }
 
 /* Write the lines gathered in O's scratch buffer to S's target. */
@@ -232,6 +235,7 @@ output_stream_close(struct output_stream *s)
 	stream_stop(s);
 	s->out->streams--;
 	free(s->buf);
+	free(s->prefix);
 	free(s->name);
 	free(s);
 }
