@@ -56,6 +56,25 @@ static void proc_orphan_cb(struct reaper_ear *ear, pid_t pid, int status);
 static void proc_grace_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static int spawn_leader(const struct proc_spec *spec, pid_t *pid);
 
+/* A proc with nothing started yet. */
+static struct proc *
+proc_new(struct ev_loop *loop, struct reaper *r, int stop_signal,
+	 int64_t grace_ms, proc_event_fn *on_event, void *data)
+{
+	struct proc *p = xcalloc(1, sizeof(*p));
+
+	p->loop = loop;
+	p->reaper = r;
+	p->self = getpid();
+	p->stop_signal = stop_signal;
+	p->grace_ms = grace_ms;
+	p->tty_fd = -1;
+	p->on_event = on_event;
+	p->data = data;
+	ev_init(&p->grace, proc_grace_cb);
+	return p;
+}
+
 /* Start the leader described by SPEC and watch it. */
 struct proc *
 proc_spawn(struct ev_loop *loop, struct reaper *r,
@@ -68,25 +87,39 @@ proc_spawn(struct ev_loop *loop, struct reaper *r,
 	if (rc) {
 		return err_errno(e, rc, "cannot run '%s'", spec->argv[0]), NULL;
 	}
-	p = xcalloc(1, sizeof(*p));
-	p->loop = loop;
-	p->reaper = r;
+	p = proc_new(loop, r, spec->stop_signal, spec->grace_ms, spec->on_event,
+		     spec->data);
 	p->pid = pid;
-	p->self = getpid();
 	p->own_group = !spec->foreground;
 	p->pgid = p->own_group ? pid : getpgrp();
 	p->mark = spec->mark ? xstrdup(spec->mark) : NULL;
 	p->match = (struct ptree_match){
 		.ancestor = p->self, .pgid = p->pgid, .mark = p->mark,
 	};
-	p->stop_signal = spec->stop_signal;
-	p->grace_ms = spec->grace_ms;
 	p->tty_fd = spec->tty_fd;
-	p->on_event = spec->on_event;
-	p->data = spec->data;
-	ev_init(&p->grace, proc_grace_cb);
 	/* libev reaps only from the loop, so the exit cannot slip past this. */
 	reaper_watch(r, &p->watch, pid, proc_exit_cb);
+	return p;
+}
+
+/* Stop what M finds as the leftovers of a leader already gone. */
+struct proc *
+proc_sweep(struct ev_loop *loop, struct reaper *r, const struct ptree_match *m,
+	   int stop_signal, int64_t grace_ms, proc_event_fn *on_event, void *data)
+{
+	struct proc *p;
+	size_t n = ptree_count(m);
+
+	if (!n) {
+		return NULL;
+	}
+	p = proc_new(loop, r, stop_signal, grace_ms, on_event, data);
+	p->match = *m;
+	p->match.mark = NULL;
+	p->state = PROC_DRAINING;
+	p->leftovers = n;
+	reaper_listen_orphans(r, &p->orphans, proc_orphan_cb);
+	proc_stop(p);
 	return p;
 }
 
@@ -189,6 +222,15 @@ proc_kill(struct proc *p)
 	p->stop_sent = true;
 	p->kill_sent = true;
 	signal_group(p, SIGKILL);
+	/*
+	 * The killed report as reaped orphans; but a leftover that got out of
+	 * the job's reach (left the group and dropped its mark) will not, and
+	 * must not be waited for forever: look again from the loop.
+	 */
+	if (p->state == PROC_DRAINING) {
+		ev_timer_set(&p->grace, 0., 0.);
+		ev_timer_start(p->loop, &p->grace);
+	}
 }
 
 /* Continue P after a suspension, with the terminal if ctxrun has it. */
@@ -352,16 +394,16 @@ proc_exit_cb(struct reaper_watch *w, int status)
 	if (!p->stop_sent) {
 		p->on_event(p, PROC_LEFTOVERS, p->data);
 		proc_stop(p);
-	} else {
+	} else if (p->kill_sent) {
 		/*
 		 * A stop is under way, but a process that left the group while
 		 * it began (setsid racing the scan) may have missed its signal:
 		 * repeat the last one to whatever is left.
 		 */
-		signal_group(p, p->kill_sent ? SIGKILL : p->stop_signal);
-		if (!p->kill_sent) {
-			signal_group(p, SIGCONT);
-		}
+		proc_kill(p);
+	} else {
+		signal_group(p, p->stop_signal);
+		signal_group(p, SIGCONT);
 	}
 }
 
@@ -378,7 +420,7 @@ proc_orphan_cb(struct reaper_ear *ear, pid_t pid, int status)
 	}
 }
 
-/* The grace period is over: SIGKILL the group. */
+/* The grace period is over: SIGKILL the group (or, once done, look again). */
 static void
 proc_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -386,6 +428,10 @@ proc_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	p->on_event(p, PROC_KILLED, p->data);
-	proc_kill(p);
+	if (!p->kill_sent) {
+		p->on_event(p, PROC_KILLED, p->data);
+		proc_kill(p);
+	} else if (p->state == PROC_DRAINING && members_left(p) == 0) {
+		finish(p);
+	}
 }

@@ -239,7 +239,7 @@ mark_in_env(pid_t pid, const char *mark, bool prefix_only)
 static bool
 belongs(const struct pinfo *p, const struct ptree_match *m)
 {
-	return p->pgid == m->pgid || (m->mark && mark_in_env(p->pid, m->mark, false));
+	return m->any || p->pgid == m->pgid || (m->mark && mark_in_env(p->pid, m->mark, false));
 }
 
 /*
@@ -263,6 +263,9 @@ is_member(struct ptable *t, struct pinfo *p, const struct ptree_match *m)
 		if (q->pid == m->ancestor) {
 			cur = VERDICT_BELOW; /* its children are below it */
 			break;
+		}
+		if (q->pid == m->exclude) {
+			break; /* it and all below it are outside */
 		}
 		if (q->ppid <= 0 || n > t->len) {
 			break; /* outside, or a loop in a moving picture */

@@ -19,6 +19,8 @@
 #include "ctxrun/job.h"
 #include "ctxrun/output.h"
 #include "ctxrun/pipeline.h"
+#include "ctxrun/proc.h"
+#include "ctxrun/ptree.h"
 #include "ctxrun/reaper.h"
 #include "ctxrun/report.h"
 #include "ctxrun/signame.h"
@@ -53,7 +55,11 @@ struct run {
 	bool tty_handed;
 	int watchdog_fd;     /* -1: none */
 	bool watchdog_alive; /* not reaped yet: the run is not over */
+	pid_t watchdog_pid;
 	struct reaper_watch watchdog_watch;
+	int stop_signal;     /* the run's, for the final sweep */
+	int64_t grace_ms;
+	struct proc *sweep;  /* stopping what escaped its job, or NULL */
 };
 
 static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
@@ -170,6 +176,8 @@ run_watchdog(struct run *r, int stop_signal, int64_t grace_ms)
 	struct err e;
 	pid_t pid;
 
+	r->stop_signal = stop_signal;
+	r->grace_ms = grace_ms;
 	r->watchdog_fd = watchdog_start(stop_signal, grace_ms, &pid, &e);
 	if (r->watchdog_fd < 0) {
 		/* The run can go on; only a death of ctxrun would go unhandled. */
@@ -179,6 +187,7 @@ run_watchdog(struct run *r, int stop_signal, int64_t grace_ms)
 		return;
 	}
 	r->watchdog_alive = true;
+	r->watchdog_pid = pid;
 	reaper_watch(r->reaper, &r->watchdog_watch, pid, run_watchdog_exit_cb);
 }
 
@@ -201,12 +210,63 @@ run_quiesce(struct run *r)
 	}
 }
 
+/* The final sweep made progress. */
+static void
+run_sweep_cb(struct proc *p, enum proc_event ev, void *data)
+{
+	struct run *r = data;
+	char d[64];
+
+	(void)p;
+	if (ev == PROC_KILLED && r->opts->verbosity >= RUN_NORMAL) {
+		fprintf(stderr, "ctxrun: escaped processes: no exit after %s, SIGKILL\n",
+			duration_format(r->grace_ms, d, sizeof(d)));
+	}
+	if (ev == PROC_DONE) {
+		run_quiesce(r);
+	}
+}
+
+/*
+ * Every job is done. A process still below us got out of its job's reach
+ * (left the group and dropped its mark): nothing of the run may outlive
+ * it, so stop it as a job's leftovers are stopped, then end the run. The
+ * common case costs one read of our children list.
+ */
+static void
+run_sweep(struct run *r)
+{
+	struct ptree_match all = {
+		.ancestor = getpid(), .any = true, .exclude = r->watchdog_pid,
+	};
+	long children = ptree_child_count(all.ancestor);
+
+	if (children >= 0 && (size_t)children <= reaper_watching(r->reaper)) {
+		run_quiesce(r);
+		return;
+	}
+	r->sweep = proc_sweep(r->loop, r->reaper, &all, r->stop_signal,
+			      r->grace_ms, run_sweep_cb, r);
+	if (!r->sweep) {
+		run_quiesce(r);
+		return;
+	}
+	if (r->opts->verbosity >= RUN_NORMAL) {
+		size_t n = proc_leftovers(r->sweep);
+
+		fprintf(stderr, "ctxrun: %zu process%s escaped %s job, %s\n", n,
+			n == 1 ? "" : "es", r->job ? "the" : "its",
+			signame_name(r->stop_signal));
+	}
+}
+
 /* Release everything R holds. */
 static void
 run_release(struct run *r)
 {
 	job_free(r->job);
 	pipeline_free(r->pipeline);
+	proc_free(r->sweep);
 	output_free(r->output);
 	if (r->devnull >= 0) {
 		close(r->devnull);
@@ -501,6 +561,9 @@ run_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	if (r->pipeline) {
 		pipeline_kill(r->pipeline);
 	}
+	if (r->sweep) {
+		proc_kill(r->sweep);
+	}
 }
 
 /* Report how a leader ended, at LEVEL. */
@@ -581,7 +644,7 @@ run_job_cb(struct job *j, const struct job_event *ev, void *data)
 		job_resume(j);
 		break;
 	case JOB_EV_DONE:
-		run_quiesce(r);
+		run_sweep(r);
 		break;
 	default:
 		break;
@@ -612,7 +675,7 @@ run_pipeline_cb(struct pipeline *p, const struct pipeline_event *ev, void *data)
 		    ev->attempt, duration_format(ev->delay_ms, d, sizeof(d)));
 		break;
 	case PL_EV_DONE:
-		run_quiesce(r);
+		run_sweep(r);
 		break;
 	}
 }

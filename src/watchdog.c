@@ -16,6 +16,10 @@
  * leader, not processes that left its group, and posix_spawn gives no
  * place to set it. The watchdog sees the whole marked tree instead.
  *
+ * It sits in a process group of its own rather than a session: out of
+ * reach of the terminal's signals all the same, and a group can be
+ * entered from both sides of the fork, so it is never seen in ctxrun's.
+ *
  * It is forked, not exec'd: it needs nothing but the few functions below,
  * and a fork of a freshly started ctxrun is small. After the fork it drops
  * every fd but its pipe (the job output pipes and ctxrun's stdout must not
@@ -69,7 +73,7 @@ watchdog_main(int fd, pid_t parent, int sig, int64_t grace_ms)
 	ssize_t n;
 	char c;
 
-	setsid();
+	setpgid(0, 0);
 	for (int s = 1; s < NSIG; s++) {
 		signal(s, SIG_DFL);
 	}
@@ -122,6 +126,13 @@ watchdog_start(int stop_signal, int64_t grace_ms, pid_t *pid, struct err *e)
 		close(fds[1]);
 		watchdog_main(fds[0], parent, stop_signal, grace_ms);
 	}
+	/*
+	 * The child moves to a group of its own too, but may not have run yet:
+	 * until it leaves ours, a --foreground job's scan would take it for a
+	 * member of the job, and wait for it. Whichever call runs first wins,
+	 * as a shell does it for its jobs.
+	 */
+	setpgid(*pid, *pid);
 	close(fds[0]);
 	return fds[1];
 }

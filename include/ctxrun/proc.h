@@ -41,6 +41,7 @@
 #include "ctxrun/reaper.h"
 
 struct proc;
+struct ptree_match;
 
 enum proc_event {
 	PROC_KILLED,    /* the grace period ran out: SIGKILL sent */
@@ -81,6 +82,16 @@ struct proc_spec {
 struct proc *proc_spawn(struct ev_loop *loop, struct reaper *r,
 			const struct proc_spec *spec, struct err *e);
 
+/*
+ * Stop whatever M finds (see ptree.h) as the leftovers of a leader already
+ * reaped: the stop signal and SIGCONT now, SIGKILL after GRACE_MS
+ * (PROC_KILLED), PROC_DONE once none is left. Returns NULL when M finds
+ * nothing. For what jobs left behind out of their own reach (ctxrun's
+ * final sweep).
+ */
+struct proc *proc_sweep(struct ev_loop *loop, struct reaper *r,
+			const struct ptree_match *m, int stop_signal,
+			int64_t grace_ms, proc_event_fn *on_event, void *data);
 /* Leader's pid. */
 pid_t proc_pid(const struct proc *p);
 

@@ -33,6 +33,8 @@ struct ptree_match {
 	pid_t pgid;       /* the job's process group */
 	const char *mark; /* a word of CTXRUN_MARK; NULL: match by group only */
 	bool outside_only; /* visit only members outside the group */
+	bool any;         /* every descendant of the ancestor is a member */
+	pid_t exclude;    /* > 0: never a member, nor anything below it */
 };
 
 /*

@@ -6,8 +6,8 @@
  * What stops the jobs when ctxrun itself is killed (SIGKILL, the OOM
  * killer) and has no chance to.
  *
- * The watchdog is a small child process in a session of its own (so a
- * signal to ctxrun's group or terminal does not reach it) that blocks
+ * The watchdog is a small child process in a process group of its own (so
+ * a signal to ctxrun's group or terminal does not reach it) that blocks
  * reading a pipe whose only writer is ctxrun. If the pipe ends without a
  * word from ctxrun, ctxrun is dead: the watchdog sends the stop signal and
  * SIGCONT to every process marked by this ctxrun (CTXRUN_MARK, see

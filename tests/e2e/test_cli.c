@@ -1127,6 +1127,26 @@ Test(cli, clean_signal_state_in_command)
 	h_release(&p);
 }
 
+/*
+ * The watchdog leaves ctxrun's group before the command starts: a
+ * --foreground command shares the group, and a watchdog seen there would
+ * be waited for as a leftover of the job, forever.
+ */
+Test(cli, watchdog_is_never_in_the_command_group)
+{
+	char want[64];
+	struct h_proc p;
+
+	for (int i = 0; i < 20; i++) {
+		h_run(&p, NULL, "--foreground", "--", h_th, "pgid-peers");
+		expect_exit(&p, 0);
+		snprintf(want, sizeof(want), "peers %ld\n", (long)p.pid);
+		expect_out(&p, want);
+		h_release(&p);
+	}
+	h_no_survivors();
+}
+
 /* The command leads its own process group. */
 Test(cli, command_in_own_process_group)
 {

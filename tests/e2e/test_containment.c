@@ -187,6 +187,59 @@ Test(containment, nested_run_escapee_is_stopped_by_both)
 	h_release(&p);
 }
 
+/*
+ * Run ARGV (ctxrun, ending in a th escape) and check that the escapee, out of the
+ * job's reach, is stopped by the final sweep soon after the job is done,
+ * not waited for and not left behind.
+ */
+static void
+check_swept(const char *const *argv)
+{
+	int pids[2] = { 0, 0 };
+	const char *ready;
+	struct h_proc p;
+
+	h_start_argv(&p, NULL, argv);
+	/* Found anywhere on the line: group mode puts a prefix before it. */
+	ready = h_wait_out(&p, "ready ", 10000);
+	cr_assert(ready && sscanf(ready, "ready %d %d", &pids[0], &pids[1]) == 2,
+		  "no ready line: <%s>", p.out.data);
+	h_finish(&p, 20000);
+	cr_assert_eq(h_code(&p), 0, "status %#x, stderr <%s>", p.status, p.err.data);
+	cr_assert(gone_within(pids[1], 2000), "the escapee %d survived",
+		  (int)pids[1]);
+	cr_assert_not_null(strstr(p.err.data, "1 process escaped"), "stderr <%s>",
+			   p.err.data);
+	/* Its stop signal worked: no need to wait for a 10 s grace. */
+	cr_assert_lt(p.elapsed, 8.0);
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* New session and empty environment: neither group nor mark finds it. */
+Test(containment, unmarked_escapee_is_stopped_by_the_final_sweep)
+{
+	check_swept((const char *const[]){ h_ctxrun, "--", h_th, "escape", "30000", NULL });
+}
+
+/*
+ * A leftover that escapes when the stop reaches it must not make the run
+ * wait for it forever: the job ends after the grace, the sweep stops it.
+ */
+Test(containment, leftover_escaping_during_its_stop_does_not_hang_the_run)
+{
+	check_swept((const char *const[]){ h_ctxrun, "-g", "0.5", "--", h_th,
+					   "escape", "30000", "on-term", NULL });
+}
+
+Test(containment, unmarked_escapee_of_a_group_job_is_swept)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "%s escape 30000", h_th);
+	check_swept((const char *const[]){ h_ctxrun, "-c", cmd, NULL });
+}
+
 Test(containment, killing_ctxrun_stops_the_whole_tree)
 {
 	struct h_proc p;

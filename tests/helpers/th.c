@@ -52,6 +52,8 @@ static int th_touch(int argc, char **argv);
 static int th_print(int argc, char **argv);
 static int th_flood(int argc, char **argv);
 static int th_stdio_ino(int argc, char **argv);
+static int th_escape(int argc, char **argv);
+static int th_pgid_peers(int argc, char **argv);
 
 static const struct th_cmd th_cmds[] = {
 	{ "exit", 1, th_exit, "exit N" },
@@ -72,6 +74,8 @@ static const struct th_cmd th_cmds[] = {
 	{ "print", 2, th_print, "print OUT ERR" },
 	{ "flood", 1, th_flood, "flood BYTES" },
 	{ "stdio-ino", 0, th_stdio_ino, "stdio-ino" },
+	{ "escape", 1, th_escape, "escape MS [on-term]" },
+	{ "pgid-peers", 0, th_pgid_peers, "pgid-peers" },
 };
 
 /* Print a message and the usage to stderr and exit with TH_EXIT_USAGE. */
@@ -160,6 +164,102 @@ th_fork_sleeper(long ms, int ignore_term)
 	}
 	close(fds[0]);
 	return pid;
+}
+
+static volatile sig_atomic_t th_got_term;
+
+static void
+th_on_term(int sig)
+{
+	(void)sig;
+	th_got_term = 1;
+}
+
+/*
+ * th escape MS [on-term]: leave behind a child out of any job's reach: in a
+ * session of its own, with an empty environment (so no CTXRUN_MARK), and
+ * sleeping MS. It gets there at once, or with on-term only when SIGTERM
+ * reaches it in our group. Print "ready <pid> <childpid>" once it is there
+ * (at once) or set up to get there (on-term), and exit 0.
+ */
+static int
+th_escape(int argc, char **argv)
+{
+	int on_term = argc > 3 && strcmp(argv[3], "on-term") == 0;
+	int fds[2];
+	char c = 0;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+		perror("th: escape");
+		return TH_EXIT_USAGE;
+	}
+	if (pid == 0) {
+		char *sleep_argv[] = { "th", "sleep", argv[2], NULL };
+		char *no_env[] = { NULL };
+		int null = open("/dev/null", O_RDWR);
+
+		close(fds[0]);
+		dup2(null, 1);
+		if (on_term) {
+			signal(SIGTERM, th_on_term);
+			if (write(fds[1], &c, 1) != 1) {
+				_exit(TH_EXIT_USAGE);
+			}
+			while (!th_got_term) {
+				pause();
+			}
+		}
+		setsid();
+		/* The exec closes the pipe: that tells the parent we are out. */
+		execve("/proc/self/exe", sleep_argv, no_env);
+		_exit(TH_EXIT_USAGE);
+	}
+	close(fds[1]);
+	while (read(fds[0], &c, 1) < 0 && errno == EINTR) {
+	}
+	close(fds[0]);
+	printf("ready %ld %ld\n", (long)getpid(), (long)pid);
+	return 0;
+}
+
+/* th pgid-peers: print the pids of the other processes in our group. */
+static int
+th_pgid_peers(int argc, char **argv)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	(void)argc;
+	(void)argv;
+	if (!d) {
+		perror("th: /proc");
+		return TH_EXIT_USAGE;
+	}
+	printf("peers");
+	while ((de = readdir(d))) {
+		char path[300], buf[512], *paren;
+		long pid = strtol(de->d_name, NULL, 10), pgid = 0;
+		FILE *f;
+
+		if (pid <= 0 || pid == (long)getpid()) {
+			continue;
+		}
+		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		f = fopen(path, "r");
+		if (!f) {
+			continue;
+		}
+		paren = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		fclose(f);
+		if (paren && sscanf(paren, ") %*c %*d %ld", &pgid) == 1 &&
+		    pgid == (long)getpgrp()) {
+			printf(" %ld", pid);
+		}
+	}
+	closedir(d);
+	printf("\n");
+	return 0;
 }
 
 /* th exit N: exit with status N. */
