@@ -249,14 +249,20 @@ check_command_mode(const struct cli_opts *o)
 	return 0;
 }
 
-/* Name a -c job after the first word of CMD, made unique among SPEC's. */
+/*
+ * Name a -c job after the first word of CMD, made unique among S's jobs.
+ * NEXT[i] is the next "#N" to try for the name of job i, so a thousand
+ * jobs of one command are named in linear time.
+ */
 static char *
-default_name(const struct spec *s, const char *cmd)
+default_name(const struct spec *s, const char *cmd, int *next)
 {
 	size_t len = strcspn(cmd += strspn(cmd, " \t\n"), " \t\n;&|()<>");
 	char base[128];
 	char *name;
 	const char *slash;
+	long first;
+	int n;
 
 	snprintf(base, sizeof(base), "%.*s", (int)len, cmd);
 	slash = strrchr(base, '/');
@@ -266,11 +272,16 @@ default_name(const struct spec *s, const char *cmd)
 	if (!base[0]) {
 		snprintf(base, sizeof(base), "job");
 	}
-	name = xstrdup(base);
-	for (int n = 2; spec_find(s, name) >= 0; n++) {
-		free(name);
-		name = xasprintf("%s#%d", base, n);
+	first = spec_find(s, base);
+	if (first < 0) {
+		return xstrdup(base);
 	}
+	n = next[first] > 2 ? next[first] : 2;
+	for (name = xasprintf("%s#%d", base, n); spec_find(s, name) >= 0;
+	     name = xasprintf("%s#%d", base, ++n)) {
+		free(name);
+	}
+	next[first] = n + 1;
 	return name;
 }
 
@@ -281,16 +292,18 @@ spec_from_commands(const struct cli_opts *o)
 	struct spec *s = spec_new("command line");
 	char *names = o->names ? xstrdup(o->names) : NULL;
 	char *cursor = names;
+	int *next = xcalloc(o->n_commands, sizeof(*next));
 
 	for (size_t i = 0; i < o->n_commands; i++) {
 		char *given = cursor ? strsep(&cursor, ",") : NULL;
 		char *name = given && *given ? xstrdup(given)
-					     : default_name(s, o->commands[i]);
+					     : default_name(s, o->commands[i], next);
 
 		if (spec_find(s, name) >= 0) {
 			usage_error("duplicate job name '%s' in --names", name);
 			free(name);
 			free(names);
+			free(next);
 			spec_free(s);
 			return NULL;
 		}
@@ -304,6 +317,7 @@ spec_from_commands(const struct cli_opts *o)
 		s = NULL;
 	}
 	free(names);
+	free(next);
 	return s;
 }
 

@@ -44,9 +44,9 @@
  * one that never reached it was rejected, and every bad line is reported,
  * not only the first one ini_parse_stream returns.
  *
- * Validation then walks the raw sections and entries once, with a hash of
- * job names and an iterative cycle check, so a file of 10,000 chained jobs
- * costs linear time and no deep recursion.
+ * Validation then walks the raw sections and entries once, finding jobs
+ * by name through the spec's hash, with an iterative cycle check, so a
+ * file of 10,000 chained jobs costs linear time and no deep recursion.
  */
 
 /* A raw entry that belongs to no section we report on (after a bad "["). */
@@ -162,8 +162,6 @@ struct checker {
 	struct spec *scratch; /* duplicate jobs: checked, then dropped */
 	struct sect_info *sects;
 	int pipeline_seen[KEY_COUNT];
-	size_t *table; /* job name hash: index + 1, 0 when empty */
-	size_t mask;
 	const char **names; /* job names, for suggestions */
 	long budget;
 	size_t n_jobish; /* [job:...] sections, valid or not */
@@ -790,43 +788,6 @@ export_errors(struct parser *p, struct config_errors *errs)
  * Validation: raw sections and entries into a spec.
  */
 
-/* FNV-1a hash of S. */
-static size_t
-hash_name(const char *s)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	for (; *s; s++) {
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	}
-	return (size_t)h;
-}
-
-/* Index of the job named NAME, or -1. */
-static long
-job_lookup(const struct checker *ch, const char *name)
-{
-	for (size_t i = hash_name(name) & ch->mask; ch->table[i];
-	     i = (i + 1) & ch->mask) {
-		if (!strcmp(ch->s->jobs[ch->table[i] - 1].name, name)) {
-			return (long)ch->table[i] - 1;
-		}
-	}
-	return -1;
-}
-
-/* Add job IDX of the spec to the name hash. */
-static void
-job_insert(struct checker *ch, size_t idx)
-{
-	size_t i = hash_name(ch->s->jobs[idx].name) & ch->mask;
-
-	while (ch->table[i]) {
-		i = (i + 1) & ch->mask;
-	}
-	ch->table[i] = idx + 1;
-}
-
 /* Suggestion for WORD among N CANDIDATES, while the budget lasts. */
 static const char *
 suggest(struct checker *ch, const char *word, const char *const *cands,
@@ -908,7 +869,7 @@ check_section(struct checker *ch, size_t i)
 			  "commas)", name);
 		return;
 	}
-	first = job_lookup(ch, name);
+	first = spec_find(ch->s, name);
 	if (first >= 0) {
 		add_error(ch->p, sec->line, "job \"%s\" defined twice (first "
 			  "at line %d)", name, ch->s->jobs[first].line);
@@ -920,7 +881,6 @@ check_section(struct checker *ch, size_t i)
 	si->kind = SECT_JOB;
 	si->job = ch->s->n_jobs;
 	spec_add_job(ch->s, name)->line = sec->line;
-	job_insert(ch, si->job);
 }
 
 /* Parse the duration of entry E into *MS; -1 after reporting it. */
@@ -1183,7 +1143,7 @@ resolve_needs(struct checker *ch, const struct sect_info *si, size_t *stamp)
 
 	for (word = strtok_r(copy, ", \t\r\v\f\n", &save); word;
 	     word = strtok_r(NULL, ", \t\r\v\f\n", &save)) {
-		idx = job_lookup(ch, word);
+		idx = spec_find(ch->s, word);
 		if (idx < 0) {
 			hint = suggest(ch, word, ch->names, ch->s->n_jobs);
 			add_error(ch->p, si->needs->line, "job \"%s\" needs "
@@ -1374,16 +1334,10 @@ static struct spec *
 validate(struct parser *p)
 {
 	struct checker ch = { .p = p, .budget = SUGGEST_BUDGET };
-	size_t cap = 2;
 
-	while (cap < 2 * p->n_sections + 2) {
-		cap *= 2;
-	}
 	ch.s = spec_new(p->name);
 	ch.scratch = spec_new(p->name);
 	ch.sects = xcalloc(p->n_sections + 1, sizeof(*ch.sects));
-	ch.table = xcalloc(cap, sizeof(*ch.table));
-	ch.mask = cap - 1;
 	for (size_t i = 0; i < p->n_sections; i++) {
 		check_section(&ch, i);
 	}
@@ -1410,7 +1364,6 @@ validate(struct parser *p)
 	}
 	spec_free(ch.scratch);
 	free(ch.sects);
-	free(ch.table);
 	free(ch.names);
 	return ch.s;
 }

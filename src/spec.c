@@ -2,6 +2,7 @@
 #include "ctxrun/spec.h"
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,47 @@ spec_new(const char *file)
 	return s;
 }
 
+/* FNV-1a hash of S. */
+static size_t
+hash_name(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s; s++) {
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
+/* Put job IDX into S's name index, which has room for it. */
+static void
+index_insert(struct spec *s, size_t idx)
+{
+	size_t i = hash_name(s->jobs[idx].name) & s->index_mask;
+
+	while (s->index[i]) {
+		i = (i + 1) & s->index_mask;
+	}
+	s->index[i] = idx + 1;
+}
+
+/* Rebuild S's name index for its jobs, at most half full. */
+static void
+index_rebuild(struct spec *s)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * s->n_jobs) {
+		cap *= 2;
+	}
+	free(s->index);
+	s->index = xcalloc(cap, sizeof(*s->index));
+	s->index_mask = cap - 1;
+	for (size_t i = 0; i < s->n_jobs; i++) {
+		index_insert(s, i);
+	}
+}
+
 /* Append a job named NAME with the pipeline's defaults. */
 struct spec_job *
 spec_add_job(struct spec *s, const char *name)
@@ -37,6 +79,11 @@ spec_add_job(struct spec *s, const char *name)
 	j->name = xstrdup(name);
 	j->grace_ms = s->grace_ms;
 	j->stop_signal = s->stop_signal;
+	if (2 * s->n_jobs > s->index_mask) {
+		index_rebuild(s);
+	} else {
+		index_insert(s, s->n_jobs - 1);
+	}
 	return j;
 }
 
@@ -44,9 +91,13 @@ spec_add_job(struct spec *s, const char *name)
 long
 spec_find(const struct spec *s, const char *name)
 {
-	for (size_t i = 0; i < s->n_jobs; i++) {
-		if (!strcmp(s->jobs[i].name, name)) {
-			return (long)i;
+	if (!s->index) {
+		return -1;
+	}
+	for (size_t i = hash_name(name) & s->index_mask; s->index[i];
+	     i = (i + 1) & s->index_mask) {
+		if (!strcmp(s->jobs[s->index[i] - 1].name, name)) {
+			return (long)s->index[i] - 1;
 		}
 	}
 	return -1;
@@ -119,6 +170,7 @@ spec_select(struct spec *s, char *const *names, size_t n)
 		}
 	}
 	s->n_jobs = kept;
+	index_rebuild(s);
 	for (size_t i = 0; i < kept; i++) {
 		for (size_t k = 0; k < s->jobs[i].n_needs; k++) {
 			s->jobs[i].needs[k] = new_index[s->jobs[i].needs[k]];
@@ -192,6 +244,7 @@ spec_free(struct spec *s)
 		job_release(&s->jobs[i]);
 	}
 	free(s->jobs);
+	free(s->index);
 	free(s->file);
 	free(s->shell);
 	free(s);

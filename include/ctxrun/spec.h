@@ -46,6 +46,8 @@ struct spec {
 	char *shell;
 	struct spec_job *jobs;
 	size_t n_jobs;
+	size_t *index;      /* name hash for spec_find: job index + 1, 0 empty */
+	size_t index_mask;
 };
 
 /* Defaults of a pipeline: no timeout, grace 10s, SIGTERM, fail-fast, /bin/sh. */
@@ -58,7 +60,7 @@ struct spec *spec_new(const char *file);
 /* Append a job named NAME (copied) with the pipeline's defaults; return it. */
 struct spec_job *spec_add_job(struct spec *s, const char *name);
 
-/* Index of the job named NAME, or -1. */
+/* Index of the job named NAME, or -1; O(1), files hold thousands of jobs. */
 long spec_find(const struct spec *s, const char *name);
 
 /*

@@ -1694,6 +1694,22 @@ Test(pipeline, default_names_unique)
 	h_release(&p);
 }
 
+/* A default name steps over a given one that looks like a default. */
+Test(pipeline, default_names_skip_given_names)
+{
+	struct h_proc p;
+
+	h_run(&p, NULL, "--check", "-n", "true#2", "-c", "true", "-c", "true",
+	      "-c", "true", "-c", "true");
+	expect_exit(&p, 0);
+	expect_out_has(&p, "  true#2 ");
+	expect_out_has(&p, "  true ");
+	expect_out_has(&p, "  true#3 ");
+	expect_out_has(&p, "  true#4 ");
+	expect_out_lacks(&p, "true#5");
+	h_release(&p);
+}
+
 /* More names than -c commands is a usage error; nothing runs. */
 Test(pipeline, more_names_than_commands_is_125)
 {

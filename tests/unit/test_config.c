@@ -944,3 +944,35 @@ Test(config, thousands_of_typos_stay_fast)
 	free(big);
 	free(text);
 }
+
+/* The name index finds every job, also after spec_select() renumbers them. */
+Test(config, spec_find_by_name_before_and_after_select)
+{
+	struct spec *s = spec_new("t");
+	char name[32], *keep[2];
+
+	for (int i = 0; i < 5000; i++) {
+		snprintf(name, sizeof(name), "j%d", i);
+		spec_add_job(s, name);
+		if (i > 0) {
+			/* each needs the one before: j4000 keeps j0..j4000 */
+			s->jobs[i].needs = xcalloc(1, sizeof(size_t));
+			s->jobs[i].needs[0] = (size_t)i - 1;
+			s->jobs[i].n_needs = 1;
+		}
+	}
+	for (int i = 0; i < 5000; i++) {
+		snprintf(name, sizeof(name), "j%d", i);
+		cr_assert_eq(spec_find(s, name), i);
+	}
+	cr_assert_eq(spec_find(s, "j5000"), -1);
+	cr_assert_eq(spec_find(s, ""), -1);
+	keep[0] = "j2";
+	keep[1] = "j1";
+	spec_select(s, keep, 2);
+	cr_assert_eq(s->n_jobs, 3);
+	cr_assert_eq(spec_find(s, "j0"), 0);
+	cr_assert_eq(spec_find(s, "j2"), 2);
+	cr_assert_eq(spec_find(s, "j3"), -1);
+	spec_free(s);
+}
