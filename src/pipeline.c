@@ -37,6 +37,7 @@ struct pjob {
 	ev_timer retry;
 	int64_t retry_delay_ms;
 	char *sh_argv[4]; /* shell -c command, borrowed from the spec */
+	char **direct;    /* the command without the shell, or NULL */
 };
 
 struct pipeline {
@@ -108,6 +109,7 @@ pipeline_new(const struct pipeline_opts *opts)
 		pj->sh_argv[0] = opts->spec->shell;
 		pj->sh_argv[1] = "-c";
 		pj->sh_argv[2] = opts->spec->jobs[i].command;
+		pj->direct = spec_direct_argv(opts->spec, &opts->spec->jobs[i]);
 		ev_init(&pj->retry, pipeline_retry_cb);
 		p->results[i].name = opts->spec->jobs[i].name;
 		p->results[i].exit_code = -1;
@@ -215,6 +217,7 @@ pipeline_free(struct pipeline *p)
 			    p->results[i].name);
 		}
 		free(p->jobs[i].dependents);
+		spec_argv_free(p->jobs[i].direct);
 	}
 	group_free(p->group);
 	free(p->jobs);
@@ -362,11 +365,14 @@ static struct job_spec
 attempt_spec(struct pipeline *p, size_t i, int out_fd, int err_fd)
 {
 	const struct spec_job *sj = &p->o.spec->jobs[i];
+	const struct pjob *pj = &p->jobs[i];
 
 	return (struct job_spec){
 		.name = sj->name,
-		.argv = sj->argv ? sj->argv : p->jobs[i].sh_argv,
-		.search_path = sj->argv != NULL,
+		.argv = sj->argv     ? sj->argv
+			: pj->direct ? pj->direct
+				     : pj->sh_argv,
+		.search_path = sj->argv || pj->direct,
 		.env_add = sj->env,
 		.cwd = sj->directory,
 		.timeout_ms = sj->timeout_ms,

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctxrun/ptree.h"
+#include "ctxrun/scan.h"
 #include "ctxrun/util.h"
 
 /*
@@ -43,7 +44,11 @@ struct proc {
 	int tty_fd;
 	struct ptree_match match;
 	char *mark;
+	struct scan *scan;
+	struct scan_req req; /* its walks of /proc, batched with the others' */
 	bool own_group, stop_sent, kill_sent;
+	bool signalled_all; /* a signal went to every member, not only killpg */
+	bool listening;     /* leftovers counted: hearing orphans */
 	size_t leftovers;
 	proc_event_fn *on_event;
 	void *data;
@@ -54,6 +59,8 @@ static void proc_job_control(struct proc *p, int status);
 static void tty_reclaim(struct proc *p);
 static void proc_orphan_cb(struct reaper_ear *ear, pid_t pid, int status);
 static void proc_grace_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static bool proc_precheck(struct scan_req *r);
+static void proc_counted(struct scan_req *r);
 static int spawn_leader(const struct proc_spec *spec, pid_t *pid);
 
 /* A proc with nothing started yet. */
@@ -65,6 +72,10 @@ proc_new(struct ev_loop *loop, struct reaper *r, int stop_signal,
 
 	p->loop = loop;
 	p->reaper = r;
+	p->scan = reaper_scan(r);
+	p->req.visit.m = &p->match;
+	p->req.precheck = proc_precheck;
+	p->req.done = proc_counted;
 	p->self = getpid();
 	p->stop_signal = stop_signal;
 	p->grace_ms = grace_ms;
@@ -118,6 +129,7 @@ proc_sweep(struct ev_loop *loop, struct reaper *r, const struct ptree_match *m,
 	p->match.mark = NULL;
 	p->state = PROC_DRAINING;
 	p->leftovers = n;
+	p->listening = true;
 	reaper_listen_orphans(r, &p->orphans, proc_orphan_cb);
 	proc_stop(p);
 	return p;
@@ -165,26 +177,20 @@ proc_leftovers(const struct proc *p)
 	return p->leftovers;
 }
 
-/* Send SIG to every member of P's job, safely for the state it is in. */
+/*
+ * Send SIG to every member of P's job, safely for the state it is in:
+ * killpg() while the leader's pid holds the group id, and a walk of /proc
+ * (batched, see scan.h) for members outside the group or after the leader.
+ */
 static void
 signal_group(struct proc *p, int sig)
 {
-	struct ptree_match outside = p->match;
-
 	if (p->state != PROC_RUNNING || !p->own_group ||
 	    (killpg(p->pgid, sig) < 0 && errno == ESRCH)) {
-		ptree_signal(&p->match, sig);
-		return;
-	}
-	/*
-	 * killpg() reached the group; members that left it are found by their
-	 * mark. NEEDSWORK: one /proc scan per job per signal; a run cancelling
-	 * hundreds of jobs at once would do better with one shared scan (or a
-	 * cgroup per job).
-	 */
-	if (p->mark) {
-		outside.outside_only = true;
-		ptree_signal(&outside, sig);
+		p->signalled_all = true;
+		scan_signal(p->scan, &p->req, sig, false);
+	} else if (p->mark) {
+		scan_signal(p->scan, &p->req, sig, true);
 	}
 }
 
@@ -225,11 +231,10 @@ proc_kill(struct proc *p)
 	/*
 	 * The killed report as reaped orphans; but a leftover that got out of
 	 * the job's reach (left the group and dropped its mark) will not, and
-	 * must not be waited for forever: look again from the loop.
+	 * must not be waited for forever: count again.
 	 */
-	if (p->state == PROC_DRAINING) {
-		ev_timer_set(&p->grace, 0., 0.);
-		ev_timer_start(p->loop, &p->grace);
+	if (p->state == PROC_DRAINING && p->listening) {
+		scan_count(p->scan, &p->req);
 	}
 }
 
@@ -255,6 +260,7 @@ proc_free(struct proc *p)
 	}
 	reaper_unwatch(p->reaper, &p->watch);
 	reaper_unlisten_orphans(p->reaper, &p->orphans);
+	scan_cancel(p->scan, &p->req);
 	ev_timer_stop(p->loop, &p->grace);
 	free(p->mark);
 	free(p);
@@ -326,29 +332,49 @@ finish(struct proc *p)
 	p->state = PROC_FINISHED;
 	ev_timer_stop(p->loop, &p->grace);
 	reaper_unlisten_orphans(p->reaper, &p->orphans);
+	scan_cancel(p->scan, &p->req);
 	tty_reclaim(p);
 	p->on_event(p, PROC_DONE, p->data);
 }
 
-/* Count the members of P's group still present. */
-static size_t
-members_left(const struct proc *p)
+/*
+ * Is P's job provably empty without a walk? The common case is an empty
+ * group and no stray process: one syscall proves the first; for the
+ * second, anything that left the group and outlived its parent was
+ * re-parented to us (we are a subreaper), so it shows as a child nobody
+ * watches.
+ */
+static bool
+job_gone(const struct proc *p)
 {
 	long children;
 
-	/*
-	 * The common case is an empty group and no stray process: one syscall
-	 * proves the first; for the second, anything that left the group and
-	 * outlived its parent was re-parented to us (we are a subreaper), so
-	 * it shows as a child nobody watches. Only then is /proc worth a walk.
-	 */
-	if (p->own_group && killpg(p->pgid, 0) < 0 && errno == ESRCH) {
-		children = ptree_child_count(p->self);
-		if (children >= 0 && (size_t)children <= reaper_watching(p->reaper)) {
-			return 0;
-		}
+	if (!p->own_group || killpg(p->pgid, 0) == 0 || errno != ESRCH) {
+		return false;
 	}
-	return ptree_count(&p->match);
+	children = ptree_child_count(p->self);
+	return children >= 0 && (size_t)children <= reaper_watching(p->reaper);
+}
+
+/*
+ * Settle a recount without walking /proc when possible. Once the
+ * leftovers are known, a group that still has processes needs no count:
+ * the last of them to go is reaped by us, which asks again.
+ */
+static bool
+proc_precheck(struct scan_req *r)
+{
+	struct proc *p = container_of(r, struct proc, req);
+
+	if (p->listening && p->own_group && killpg(p->pgid, 0) == 0) {
+		r->visit.found = 1;
+		return true;
+	}
+	if (job_gone(p)) {
+		r->visit.found = 0;
+		return true;
+	}
+	return false;
 }
 
 /*
@@ -385,11 +411,31 @@ proc_exit_cb(struct reaper_watch *w, int status)
 	p->status = status;
 	p->state = PROC_DRAINING;
 	p->on_event(p, PROC_EXITED, p->data);
-	p->leftovers = members_left(p);
-	if (!p->leftovers) {
+	if (job_gone(p)) {
 		finish(p);
 		return;
 	}
+	scan_count(p->scan, &p->req);
+}
+
+/* The leftovers were counted (first time) or counted again. */
+static void
+proc_counted(struct scan_req *r)
+{
+	struct proc *p = container_of(r, struct proc, req);
+
+	if (p->state != PROC_DRAINING) {
+		return;
+	}
+	if (!r->visit.found) {
+		finish(p);
+		return;
+	}
+	if (p->listening) {
+		return;
+	}
+	p->listening = true;
+	p->leftovers = r->visit.found;
 	reaper_listen_orphans(p->reaper, &p->orphans, proc_orphan_cb);
 	if (!p->stop_sent) {
 		p->on_event(p, PROC_LEFTOVERS, p->data);
@@ -397,17 +443,17 @@ proc_exit_cb(struct reaper_watch *w, int status)
 	} else if (p->kill_sent) {
 		/*
 		 * A stop is under way, but a process that left the group while
-		 * it began (setsid racing the scan) may have missed its signal:
-		 * repeat the last one to whatever is left.
+		 * it began may have missed its signal: repeat the last one to
+		 * whatever is left.
 		 */
 		proc_kill(p);
-	} else {
+	} else if (!p->signalled_all) {
 		signal_group(p, p->stop_signal);
 		signal_group(p, SIGCONT);
 	}
 }
 
-/* An orphan was reaped: maybe it was the last member of P's group. */
+/* An orphan was reaped: maybe it was the last member of P's job. */
 static void
 proc_orphan_cb(struct reaper_ear *ear, pid_t pid, int status)
 {
@@ -415,12 +461,10 @@ proc_orphan_cb(struct reaper_ear *ear, pid_t pid, int status)
 
 	(void)pid;
 	(void)status;
-	if (p->state == PROC_DRAINING && members_left(p) == 0) {
-		finish(p);
-	}
+	scan_count(p->scan, &p->req);
 }
 
-/* The grace period is over: SIGKILL the group (or, once done, look again). */
+/* The grace period is over: SIGKILL the group. */
 static void
 proc_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -428,10 +472,6 @@ proc_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (!p->kill_sent) {
-		p->on_event(p, PROC_KILLED, p->data);
-		proc_kill(p);
-	} else if (p->state == PROC_DRAINING && members_left(p) == 0) {
-		finish(p);
-	}
+	p->on_event(p, PROC_KILLED, p->data);
+	proc_kill(p);
 }

@@ -25,13 +25,24 @@
 struct pinfo {
 	pid_t pid, ppid, pgid;
 	char state;
-	signed char member; /* one of enum verdict, 0 until decided */
+	int owner; /* OWNER_*, or visit index + 1; 0 until decided */
 };
 
-enum verdict {
-	VERDICT_MEMBER = 1,  /* a member of the job */
-	VERDICT_BELOW = 2,   /* below the ancestor, but not of the job */
-	VERDICT_OUTSIDE = 3, /* not below the ancestor at all */
+enum {
+	OWNER_BELOW = -1,   /* below the ancestor, but of no job */
+	OWNER_OUTSIDE = -2, /* not below the ancestor at all */
+};
+
+/* The jobs of one walk, found by group and by mark in O(1). */
+struct jobs_index {
+	struct ptree_visit *v;
+	size_t n;
+	pid_t ancestor, exclude;
+	long any;      /* a visit whose match takes any descendant, or -1 */
+	bool marks;    /* some visit has a mark: environments must be read */
+	long *by_pgid; /* visit index, -1 empty */
+	long *by_mark;
+	size_t mask;
 };
 
 struct ptable {
@@ -41,65 +52,110 @@ struct ptable {
 	size_t nslots;
 };
 
-typedef void ptree_visit_fn(const struct pinfo *p, void *data);
-
 static int stat_read(pid_t pid, struct pinfo *out);
+static char *env_marks(pid_t pid);
 static bool mark_in_env(pid_t pid, const char *mark, bool prefix_only);
 static void ptable_load(struct ptable *t);
+static size_t slot_of(pid_t pid, size_t nslots);
 static const struct pinfo *ptable_get(const struct ptable *t, pid_t pid);
 static void ptable_release(struct ptable *t);
-static size_t members_visit(const struct ptree_match *m, ptree_visit_fn *fn,
-			    void *data);
+static void index_build(struct jobs_index *ix, struct ptree_visit *v, size_t n);
+static void index_release(struct jobs_index *ix);
+static int owner_of(struct ptable *t, struct pinfo *p,
+		    const struct jobs_index *ix);
 
 /* Count the members of the job M describes. */
 size_t
 ptree_count(const struct ptree_match *m)
 {
-	return members_visit(m, NULL, NULL);
-}
+	struct ptree_visit v = { .m = m };
 
-struct signal_ctx {
-	int sig;
-	size_t sent;
-};
-
-/* Signal one member through a pidfd opened and then re-checked. */
-static void
-signal_member(const struct pinfo *p, void *data)
-{
-	struct signal_ctx *sc = data;
-	struct pinfo now;
-	int fd;
-
-	if (p->state == 'Z' || p->state == 'X') {
-		return;
-	}
-	fd = ptree_pidfd_open(p->pid);
-	if (fd < 0) {
-		if (errno == ENOSYS && kill(p->pid, sc->sig) == 0) {
-			sc->sent++;
-		}
-		return;
-	}
-	/*
-	 * The pidfd pins one process. If it is still the one the scan saw
-	 * (same group, same parent), it is a member and safe to signal.
-	 */
-	if (stat_read(p->pid, &now) == 0 && now.pgid == p->pgid &&
-	    now.ppid == p->ppid && ptree_pidfd_signal(fd, sc->sig) == 0) {
-		sc->sent++;
-	}
-	close(fd);
+	ptree_walk(&v, 1);
+	return v.found;
 }
 
 /* Send SIG to every live member of the job M describes. */
 size_t
 ptree_signal(const struct ptree_match *m, int sig)
 {
-	struct signal_ctx sc = { .sig = sig };
+	struct ptree_visit v = { .m = m, .sigs = { sig } };
 
-	members_visit(m, signal_member, &sc);
-	return sc.sent;
+	ptree_walk(&v, 1);
+	return v.sent;
+}
+
+/*
+ * Send member P the signals of V (the outside-only ones too when P left
+ * the group), through a pidfd opened and then re-checked.
+ */
+static void
+signal_member(const struct pinfo *p, struct ptree_visit *v)
+{
+	int sigs[2 * PTREE_MAX_SIGS], n = 0;
+	struct pinfo now;
+	int fd;
+
+	for (int i = 0; i < PTREE_MAX_SIGS && v->sigs[i]; i++) {
+		sigs[n++] = v->sigs[i];
+	}
+	for (int i = 0; p->pgid != v->m->pgid && i < PTREE_MAX_SIGS &&
+			v->outside_sigs[i]; i++) {
+		sigs[n++] = v->outside_sigs[i];
+	}
+	if (!n || p->state == 'Z' || p->state == 'X') {
+		return;
+	}
+	fd = ptree_pidfd_open(p->pid);
+	/*
+	 * The pidfd pins one process. If it is still the one the scan saw
+	 * (same group, same parent), it is a member and safe to signal.
+	 */
+	if (fd >= 0 && (stat_read(p->pid, &now) < 0 || now.pgid != p->pgid ||
+			now.ppid != p->ppid)) {
+		close(fd);
+		return;
+	}
+	if (fd < 0 && errno != ENOSYS) {
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		if ((fd >= 0 ? ptree_pidfd_signal(fd, sigs[i])
+			     : kill(p->pid, sigs[i])) == 0) {
+			v->sent++;
+		}
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+}
+
+/* Walk /proc once for the N jobs of V. */
+void
+ptree_walk(struct ptree_visit *v, size_t n)
+{
+	struct jobs_index ix;
+	struct ptable t = { 0 };
+
+	if (!n) {
+		return;
+	}
+	index_build(&ix, v, n);
+	ptable_load(&t);
+	for (size_t i = 0; i < t.len; i++) {
+		struct pinfo *p = &t.procs[i];
+		int owner;
+
+		if (p->pid == ix.ancestor) {
+			continue;
+		}
+		owner = owner_of(&t, p, &ix);
+		if (owner > 0) {
+			v[owner - 1].found++;
+			signal_member(p, &v[owner - 1]);
+		}
+	}
+	ptable_release(&t);
+	index_release(&ix);
 }
 
 /* Signal every live process marked with a word starting with PREFIX. */
@@ -190,23 +246,22 @@ ptree_pidfd_signal(int pidfd, int sig)
 }
 
 /*
- * Does PID's environment (as at exec) hold MARK as a word of CTXRUN_MARK
- * (with PREFIX_ONLY, a word starting with MARK)?
+ * The value of CTXRUN_MARK in PID's environment as at exec, allocated; NULL
+ * when it has none (or is gone).
  */
-static bool
-mark_in_env(pid_t pid, const char *mark, bool prefix_only)
+static char *
+env_marks(pid_t pid)
 {
 	static const char var[] = PTREE_MARK_VAR "=";
-	char path[64], *buf = NULL, *p, *end;
-	size_t len = 0, cap = 0, mlen = strlen(mark);
-	bool found = false;
+	char path[64], *buf = NULL, *p, *value = NULL;
+	size_t len = 0, cap = 0;
 	ssize_t n;
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		return false;
+		return NULL;
 	}
 	do {
 		if (cap - len < 4096) {
@@ -217,54 +272,206 @@ mark_in_env(pid_t pid, const char *mark, bool prefix_only)
 		len += n > 0 ? (size_t)n : 0;
 	} while (n > 0);
 	close(fd);
-	buf = xrealloc(buf, len + 1);
 	buf[len] = '\0';
-	for (p = buf; p < buf + len && !found; p += strlen(p) + 1) {
-		if (strncmp(p, var, sizeof(var) - 1)) {
-			continue;
-		}
-		/* Words separated by blanks: nested runs append theirs. */
-		for (p += sizeof(var) - 1; *p && !found; p = end) {
-			p += strspn(p, " ");
-			end = p + strcspn(p, " ");
-			found = (size_t)(end - p) >= mlen && !memcmp(p, mark, mlen) &&
-				(prefix_only || (size_t)(end - p) == mlen);
+	for (p = buf; p < buf + len; p += strlen(p) + 1) {
+		if (!strncmp(p, var, sizeof(var) - 1)) {
+			value = xstrdup(p + sizeof(var) - 1);
+			break;
 		}
 	}
 	free(buf);
-	return found;
-}
-
-/* Does P itself belong to the job: in its group, or marked? */
-static bool
-belongs(const struct pinfo *p, const struct ptree_match *m)
-{
-	return m->any || p->pgid == m->pgid || (m->mark && mark_in_env(p->pid, m->mark, false));
+	return value;
 }
 
 /*
- * Is P a member of the job M describes: a descendant of M's ancestor with
- * itself or some process between it and the ancestor belonging to the job?
- * Verdicts are memoised on every process of the walked path, so a scan
- * stays linear in the number of processes.
+ * Call FN on each blank-separated word of MARKS (nested runs append
+ * theirs) until it returns >= 0; return that, or -1.
+ */
+static long
+marks_find(const char *marks, long (*fn)(const void *data, const char *w,
+					 size_t len),
+	   const void *data)
+{
+	long r = -1;
+
+	for (const char *p = marks; p && *p && r < 0;) {
+		size_t len;
+
+		p += strspn(p, " ");
+		len = strcspn(p, " ");
+		if (len) {
+			r = fn(data, p, len);
+		}
+		p += len;
+	}
+	return r;
+}
+
+struct prefix_want {
+	const char *mark;
+	size_t len;
+	bool prefix_only;
+};
+
+/* Is word W (LEN bytes) the mark of DATA (or, prefix_only, below it)? */
+static long
+word_is_mark(const void *data, const char *w, size_t len)
+{
+	const struct prefix_want *pw = data;
+
+	return len >= pw->len && !memcmp(w, pw->mark, pw->len) &&
+			       (pw->prefix_only || len == pw->len)
+		       ? 0
+		       : -1;
+}
+
+/*
+ * Does PID's environment (as at exec) hold MARK as a word of CTXRUN_MARK
+ * (with PREFIX_ONLY, a word starting with MARK)?
  */
 static bool
-is_member(struct ptable *t, struct pinfo *p, const struct ptree_match *m)
+mark_in_env(pid_t pid, const char *mark, bool prefix_only)
+{
+	struct prefix_want pw = { mark, strlen(mark), prefix_only };
+	char *marks = env_marks(pid);
+	bool found = marks_find(marks, word_is_mark, &pw) >= 0;
+
+	free(marks);
+	return found;
+}
+
+/* FNV-1a hash of LEN bytes at S. */
+static size_t
+hash_bytes(const char *s, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
+/* Index the N visits of V by group and by mark. */
+static void
+index_build(struct jobs_index *ix, struct ptree_visit *v, size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * n) {
+		cap *= 2;
+	}
+	*ix = (struct jobs_index){
+		.v = v, .n = n, .ancestor = v[0].m->ancestor, .any = -1,
+		.mask = cap - 1,
+	};
+	ix->by_pgid = xmalloc(cap * sizeof(*ix->by_pgid));
+	ix->by_mark = xmalloc(cap * sizeof(*ix->by_mark));
+	for (size_t i = 0; i < cap; i++) {
+		ix->by_pgid[i] = ix->by_mark[i] = -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ptree_match *m = v[i].m;
+		size_t k;
+
+		if (m->ancestor != ix->ancestor) {
+			BUG("ptree_walk: jobs below different ancestors");
+		}
+		ix->exclude = m->exclude ? m->exclude : ix->exclude;
+		ix->any = m->any && ix->any < 0 ? (long)i : ix->any;
+		if (m->pgid > 0) {
+			for (k = slot_of(m->pgid, cap); ix->by_pgid[k] >= 0;
+			     k = (k + 1) & ix->mask) {
+			}
+			ix->by_pgid[k] = (long)i;
+		}
+		if (m->mark) {
+			ix->marks = true;
+			for (k = hash_bytes(m->mark, strlen(m->mark)) & ix->mask;
+			     ix->by_mark[k] >= 0; k = (k + 1) & ix->mask) {
+			}
+			ix->by_mark[k] = (long)i;
+		}
+	}
+}
+
+/* Free IX's tables. */
+static void
+index_release(struct jobs_index *ix)
+{
+	free(ix->by_pgid);
+	free(ix->by_mark);
+}
+
+/* The visit whose group is PGID, or -1. */
+static long
+by_pgid(const struct jobs_index *ix, pid_t pgid)
+{
+	for (size_t k = slot_of(pgid, ix->mask + 1); ix->by_pgid[k] >= 0;
+	     k = (k + 1) & ix->mask) {
+		if (ix->v[ix->by_pgid[k]].m->pgid == pgid) {
+			return ix->by_pgid[k];
+		}
+	}
+	return -1;
+}
+
+/* The visit whose mark is word W of LEN bytes, or -1. */
+static long
+by_mark(const void *data, const char *w, size_t len)
+{
+	const struct jobs_index *ix = data;
+
+	for (size_t k = hash_bytes(w, len) & ix->mask; ix->by_mark[k] >= 0;
+	     k = (k + 1) & ix->mask) {
+		const char *mark = ix->v[ix->by_mark[k]].m->mark;
+
+		if (strlen(mark) == len && !memcmp(mark, w, len)) {
+			return ix->by_mark[k];
+		}
+	}
+	return -1;
+}
+
+/* The visit P itself belongs to (by group, then mark, then "any"), or -1. */
+static long
+job_of(const struct pinfo *p, const struct jobs_index *ix)
+{
+	long j = by_pgid(ix, p->pgid);
+
+	if (j < 0 && ix->marks) {
+		char *marks = env_marks(p->pid);
+
+		j = marks_find(marks, by_mark, ix);
+		free(marks);
+	}
+	return j >= 0 ? j : ix->any;
+}
+
+/*
+ * Which job of IX is P a member of? A process descending from the common
+ * ancestor is a member of the nearest job that it, or some process between
+ * it and the ancestor, belongs to. Owners are memoised on every process of
+ * the walked path, so a walk stays linear in the number of processes, and
+ * an environment is read at most once.
+ */
+static int
+owner_of(struct ptable *t, struct pinfo *p, const struct jobs_index *ix)
 {
 	struct pinfo **path = NULL, *q;
 	size_t n = 0, cap = 0;
-	signed char cur = VERDICT_OUTSIDE;
+	int cur = OWNER_OUTSIDE;
 
 	for (q = p; q; q = (struct pinfo *)ptable_get(t, q->ppid)) {
-		if (q->member) {
-			cur = q->member;
+		if (q->owner) {
+			cur = q->owner;
 			break;
 		}
-		if (q->pid == m->ancestor) {
-			cur = VERDICT_BELOW; /* its children are below it */
+		if (q->pid == ix->ancestor) {
+			cur = OWNER_BELOW; /* its children are below it */
 			break;
 		}
-		if (q->pid == m->exclude) {
+		if (q->pid == ix->exclude) {
 			break; /* it and all below it are outside */
 		}
 		if (q->ppid <= 0 || n > t->len) {
@@ -277,37 +484,15 @@ is_member(struct ptable *t, struct pinfo *p, const struct ptree_match *m)
 		path[n++] = q;
 	}
 	while (n--) {
-		if (cur == VERDICT_BELOW && belongs(path[n], m)) {
-			cur = VERDICT_MEMBER;
+		if (cur != OWNER_OUTSIDE) {
+			long j = job_of(path[n], ix);
+
+			cur = j >= 0 ? (int)j + 1 : cur;
 		}
-		path[n]->member = cur;
+		path[n]->owner = cur;
 	}
 	free(path);
-	return p->member == VERDICT_MEMBER;
-}
-
-/* Call FN for each member of the job M describes; return the count. */
-static size_t
-members_visit(const struct ptree_match *m, ptree_visit_fn *fn, void *data)
-{
-	struct ptable t = { 0 };
-	size_t n = 0;
-
-	ptable_load(&t);
-	for (size_t i = 0; i < t.len; i++) {
-		struct pinfo *p = &t.procs[i];
-
-		if (p->pid == m->ancestor || !is_member(&t, p, m) ||
-		    (m->outside_only && p->pgid == m->pgid)) {
-			continue;
-		}
-		n++;
-		if (fn) {
-			fn(p, data);
-		}
-	}
-	ptable_release(&t);
-	return n;
+	return p->owner;
 }
 
 /* Read pid, state, ppid and pgid of PID from /proc/PID/stat. */
@@ -336,7 +521,7 @@ stat_read(pid_t pid, struct pinfo *out)
 		return -1;
 	}
 	out->pid = pid;
-	out->member = 0;
+	out->owner = 0;
 	return 0;
 }
 

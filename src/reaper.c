@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "ctxrun/scan.h"
 #include "ctxrun/util.h"
 
 /*
@@ -26,6 +27,7 @@ struct reaper {
 	size_t nbuckets, count;
 	struct reaper_ear *ears;
 	uint64_t round;
+	struct scan *scan;
 };
 
 static void reaper_child_cb(struct ev_loop *loop, ev_child *w, int revents);
@@ -39,6 +41,7 @@ reaper_new(struct ev_loop *loop)
 	r->loop = loop;
 	r->nbuckets = 64;
 	r->buckets = xcalloc(r->nbuckets, sizeof(*r->buckets));
+	r->scan = scan_new(loop);
 	/* trace = 1: stops and continues are reported too. */
 	ev_child_init(&r->child, reaper_child_cb, 0, 1);
 	return r;
@@ -177,6 +180,13 @@ reaper_watching(const struct reaper *r)
 	return r->count;
 }
 
+/* The loop's scan. */
+struct scan *
+reaper_scan(struct reaper *r)
+{
+	return r->scan;
+}
+
 /* Release R. */
 void
 reaper_free(struct reaper *r)
@@ -188,6 +198,7 @@ reaper_free(struct reaper *r)
 		BUG("reaper_free with %zu pids watched", r->count);
 	}
 	ev_child_stop(r->loop, &r->child);
+	scan_free(r->scan);
 	free(r->buckets);
 	free(r);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "ctxrun/spec.h"
 
+#include <ctype.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -101,6 +102,80 @@ spec_find(const struct spec *s, const char *name)
 		}
 	}
 	return -1;
+}
+
+/*
+ * Words the shell gives a meaning of its own (keywords, and built-ins
+ * whose program namesake behaves differently or does not exist), after
+ * make's list for the same shortcut.
+ */
+static const char *const shell_words[] = {
+	"!", ".", ":", "[", "[[", "]]", "{", "}", "alias", "bg", "break",
+	"case", "cd", "command", "continue", "declare", "do", "done", "elif",
+	"else", "esac", "eval", "exec", "exit", "export", "fc", "fg", "fi",
+	"for", "function", "getopts", "hash", "if", "in", "jobs", "let",
+	"local", "login", "logout", "newgrp", "pwd", "read", "readonly",
+	"return", "select", "set", "shift", "source", "then", "time", "times",
+	"trap", "type", "typeset", "ulimit", "umask", "unalias", "unset",
+	"until", "wait", "while",
+};
+
+/* Is WORD a shell keyword or special built-in? */
+static bool
+is_shell_word(const char *word)
+{
+	for (size_t i = 0; i < sizeof(shell_words) / sizeof(shell_words[0]); i++) {
+		if (!strcmp(word, shell_words[i])) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The argv for J's command without the shell, or NULL. */
+char **
+spec_direct_argv(const struct spec *s, const struct spec_job *j)
+{
+	static const char blanks[] = " \t";
+	const char *cmd = j->command, *p;
+	char **argv;
+	size_t n = 0;
+
+	if (!cmd || strcmp(s->shell, SPEC_DEFAULT_SHELL) != 0) {
+		return NULL;
+	}
+	for (size_t i = 0; i < j->n_env; i++) {
+		if (!strncmp(j->env[i], "PATH=", 5)) {
+			return NULL;
+		}
+	}
+	for (p = cmd; *p; p++) {
+		if (!isalnum((unsigned char)*p) && !strchr(" \t-_./=:,+@%", *p)) {
+			return NULL;
+		}
+	}
+	argv = xcalloc(strlen(cmd) / 2 + 2, sizeof(*argv));
+	for (p = cmd + strspn(cmd, blanks); *p; p += strspn(p, blanks)) {
+		size_t len = strcspn(p, blanks);
+
+		argv[n++] = xasprintf("%.*s", (int)len, p);
+		p += len;
+	}
+	if (!n || strchr(argv[0], '=') || is_shell_word(argv[0])) {
+		spec_argv_free(argv);
+		return NULL;
+	}
+	return argv;
+}
+
+/* Free an argv from spec_direct_argv(). */
+void
+spec_argv_free(char **argv)
+{
+	for (size_t i = 0; argv && argv[i]; i++) {
+		free(argv[i]);
+	}
+	free(argv);
 }
 
 /* Mark job I and everything it needs in KEEP (no recursion: chains run deep). */

@@ -32,10 +32,33 @@ struct ptree_match {
 	pid_t ancestor;   /* ctxrun itself; never a member */
 	pid_t pgid;       /* the job's process group */
 	const char *mark; /* a word of CTXRUN_MARK; NULL: match by group only */
-	bool outside_only; /* visit only members outside the group */
 	bool any;         /* every descendant of the ancestor is a member */
 	pid_t exclude;    /* > 0: never a member, nor anything below it */
 };
+
+#define PTREE_MAX_SIGS 3
+
+/* One job's part in a walk shared by many (ptree_walk). */
+struct ptree_visit {
+	const struct ptree_match *m;
+	int sigs[PTREE_MAX_SIGS];         /* to every live member, in order;
+					     0 ends the list */
+	int outside_sigs[PTREE_MAX_SIGS]; /* then to live members outside the
+					     group only (killpg() had the rest) */
+	size_t found; /* out: members, zombies included */
+	size_t sent;  /* out: signals delivered */
+};
+
+/*
+ * Walk /proc once for the N jobs of V, which share an ancestor: count each
+ * one's members and send them its signals. A process that would be a
+ * member of two jobs (one of them started below the other's) is the
+ * nearer one's. A walk costs one read of /proc/N/stat per process on the
+ * machine, plus one of /proc/N/environ per process below the ancestor and
+ * outside every group of V when some job has a mark; this is what lets
+ * stopping a hundred jobs cost one walk rather than two hundred.
+ */
+void ptree_walk(struct ptree_visit *v, size_t n);
 
 /*
  * Count the members of the job M describes. Zombies count: their parent,

@@ -24,6 +24,10 @@
  *   3. reaper_listen_orphans() to hear exits of pids nobody watches.
  *   4. reaper_stop() when no child remains, then reaper_free().
  *
+ * The reaper also owns the loop's scan (scan.h), which batches the /proc
+ * walks that exits and stops make necessary: whoever watches children
+ * needs both.
+ *
  * The watch and orphan-ear structs are embedded in their owner, who may
  * unwatch or unlisten at any time, including from any callback.
  */
@@ -80,6 +84,9 @@ void reaper_unlisten_orphans(struct reaper *r, struct reaper_ear *ear);
 
 /* Number of pids being watched. */
 size_t reaper_watching(const struct reaper *r);
+
+/* The loop's scan of /proc. */
+struct scan *reaper_scan(struct reaper *r);
 
 /* Release R; reaper_free(NULL) is a no-op. Watches must be gone. */
 void reaper_free(struct reaper *r);

@@ -60,6 +60,19 @@ struct spec *spec_new(const char *file);
 /* Append a job named NAME (copied) with the pipeline's defaults; return it. */
 struct spec_job *spec_add_job(struct spec *s, const char *name);
 
+/*
+ * J's command as an argv to exec without the shell, when the shell would do
+ * nothing but split it into words and look the first up in PATH (as make
+ * does for simple commands): S's shell is the default one, the text has
+ * only letters, digits, blanks and -_./=:,+@% (no quoting, expansion,
+ * redirection or operator), no word before the first is an assignment,
+ * the first word is not a shell keyword or built-in without a program of
+ * the same behaviour, and J does not set PATH. NULL otherwise; the caller
+ * frees the argv and its words with spec_argv_free().
+ */
+char **spec_direct_argv(const struct spec *s, const struct spec_job *j);
+void spec_argv_free(char **argv);
+
 /* Index of the job named NAME, or -1; O(1), files hold thousands of jobs. */
 long spec_find(const struct spec *s, const char *name);
 

@@ -1694,6 +1694,40 @@ Test(pipeline, default_names_unique)
 	h_release(&p);
 }
 
+/*
+ * A command without shell syntax is exec'd directly: the job's process is
+ * the command itself, leading its group; with shell syntax it is the
+ * shell's child (dash forks the last command of -c).
+ */
+Test(pipeline, simple_command_runs_without_the_shell)
+{
+	char cmd[512];
+	long pid, pgid;
+	struct h_proc p;
+
+	snprintf(cmd, sizeof(cmd), "%s pgid", h_th);
+	h_run(&p, NULL, "-q", "-c", cmd);
+	expect_exit(&p, 0);
+	cr_assert_eq(sscanf(p.out.data, "%*s | %ld %ld", &pid, &pgid), 2,
+		     "<%s>", p.out.data);
+	cr_assert_eq(pid, pgid, "not exec'd directly: <%s>", p.out.data);
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* Not found without the shell: the same 127, and a message naming it. */
+Test(pipeline, simple_command_not_found_is_127)
+{
+	struct h_proc p;
+
+	h_run(&p, NULL, "-c", "ctxrun-no-such-command --x", "-c", "sleep 30");
+	expect_exit(&p, 127);
+	expect_err_has(&p, "ctxrun-no-such-command");
+	cr_assert_lt(p.elapsed, 10.0, "the sibling was not stopped");
+	h_no_survivors();
+	h_release(&p);
+}
+
 /* A default name steps over a given one that looks like a default. */
 Test(pipeline, default_names_skip_given_names)
 {

@@ -976,3 +976,53 @@ Test(config, spec_find_by_name_before_and_after_select)
 	cr_assert_eq(spec_find(s, "j3"), -1);
 	spec_free(s);
 }
+
+/* Parse a one-job file with COMMAND and return its direct argv (or NULL). */
+static char **
+direct_of(const char *pipeline_extra, const char *job_extra, const char *command)
+{
+	char text[512];
+	struct spec *s;
+	char **argv;
+
+	snprintf(text, sizeof(text), "[pipeline]\n%s[job:a]\ncommand = %s\n%s",
+		 pipeline_extra, command, job_extra);
+	s = ok(text);
+	argv = spec_direct_argv(s, &s->jobs[0]);
+	spec_free(s);
+	return argv;
+}
+
+/* Simple commands skip the shell; anything the shell would act on keeps it. */
+Test(config, direct_argv_only_for_simple_commands)
+{
+	static const char *const shell_needed[] = {
+		"echo hi; true", "echo $HOME", "echo 'a b'", "echo \"a\"",
+		"ls *.c", "echo ~", "a && b", "a | b", "a > f", "(a)", "a &",
+		"echo a\\ b", "A=1 env", "cd /tmp", "exit 3", "set -e", "pwd",
+		"[ -e x ]", "! true", "echo `date`", "x # comment",
+	};
+	char **argv = direct_of("", "", "  sleep   0.5 --x=y,z:1@h+%  ");
+
+	cr_assert_not_null(argv);
+	cr_assert_str_eq(argv[0], "sleep");
+	cr_assert_str_eq(argv[1], "0.5");
+	cr_assert_str_eq(argv[2], "--x=y,z:1@h+%");
+	cr_assert_null(argv[3]);
+	spec_argv_free(argv);
+	for (size_t i = 0; i < sizeof(shell_needed) / sizeof(*shell_needed); i++) {
+		argv = direct_of("", "", shell_needed[i]);
+		cr_expect_null(argv, "'%s' skipped the shell", shell_needed[i]);
+		spec_argv_free(argv);
+	}
+	/* Another shell, or a PATH of the job's own, keeps the shell too. */
+	argv = direct_of("shell = /bin/bash\n", "", "true");
+	cr_expect_null(argv);
+	spec_argv_free(argv);
+	argv = direct_of("", "env = PATH=/opt/bin\n", "true");
+	cr_expect_null(argv);
+	spec_argv_free(argv);
+	argv = direct_of("", "env = A=1\n", "true");
+	cr_expect_not_null(argv);
+	spec_argv_free(argv);
+}
