@@ -99,8 +99,9 @@ escape_json(FILE *out, const char *s, size_t len)
 static bool
 xml_char(uint32_t cp)
 {
-	return cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
-	       (cp >= 0xE000 && cp <= 0xFFFD) || cp >= 0x10000;
+	return cp == 0x9 || cp == 0xA || cp == 0xD ||
+	       (cp >= 0x20 && cp <= 0xD7FF) || (cp >= 0xE000 && cp <= 0xFFFD) ||
+	       cp >= 0x10000;
 }
 
 /* Write the LEN bytes at S to OUT as XML character data. */

@@ -34,8 +34,8 @@ events_open(const char *path, struct err *e)
 	struct events *ev;
 
 	if (!f) {
-		return err_errno(e, errno, "cannot open events file '%s'", path),
-		       NULL;
+		err_errno(e, errno, "cannot open events file '%s'", path);
+		return NULL;
 	}
 	ev = xcalloc(1, sizeof(*ev));
 	ev->f = f;
@@ -139,8 +139,8 @@ events_close(struct events *ev, struct err *e)
 		ev->saved_errno = errno ? errno : EIO;
 	}
 	if (ev->saved_errno) {
-		rc = err_errno(e, ev->saved_errno, "cannot write events file '%s'",
-			       ev->path);
+		rc = err_errno(e, ev->saved_errno,
+			       "cannot write events file '%s'", ev->path);
 	}
 	free(ev->path);
 	free(ev);

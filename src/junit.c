@@ -52,8 +52,8 @@ junit_open(const char *path, struct err *e)
 	struct junit *j;
 
 	if (!f) {
-		return err_errno(e, errno, "cannot open JUnit file '%s'", path),
-		       NULL;
+		err_errno(e, errno, "cannot open JUnit file '%s'", path);
+		return NULL;
 	}
 	j = xcalloc(1, sizeof(*j));
 	j->f = f;
@@ -95,8 +95,10 @@ grow(struct junit *j)
 	struct entry **slots = xcalloc(n_slots, sizeof(*slots));
 
 	for (size_t i = 0; i < j->n_slots; i++) {
-		if (j->slots[i]) {
-			*slot_of(slots, n_slots, j->slots[i]->name) = j->slots[i];
+		struct entry *e = j->slots[i];
+
+		if (e) {
+			*slot_of(slots, n_slots, e->name) = e;
 		}
 	}
 	free(j->slots);
@@ -123,6 +125,13 @@ entry_of(struct junit *j, const char *name, bool create)
 	return *slot;
 }
 
+/* The smaller of A and B. */
+static size_t
+min_size(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
+
 /* Keep LEN bytes at P in C: the head while it has room, then the tail. */
 static void
 capture_add(struct capture *c, const char *p, size_t len)
@@ -131,16 +140,15 @@ capture_add(struct capture *c, const char *p, size_t len)
 
 	c->total += len;
 	if (c->head_len < JUNIT_KEEP) {
-		size_t take = len < JUNIT_KEEP - c->head_len ? len
-							     : JUNIT_KEEP - c->head_len;
+		size_t take = min_size(len, JUNIT_KEEP - c->head_len);
 
 		if (c->head_len + take > c->head_cap) {
-			c->head_cap = c->head_cap ? c->head_cap * 2 : 1024;
-			c->head_cap = c->head_cap < c->head_len + take
-					      ? c->head_len + take
-					      : c->head_cap;
-			c->head_cap = c->head_cap > JUNIT_KEEP ? JUNIT_KEEP
-							       : c->head_cap;
+			size_t cap = c->head_cap ? c->head_cap * 2 : 1024;
+
+			if (cap < c->head_len + take) {
+				cap = c->head_len + take;
+			}
+			c->head_cap = min_size(cap, JUNIT_KEEP);
 			c->head = xrealloc(c->head, c->head_cap);
 		}
 		memcpy(c->head + c->head_len, p, take);
@@ -160,12 +168,11 @@ capture_add(struct capture *c, const char *p, size_t len)
 		c->tail_len = JUNIT_KEEP;
 		return;
 	}
-	first = len < JUNIT_KEEP - c->tail_next ? len : JUNIT_KEEP - c->tail_next;
+	first = min_size(len, JUNIT_KEEP - c->tail_next);
 	memcpy(c->tail + c->tail_next, p, first);
 	memcpy(c->tail, p + first, len - first);
 	c->tail_next = (c->tail_next + len) % JUNIT_KEEP;
-	c->tail_len = c->tail_len + len > JUNIT_KEEP ? JUNIT_KEEP
-						     : c->tail_len + len;
+	c->tail_len = min_size(c->tail_len + len, JUNIT_KEEP);
 }
 
 /* Keep output of job NAME. */
@@ -204,8 +211,8 @@ write_capture(FILE *f, const char *tag, const struct capture *c)
 		return;
 	}
 	if (cut) {
-		note_len = (size_t)snprintf(note, sizeof(note),
-					    "\n[ctxrun: %llu bytes cut]\n", cut);
+		note_len = (size_t)snprintf(note, sizeof(note), "\n[ctxrun: "
+					    "%llu bytes cut]\n", cut);
 	}
 	buf = xmalloc(c->head_len + note_len + c->tail_len + 1);
 	memcpy(buf, c->head, c->head_len);
@@ -331,7 +338,9 @@ junit_write(struct junit *j, const struct junit_suite *suite,
 	put_attr(f, "name", suite->name);
 	fprintf(f, "%s timestamp=\"%s\">\n", counts, stamp);
 	for (size_t i = 0; i < n; i++) {
-		write_case(f, suite->name, &r[i], entry_of(j, r[i].name, false));
+		struct entry *e_i = entry_of(j, r[i].name, false);
+
+		write_case(f, suite->name, &r[i], e_i);
 	}
 	fputs("  </testsuite>\n</testsuites>\n", f);
 	if (ferror(f)) {
@@ -342,7 +351,8 @@ junit_write(struct junit *j, const struct junit_suite *suite,
 	}
 	j->f = NULL;
 	if (saved) {
-		return err_errno(e, saved, "cannot write JUnit file '%s'", j->path);
+		return err_errno(e, saved, "cannot write JUnit file '%s'",
+				 j->path);
 	}
 	return 0;
 }

@@ -682,7 +682,8 @@ run_pipeline(const struct spec *s, const struct run_opts *o)
 	} else {
 		snprintf(label, sizeof(label), "timeout in %s", s->file);
 	}
-	if (reports_open(&r) < 0 || root_deadline(&r, s->timeout_ms, label) < 0) {
+	if (reports_open(&r) < 0 ||
+	    root_deadline(&r, s->timeout_ms, label) < 0) {
 		run_quiesce(&r);
 		run_release(&r);
 		return EXIT_INTERNAL;
@@ -853,7 +854,8 @@ report_pipeline_event(struct run *r, const struct pipeline *p,
 		}
 		return;
 	case PL_EV_ERROR:
-		report_not_started(r, ev->name, pipeline_results(p, &n)[ev->job].exit_code,
+		report_not_started(r, ev->name,
+				   pipeline_results(p, &n)[ev->job].exit_code,
 				   ev->text);
 		return;
 	case PL_EV_SKIP:
