@@ -570,6 +570,24 @@ Test(reports, sigint_one_command_writes_complete_reports)
 	h_release(&p);
 }
 
+/* The report files are ctxrun's own: no job inherits their fds. */
+Test(reports, jobs_do_not_inherit_report_fds)
+{
+	struct h_proc p;
+
+	h_run(&p, NULL, "--events", tmp_path("e.jsonl"), "--junit",
+	      tmp_path("j.xml"), "--", h_th, "fds");
+	expect_exit(&p, 0);
+	expect_out(&p, "0 1 2\n");
+	h_release(&p);
+	h_run(&p, NULL, "-q", "--events", tmp_path("e.jsonl"), "--junit",
+	      tmp_path("j.xml"), "-n", "f", "-c", "\"$TH\" fds");
+	expect_exit(&p, 0);
+	expect_out(&p, "f | 0 1 2\n");
+	h_no_survivors();
+	h_release(&p);
+}
+
 /* ---- files that cannot be opened ---- */
 
 /* An events file that cannot be opened: 125, named, nothing runs. */
