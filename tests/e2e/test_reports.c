@@ -570,6 +570,35 @@ Test(reports, sigint_one_command_writes_complete_reports)
 	h_release(&p);
 }
 
+/*
+ * ctxrun's stdout closed: the run is cancelled and ends by SIGPIPE, with
+ * complete reports whose "done" says so.
+ */
+Test(reports, stdout_closed_writes_complete_reports)
+{
+	struct h_opts o = { .close_stdout = true };
+	struct h_proc p;
+	const char *ev = tmp_path("e.jsonl");
+	const char *ju = tmp_path("j.xml");
+	char *last;
+
+	h_start(&p, &o, "--events", ev, "--junit", ju, "-n", "chatty,quiet",
+		"-c", "yes", "-c", "sleep 30");
+	h_finish(&p, 20000);
+	expect_signal(&p, SIGPIPE);
+	expect_valid_events(ev);
+	expect_valid_junit(ju);
+	last = last_line(ev);
+	cr_assert(strstr(last, "\"event\":\"done\",\"signal\":\"SIGPIPE\","
+			       "\"status\":141,\"cause\":\"output closed\"}"),
+		  "last line <%s>", last);
+	free(last);
+	expect_file_has(ju, "<skipped message=\"output closed\"/>");
+	expect_file_has(ju, "<system-out>y\ny\n");
+	h_no_survivors();
+	h_release(&p);
+}
+
 /* The report files are ctxrun's own: no job inherits their fds. */
 Test(reports, jobs_do_not_inherit_report_fds)
 {
