@@ -22,9 +22,10 @@ E2E_SRC := $(wildcard tests/e2e/*.c)
 # Debian packages the build and the tests need, each found by one file.
 BUILD_DEPS := /usr/include/ev.h:libev-dev /usr/include/ini.h:libinih-dev
 TEST_DEPS := /usr/include/criterion/criterion.h:libcriterion-dev \
-	/usr/bin/valgrind:valgrind /usr/bin/mandoc:mandoc
+	/usr/bin/valgrind:valgrind /usr/bin/mandoc:mandoc \
+	/usr/bin/xmllint:libxml2-utils /usr/bin/python3:python3
 
-.PHONY: all deps test-deps demo test test-plain check check-asan check-valgrind \
+.PHONY: all deps test-deps demo test test-plain golden-update check check-asan check-valgrind \
 	check-clang check-man clean install uninstall fuzz fuzz-merge
 
 all: ctxrun
@@ -93,6 +94,11 @@ test-plain: test-deps $(BUILD)/ctxrun $(BUILD)/th $(BUILD)/test_unit $(BUILD)/te
 	@for f in examples/*.ini; do $(BUILD)/ctxrun --check -f "$$f" >/dev/null || exit 1; done
 
 check: check-man check-clang check-asan check-valgrind
+
+# Rewrite tests/golden/ from what the reports tests get (review the diff).
+golden-update: test-deps $(BUILD)/ctxrun $(BUILD)/th $(BUILD)/test_e2e
+	CTXRUN_GOLDEN_UPDATE=1 CTXRUN_BIN=$(BUILD)/ctxrun TH_BIN=$(BUILD)/th \
+		$(BUILD)/test_e2e --filter 'reports/golden*'
 
 # The man pages must render without a single warning.
 check-man: test-deps

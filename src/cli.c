@@ -69,6 +69,8 @@ usage(FILE *out)
 	      "      --check            validate and print the plan; run nothing\n"
 	      "      --preserve-status  on timeout, exit with the job's status\n"
 	      "      --foreground       one command: stay in ctxrun's process group\n"
+	      "      --events FILE      write lifecycle events to FILE as JSON Lines\n"
+	      "      --junit FILE       write a JUnit XML report to FILE at the end\n"
 	      "  -v, --verbose          report the whole lifecycle on stderr\n"
 	      "  -q, --quiet            print no messages of ctxrun's own\n"
 	      "  -h, --help             show this help and exit\n"
@@ -170,6 +172,12 @@ take_option(struct cli_opts *o, int c, const char *arg, char **argv)
 	case 'C':
 		o->check = true;
 		return 0;
+	case 'E':
+		o->run.events_path = arg;
+		return 0;
+	case 'J':
+		o->run.junit_path = arg;
+		return 0;
 	case 'v':
 		o->run.verbosity = RUN_VERBOSE;
 		return 0;
@@ -202,6 +210,8 @@ parse_args(int argc, char **argv, struct cli_opts *o)
 		{ "check", no_argument, NULL, 'C' },
 		{ "preserve-status", no_argument, NULL, 'P' },
 		{ "foreground", no_argument, NULL, 'F' },
+		{ "events", required_argument, NULL, 'E' },
+		{ "junit", required_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },

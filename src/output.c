@@ -27,6 +27,8 @@ struct output {
 	size_t streams;
 	char *scratch; /* prefixed lines on their way out */
 	size_t scratch_cap;
+	output_tap_fn *tap; /* sees output as read, e.g. for --junit */
+	void *tap_data;
 };
 
 struct output_stream {
@@ -54,6 +56,14 @@ output_new(struct ev_loop *loop, int width, output_closed_fn *on_closed,
 	o->on_closed = on_closed;
 	o->data = data;
 	return o;
+}
+
+/* Give every piece of output to FN too. */
+void
+output_set_tap(struct output *o, output_tap_fn *fn, void *data)
+{
+	o->tap = fn;
+	o->tap_data = data;
 }
 
 /* Open a stream for a job's fd WHICH. */
@@ -190,6 +200,10 @@ read_available(struct output_stream *s)
 		}
 		n = read(s->io.fd, s->buf + s->len, s->cap - s->len);
 		if (n > 0) {
+			if (s->out->tap) {
+				s->out->tap(s->out->tap_data, s->name, s->target,
+					    s->buf + s->len, (size_t)n);
+			}
 			s->len += (size_t)n;
 			drain_lines(s, false);
 			continue;

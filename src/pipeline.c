@@ -424,9 +424,9 @@ attempt_failed_to_start(struct pipeline *p, size_t i, int code,
 	output_stream_close(pj->out);
 	output_stream_close(pj->err);
 	pj->out = pj->err = NULL;
-	emit(p, PL_EV_ERROR, i, msg);
 	r->outcome = JOB_FAILED;
-	r->exit_code = code;
+	r->exit_code = code; /* set first: the event's reader may want it */
+	emit(p, PL_EV_ERROR, i, msg);
 	finalize(p, i);
 }
 

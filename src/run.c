@@ -10,13 +10,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
 
 #include "ctxrun/ctx.h"
 #include "ctxrun/duration.h"
+#include "ctxrun/events.h"
 #include "ctxrun/job.h"
+#include "ctxrun/junit.h"
 #include "ctxrun/output.h"
 #include "ctxrun/pipeline.h"
 #include "ctxrun/proc.h"
@@ -60,6 +63,11 @@ struct run {
 	int stop_signal;     /* the run's, for the final sweep */
 	int64_t grace_ms;
 	struct proc *sweep;  /* stopping what escaped its job, or NULL */
+	struct events *events; /* --events, or NULL */
+	struct junit *junit;   /* --junit, or NULL */
+	double wall_start;     /* Unix time the run started, for --junit */
+	ev_tstamp started_at;  /* loop time the run started */
+	ev_tstamp job_started_at, job_ended_at; /* one-command mode */
 };
 
 static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
@@ -87,6 +95,16 @@ std_fds_open(void)
 	}
 }
 
+/* Unix time now, in seconds: only for what reports print. */
+static double
+wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Set up the loop, the root context and ctxrun's own signals. */
 static void
 run_init(struct run *r, const struct run_opts *o)
@@ -100,6 +118,8 @@ run_init(struct run *r, const struct run_opts *o)
 	if (!r->loop) {
 		BUG("cannot initialise libev");
 	}
+	r->started_at = ev_now(r->loop);
+	r->wall_start = wall_now();
 	/* Orphans of a job are re-parented to us, not to init. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	signal(SIGPIPE, SIG_IGN);
@@ -152,6 +172,27 @@ root_deadline(struct run *r, int64_t timeout_ms, const char *label)
 		}
 		ctx_set_deadline_wall(r->root, wall,
 				      "deadline exceeded (inherited CTXRUN_DEADLINE)");
+	}
+	return 0;
+}
+
+/*
+ * Open the --events and --junit files before anything runs; -1 after
+ * printing why one cannot be opened (ctxrun's own failure, exit 125).
+ */
+static int
+reports_open(struct run *r)
+{
+	const struct run_opts *o = r->opts;
+	struct err e;
+
+	if (o->events_path && !(r->events = events_open(o->events_path, &e))) {
+		fprintf(stderr, "ctxrun: %s\n", e.msg);
+		return -1;
+	}
+	if (o->junit_path && !(r->junit = junit_open(o->junit_path, &e))) {
+		fprintf(stderr, "ctxrun: %s\n", e.msg);
+		return -1;
 	}
 	return 0;
 }
@@ -268,6 +309,8 @@ run_release(struct run *r)
 	pipeline_free(r->pipeline);
 	proc_free(r->sweep);
 	output_free(r->output);
+	events_close(r->events, &(struct err){ 0 });
+	junit_free(r->junit);
 	if (r->devnull >= 0) {
 		close(r->devnull);
 	}
@@ -294,21 +337,121 @@ reraise(struct run *r, int signo)
 	exit(128 + signo);
 }
 
-/* Re-raise the signal R was interrupted by, if any. */
-static void
-reraise_if_interrupted(struct run *r)
+/* The signal R will re-raise as its end (SPEC §4), or 0. */
+static int
+interrupt_signal(const struct run *r)
 {
 	const struct ctx_cause *root = ctx_cause(r->root);
 
 	if (root && root->kind == CTX_CAUSE_SIGNAL) {
-		reraise(r, root->value);
+		return root->value;
 	}
 	if (root && root->kind == CTX_CAUSE_OUTPUT) {
-		reraise(r, SIGPIPE);
+		return SIGPIPE;
 	}
-	if (r->handover_signal) {
-		reraise(r, r->handover_signal);
+	return r->handover_signal;
+}
+
+/* Re-raise the signal R was interrupted by, if any. */
+static void
+reraise_if_interrupted(struct run *r)
+{
+	int signo = interrupt_signal(r);
+
+	if (signo) {
+		reraise(r, signo);
 	}
+}
+
+/* Why the run ended as it did, for the "done" event; NULL: nothing to say. */
+static const char *
+run_cause(const struct run *r)
+{
+	const struct ctx_cause *root = ctx_cause(r->root);
+
+	/* CTX_CAUSE_CANCELLED is run_quiesce()'s "run finished". */
+	if (root && root->kind != CTX_CAUSE_CANCELLED) {
+		return root->text;
+	}
+	if (r->pipeline && group_failed(pipeline_group(r->pipeline))) {
+		return group_error_text(pipeline_group(r->pipeline));
+	}
+	if (r->job && job_cause(r->job)) {
+		return job_cause(r->job)->text;
+	}
+	return NULL;
+}
+
+/*
+ * The run is over with exit STATUS (or is about to re-raise a signal):
+ * write the "done" event and the JUnit report of the N results RES of the
+ * suite NAME, and close both files. Comes before any re-raise, so an
+ * interrupted run still leaves complete reports.
+ */
+static void
+reports_finish(struct run *r, const char *name,
+	       const struct pipeline_result *res, size_t n, int status)
+{
+	int signo = interrupt_signal(r);
+	struct err e;
+
+	if (r->events) {
+		events_write(r->events, &(struct events_rec){
+			.event = "done",
+			.signal = signo,
+			.has_status = true,
+			.status = signo ? 128 + signo : status,
+			.cause = run_cause(r),
+		});
+		if (events_close(r->events, &e) < 0) {
+			fprintf(stderr, "ctxrun: %s\n", e.msg);
+		}
+		r->events = NULL;
+	}
+	if (r->junit) {
+		struct junit_suite suite = {
+			.name = name,
+			.started_at = r->wall_start,
+		};
+
+		ev_now_update(r->loop);
+		suite.duration = ev_now(r->loop) - r->started_at;
+		if (junit_write(r->junit, &suite, res, n, &e) < 0) {
+			fprintf(stderr, "ctxrun: %s\n", e.msg);
+		}
+	}
+}
+
+/* The result of the one command, as the pipeline would give it. */
+static struct pipeline_result
+command_result(const struct run *r)
+{
+	struct pipeline_result res = {
+		.name = job_name(r->job),
+		.outcome = job_outcome(r->job),
+		.killed = job_killed(r->job),
+		.exit_code = job_exit_code(r->job),
+		.signal = job_signal(r->job),
+		.attempts = 1,
+		.started_at = r->job_started_at,
+		.duration = r->job_ended_at - r->job_started_at,
+	};
+	const struct ctx_cause *cause = job_cause(r->job);
+
+	snprintf(res.cause, sizeof(res.cause), "%s", cause ? cause->text : "");
+	return res;
+}
+
+/* End the reports of the one-command run with exit STATUS. */
+static void
+command_reports_finish(struct run *r, int status)
+{
+	struct pipeline_result res = { 0 };
+
+	if (r->job) {
+		res = command_result(r);
+	}
+	reports_finish(r, "command line", &res, r->job ? 1 : 0, status);
 }
 
 /* Print "ctxrun: NAME: " and the rest of a lifecycle line, at LEVEL. */
@@ -348,6 +491,21 @@ base_name(const char *path)
 	return slash && slash[1] ? slash + 1 : path;
 }
 
+/* Job NAME could not start (exit CODE, because of TEXT): report it. */
+static void
+report_not_started(struct run *r, const char *name, int code, const char *text)
+{
+	if (r->events) {
+		events_write(r->events, &(struct events_rec){
+			.event = "exit", .job = name, .attempt = 1,
+			.has_status = true, .status = code, .cause = text,
+		});
+	}
+	if (r->junit) {
+		junit_set_error(r->junit, name, text);
+	}
+}
+
 /* Start the one command; -1 with the exit status for the failure in *STATUS. */
 static int
 start_command(struct run *r, int *status)
@@ -378,6 +536,8 @@ start_command(struct run *r, int *status)
 		fprintf(stderr, "ctxrun: %s\n", e.msg);
 		*status = errnum == EAGAIN || errnum == ENOMEM ? EXIT_INTERNAL
 							       : job_exit_code(r->job);
+		report_not_started(r, job_name(r->job), job_exit_code(r->job),
+				   e.msg);
 		return -1;
 	}
 	return 0;
@@ -392,25 +552,41 @@ run_command(const struct run_opts *o)
 	int status = EXIT_INTERNAL;
 
 	run_init(&r, o);
+	if (reports_open(&r) < 0) {
+		run_quiesce(&r);
+		run_release(&r);
+		return EXIT_INTERNAL;
+	}
 	if (root_deadline(&r, o->timeout_ms, "--timeout") == 0) {
 		run_watchdog(&r, o->stop_signal, o->grace_ms);
 	}
 	if (r.watchdog_fd < 0 || start_command(&r, &status) < 0) {
 		run_quiesce(&r);
 		ev_run(r.loop, 0); /* until the watchdog is reaped */
+		command_reports_finish(&r, status);
 		run_release(&r);
 		return status;
 	}
 	ev_run(r.loop, 0);
-	reraise_if_interrupted(&r);
 	outcome = job_outcome(r.job);
 	status = job_exit_code(r.job);
 	if ((outcome == JOB_CANCELLED || outcome == JOB_TIMED_OUT) &&
 	    job_cause(r.job)->kind == CTX_CAUSE_DEADLINE && !o->preserve_status) {
 		status = EXIT_TIMEDOUT;
 	}
+	command_reports_finish(&r, status);
+	reraise_if_interrupted(&r);
 	run_release(&r);
 	return status;
+}
+
+/* A piece of a job's output, for the JUnit report. */
+static void
+run_tap_cb(void *data, const char *name, int which, const char *p, size_t len)
+{
+	struct run *r = data;
+
+	junit_capture(r->junit, name, which, p, len);
 }
 
 /* ctxrun's stdout or stderr is gone: nobody is listening, stop the run. */
@@ -495,6 +671,7 @@ run_pipeline(const struct spec *s, const struct run_opts *o)
 {
 	struct run r;
 	char label[300];
+	const struct pipeline_result *results;
 	int status;
 	size_t n;
 
@@ -505,7 +682,8 @@ run_pipeline(const struct spec *s, const struct run_opts *o)
 	} else {
 		snprintf(label, sizeof(label), "timeout in %s", s->file);
 	}
-	if (root_deadline(&r, s->timeout_ms, label) < 0) {
+	if (reports_open(&r) < 0 ||
+	    root_deadline(&r, s->timeout_ms, label) < 0) {
 		run_quiesce(&r);
 		run_release(&r);
 		return EXIT_INTERNAL;
@@ -513,6 +691,9 @@ run_pipeline(const struct spec *s, const struct run_opts *o)
 	run_watchdog(&r, s->stop_signal, longest_grace(s));
 	r.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	r.output = output_new(r.loop, name_width(s), run_output_closed_cb, &r);
+	if (r.junit) {
+		output_set_tap(r.output, run_tap_cb, &r);
+	}
 	r.pipeline = pipeline_new(&(struct pipeline_opts){
 		.spec = s,
 		.root = r.root,
@@ -526,13 +707,13 @@ run_pipeline(const struct spec *s, const struct run_opts *o)
 	});
 	pipeline_start(r.pipeline);
 	ev_run(r.loop, 0);
+	results = pipeline_results(r.pipeline, &n);
 	if (o->verbosity >= RUN_NORMAL) {
-		const struct pipeline_result *results = pipeline_results(r.pipeline, &n);
-
 		report_summary(stderr, results, n);
 	}
-	reraise_if_interrupted(&r);
 	status = pipeline_status(&r);
+	reports_finish(&r, s->file, results, n, status);
+	reraise_if_interrupted(&r);
 	run_release(&r);
 	return status;
 }
@@ -622,7 +803,13 @@ run_job_cb(struct job *j, const struct job_event *ev, void *data)
 	struct run *r = data;
 
 	say_job_event(r, job_name(j), ev, true);
+	if (r->events) {
+		events_job(r->events, job_name(j), 1, ev);
+	}
 	switch (ev->kind) {
+	case JOB_EV_START:
+		r->job_started_at = ev_now(r->loop);
+		break;
 	case JOB_EV_EXIT:
 		/*
 		 * A job holding the terminal gets Ctrl-C instead of us. Like a
@@ -644,10 +831,45 @@ run_job_cb(struct job *j, const struct job_event *ev, void *data)
 		job_resume(j);
 		break;
 	case JOB_EV_DONE:
+		r->job_ended_at = ev_now(r->loop);
 		run_sweep(r);
 		break;
 	default:
 		break;
+	}
+}
+
+/* Put a pipeline event into the --events log and the --junit report. */
+static void
+report_pipeline_event(struct run *r, const struct pipeline *p,
+		      const struct pipeline_event *ev)
+{
+	struct events_rec rec = { .job = ev->name, .cause = ev->text };
+	size_t n;
+
+	switch (ev->kind) {
+	case PL_EV_JOB:
+		if (r->events) {
+			events_job(r->events, ev->name, ev->attempt, ev->job_ev);
+		}
+		return;
+	case PL_EV_ERROR:
+		report_not_started(r, ev->name,
+				   pipeline_results(p, &n)[ev->job].exit_code,
+				   ev->text);
+		return;
+	case PL_EV_SKIP:
+		rec.event = "skip";
+		break;
+	case PL_EV_RETRY:
+		rec.event = "retry";
+		rec.attempt = ev->attempt + 1; /* the one about to run */
+		break;
+	case PL_EV_DONE:
+		return; /* "done" comes with the exit status, at the end */
+	}
+	if (r->events) {
+		events_write(r->events, &rec);
 	}
 }
 
@@ -658,7 +880,9 @@ run_pipeline_cb(struct pipeline *p, const struct pipeline_event *ev, void *data)
 	struct run *r = data;
 	char d[64];
 
-	(void)p;
+	if (r->events || r->junit) {
+		report_pipeline_event(r, p, ev);
+	}
 	switch (ev->kind) {
 	case PL_EV_JOB:
 		say_job_event(r, ev->name, ev->job_ev, false);

@@ -41,5 +41,8 @@ check usage 125 -t 5x -- true
 check group 3 -c 'exit 3' -c 'sleep 30'
 check pipeline 0 -f examples/ci.ini
 check escapee 0 -- sh -c 'setsid sleep 30 & exit 0'
+check reports-command 124 --events "$log/c.jsonl" --junit "$log/c.xml" -t 0.3 -- "$th" sleep 30000
+check reports-group 3 --events "$log/g.jsonl" --junit "$log/g.xml" -c 'printf "x\377]]>"; exit 3' -c 'sleep 30'
+check reports-unwritable 125 --events "$log/no/such/dir" -- true
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -35,9 +35,15 @@ struct output_stream;
 
 typedef void output_closed_fn(struct output *o, void *data);
 
+/* Called with each piece of a job's output as read from its pipe, before prefixing. */
+typedef void output_tap_fn(void *data, const char *name, int which, const char *p, size_t len);
+
 /* Create the writer; names are padded to WIDTH. */
 struct output *output_new(struct ev_loop *loop, int width,
 			  output_closed_fn *on_closed, void *data);
+
+/* Give every piece of output read from now on to FN too (NULL: none). */
+void output_set_tap(struct output *o, output_tap_fn *fn, void *data);
 
 /*
  * Open a stream named NAME (copied) for a job's fd WHICH (1 or 2). On

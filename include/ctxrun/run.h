@@ -5,8 +5,8 @@
 /*
  * One run of ctxrun from start to exit status: the loop, the root context
  * and its deadline, ctxrun's own signals, the lifecycle lines on stderr and
- * the exit status. `cli` decides what to run and calls one of these; only
- * `cli` and `run` print.
+ * the exit status, and the --events and --junit reports it feeds. `cli`
+ * decides what to run and calls one of these; only `cli` and `run` print.
  *
  * Both functions return ctxrun's exit status, except when the run was
  * interrupted by SIGINT, SIGTERM or SIGHUP (or its output was closed):
@@ -29,6 +29,8 @@ struct run_opts {
 	int64_t grace_ms;     /* one command */
 	int stop_signal;      /* one command */
 	char **command;       /* one command: argv, exec'd directly */
+	const char *events_path; /* --events FILE, or NULL */
+	const char *junit_path;  /* --junit FILE, or NULL */
 };
 
 /* Run O->command alone, GNU timeout style (SPEC §1, one-command mode). */

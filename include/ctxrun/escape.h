@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CTXRUN_ESCAPE_H
+#define CTXRUN_ESCAPE_H
+
+/*
+ * Text made safe for the two report formats, whatever bytes it holds. Job
+ * names come from the user, causes quote them, and captured output is
+ * whatever a job wrote: none of it is known to be UTF-8, and output may
+ * hold NUL. Both writers decode UTF-8 strictly (no overlong forms, no
+ * surrogates, nothing above U+10FFFF) and write U+FFFD for each byte that
+ * does not start a valid sequence, so what they write is always valid
+ * UTF-8. Pure: they only write to the FILE * they are given, which stays
+ * the caller's.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/*
+ * Write the LEN bytes at S to OUT as the inside of a JSON string (no
+ * quotes): `"` and `\` escaped, control characters as \n, \t, ... or
+ * \u00XX, invalid UTF-8 as \ufffd.
+ */
+void escape_json(FILE *out, const char *s, size_t len);
+
+/*
+ * Write the LEN bytes at S to OUT as XML 1.0 character data: `<`, `>`,
+ * `&`, `"` and `'` as entities (so "]]>" cannot end anything), CR as a
+ * character reference so parsers keep it, and every character XML 1.0
+ * cannot carry (NUL, other control characters, U+FFFE, U+FFFF, invalid
+ * UTF-8) as U+FFFD. With ATTR, tab and newline become character
+ * references too, since an attribute value would otherwise lose them to
+ * whitespace normalisation.
+ */
+void escape_xml(FILE *out, const char *s, size_t len, bool attr);
+
+#endif

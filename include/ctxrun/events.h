@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CTXRUN_EVENTS_H
+#define CTXRUN_EVENTS_H
+
+/*
+ * The --events log: JSON Lines, one object per lifecycle event, written
+ * as it happens so that `tail -f` follows a run (SPEC §5, §6.13; the
+ * schema is documented in ctxrun(1)).
+ *
+ * 1. events_open() creates or truncates the file (close-on-exec) before
+ *    anything runs; failure is ctxrun's own (exit 125).
+ * 2. events_write() or events_job() per event: each line goes out with one
+ *    flush, whole. `time` is the wall clock (Unix seconds, milliseconds),
+ *    taken here.
+ * 3. events_close() after the last event ("done"); it says whether every
+ *    line reached the file.
+ *
+ * The log owns its FILE *; records and their strings stay the caller's.
+ * Pure of the loop: it knows nothing but what it is given.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ctxrun/err.h"
+#include "ctxrun/job.h"
+
+struct events;
+
+/* One line of the log. Absent fields: NULL, 0 or has_status false. */
+struct events_rec {
+	const char *event; /* "start", "signal", "kill", "exit", "skip", ... */
+	const char *job;   /* job name, any bytes */
+	pid_t pid;
+	int attempt;       /* 1 for a job's first run */
+	int signal;        /* written by name, "SIGTERM" */
+	bool has_status;
+	int status;        /* exit code 0..255 (128+N after signal N) */
+	const char *cause; /* any bytes */
+};
+
+/* Open PATH for the log; NULL with E filled when it cannot be opened. */
+struct events *events_open(const char *path, struct err *e);
+
+/* Write REC as one line. Write errors are kept for events_close(). */
+void events_write(struct events *ev, const struct events_rec *rec);
+
+/*
+ * Write the line a job event stands for (start, signal, kill, exit) for
+ * job NAME's attempt ATTEMPT; other job events write nothing.
+ */
+void events_job(struct events *ev, const char *name, int attempt,
+		const struct job_event *jev);
+
+/*
+ * Close the log; -1 with E filled when a line could not be written.
+ * NULL is a no-op that returns 0.
+ */
+int events_close(struct events *ev, struct err *e);
+
+#endif
