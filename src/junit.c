@@ -261,11 +261,16 @@ message(const struct pipeline_result *r, const struct entry *e, char *buf,
 	}
 }
 
-/* Does R count as a failure (failed or timed out, allowed or not)? */
+/*
+ * Does R count as a failure (failed or timed out, allowed or not)? A job
+ * the run's deadline stopped timed out too: the run fails with 124 for it,
+ * and a CI page must not show it as merely skipped.
+ */
 static bool
 is_failure(const struct pipeline_result *r)
 {
-	return r->outcome == JOB_FAILED || r->outcome == JOB_TIMED_OUT;
+	return r->outcome == JOB_FAILED || r->outcome == JOB_TIMED_OUT ||
+	       (r->outcome == JOB_CANCELLED && r->cause_kind == CTX_CAUSE_DEADLINE);
 }
 
 /* Does R count as skipped (cancelled or never started)? */

@@ -507,6 +507,7 @@ attempt_done(struct pjob *pj)
 	r->signal = job_signal(pj->job);
 	r->duration = ev_now(p->loop) - r->started_at;
 	snprintf(r->cause, sizeof(r->cause), "%s", cause ? cause->text : "");
+	r->cause_kind = cause ? cause->kind : CTX_CAUSE_NONE;
 	job_free(pj->job);
 	pj->job = NULL;
 	p->running--;

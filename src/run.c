@@ -439,6 +439,7 @@ command_result(const struct run *r)
 	const struct ctx_cause *cause = job_cause(r->job);
 
 	snprintf(res.cause, sizeof(res.cause), "%s", cause ? cause->text : "");
+	res.cause_kind = cause ? cause->kind : CTX_CAUSE_NONE;
 	return res;
 }
 

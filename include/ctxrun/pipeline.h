@@ -48,6 +48,7 @@ struct pipeline_result {
 	ev_tstamp started_at;     /* loop time; 0 when it never ran */
 	ev_tstamp duration;       /* seconds, over all attempts */
 	char cause[256];          /* why timed out, cancelled or skipped */
+	enum ctx_cause_kind cause_kind; /* of a job that ran and was stopped */
 };
 
 enum pipeline_event_kind {

@@ -358,8 +358,10 @@ Test(reports, one_command_timeout)
 			       "\"deadline exceeded (--timeout 300ms)\"}"),
 		  "last line <%s>", last);
 	free(last);
-	expect_file_has(ju, "<skipped message=\"deadline exceeded (--timeout "
-			    "300ms); killed after grace\"/>");
+	/* The deadline failed the run (124): a failure, not a skip. */
+	expect_file_has(ju, "<failure message=\"deadline exceeded (--timeout "
+			    "300ms); killed after grace\" type=\"cancelled\"/>");
+	expect_file_has(ju, " failures=\"1\" errors=\"0\" skipped=\"0\"");
 	h_no_survivors();
 	h_release(&p);
 }
