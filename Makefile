@@ -91,6 +91,13 @@ test: test-plain check
 test-plain: test-deps $(BUILD)/ctxrun $(BUILD)/th $(BUILD)/test_unit $(BUILD)/test_e2e
 	$(BUILD)/test_unit
 	CTXRUN_BIN=$(BUILD)/ctxrun TH_BIN=$(BUILD)/th $(BUILD)/test_e2e
+	@# Again without cgroups, where the first pass had them: the fallback
+	@# (process groups, marks, the final sweep) must hold on its own.
+	@if $(BUILD)/ctxrun --cgroup on -- true 2>/dev/null; then \
+		echo "CTXRUN_CGROUP=off $(BUILD)/test_e2e"; \
+		CTXRUN_CGROUP=off CTXRUN_BIN=$(BUILD)/ctxrun TH_BIN=$(BUILD)/th \
+			$(BUILD)/test_e2e; \
+	fi
 	@for f in examples/*.ini; do $(BUILD)/ctxrun --check -f "$$f" >/dev/null || exit 1; done
 
 check: check-man check-clang check-asan check-valgrind

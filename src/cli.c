@@ -71,6 +71,7 @@ usage(FILE *out)
 	      "      --foreground       one command: stay in ctxrun's process group\n"
 	      "      --events FILE      write lifecycle events to FILE as JSON Lines\n"
 	      "      --junit FILE       write a JUnit XML report to FILE at the end\n"
+	      "      --cgroup MODE      a cgroup v2 per job: auto (default), on, off\n"
 	      "  -v, --verbose          report the whole lifecycle on stderr\n"
 	      "  -q, --quiet            print no messages of ctxrun's own\n"
 	      "  -h, --help             show this help and exit\n"
@@ -123,6 +124,24 @@ parse_jobs_opt(const char *arg, int *n)
 	}
 	*n = (int)v;
 	return 0;
+}
+
+/* Parse the --cgroup mode ARG (named NAME in errors) into *MODE. */
+static int
+parse_cgroup_opt(const char *name, const char *arg, enum run_cgroup *mode)
+{
+	static const char *const modes[] = {
+		[RUN_CGROUP_AUTO] = "auto", [RUN_CGROUP_ON] = "on",
+		[RUN_CGROUP_OFF] = "off",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+		if (!strcmp(arg, modes[i])) {
+			*mode = (enum run_cgroup)i;
+			return 0;
+		}
+	}
+	return usage_error("invalid %s '%s': expected auto, on or off", name, arg);
 }
 
 /* Handle one option C with argument ARG; -1 on a usage error. */
@@ -178,6 +197,8 @@ take_option(struct cli_opts *o, int c, const char *arg, char **argv)
 	case 'J':
 		o->run.junit_path = arg;
 		return 0;
+	case 'G':
+		return parse_cgroup_opt("--cgroup", arg, &o->run.cgroup);
 	case 'v':
 		o->run.verbosity = RUN_VERBOSE;
 		return 0;
@@ -212,6 +233,7 @@ parse_args(int argc, char **argv, struct cli_opts *o)
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "events", required_argument, NULL, 'E' },
 		{ "junit", required_argument, NULL, 'J' },
+		{ "cgroup", required_argument, NULL, 'G' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -465,8 +487,12 @@ cli_main(int argc, char **argv)
 			.stop_signal = SIGTERM,
 		},
 	};
-	int rc = parse_args(argc, argv, &o);
+	const char *cgroup = getenv("CTXRUN_CGROUP");
+	int rc = cgroup && *cgroup ? parse_cgroup_opt("CTXRUN_CGROUP", cgroup,
+						       &o.run.cgroup)
+				   : 0;
 
+	rc = rc < 0 ? rc : parse_args(argc, argv, &o);
 	if (rc != 0) {
 		free(o.commands);
 		return rc > 0 ? 0 : EXIT_USAGE;

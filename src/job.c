@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctxrun/cgroup.h"
 #include "ctxrun/duration.h"
 #include "ctxrun/proc.h"
 #include "ctxrun/ptree.h"
@@ -36,6 +37,7 @@ struct job {
 	struct proc *proc;
 	char **envp;
 	char mark[48]; /* this job's word in CTXRUN_MARK */
+	struct cgroup_job *cgroup; /* NULL: none */
 	enum job_outcome outcome;
 	int exit_code;
 	bool stopped_running; /* ctx done while the leader ran */
@@ -110,7 +112,13 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 	j->envp = env_build(j);
 	ps.envp = j->envp;
 	ps.mark = j->mark;
-	j->proc = proc_spawn(ctx_loop(parent), r, &ps, e);
+	if (j->spec.cgroup) {
+		j->cgroup = cgroup_job_new(j->spec.cgroup, mark_seq, e);
+		ps.cgroup = j->cgroup;
+	}
+	j->proc = !j->spec.cgroup || j->cgroup
+			  ? proc_spawn(ctx_loop(parent), r, &ps, e)
+			  : NULL;
 	if (!j->proc && j->spec.cwd && access(j->spec.cwd, X_OK) < 0) {
 		/* The chdir failed, not the program: say so. */
 		err_errno(e, errno, "cannot enter directory '%s'", j->spec.cwd);
@@ -219,6 +227,7 @@ job_free(struct job *j)
 	if (j->outcome == JOB_RUNNING) {
 		BUG("job_free on running job '%s'", j->name);
 	}
+	cgroup_job_free(j->cgroup);
 	free(j->envp);
 	free(j->name);
 	free(j);

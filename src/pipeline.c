@@ -382,6 +382,7 @@ attempt_spec(struct pipeline *p, size_t i, int out_fd, int err_fd)
 		.stdin_fd = p->o.stdin_fd,
 		.stdout_fd = out_fd,
 		.stderr_fd = err_fd,
+		.cgroup = p->o.cgroup,
 		.on_event = pipeline_job_cb,
 		.data = &p->jobs[i],
 	};

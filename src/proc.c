@@ -10,6 +10,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "ctxrun/cgroup.h"
 #include "ctxrun/ptree.h"
 #include "ctxrun/scan.h"
 #include "ctxrun/util.h"
@@ -44,6 +45,7 @@ struct proc {
 	int tty_fd;
 	struct ptree_match match;
 	char *mark;
+	struct cgroup_job *cgroup; /* when set, the job is exactly its members */
 	struct scan *scan;
 	struct scan_req req; /* its walks of /proc, batched with the others' */
 	bool own_group, stop_sent, kill_sent;
@@ -93,8 +95,15 @@ proc_spawn(struct ev_loop *loop, struct reaper *r,
 {
 	struct proc *p;
 	pid_t pid;
-	int rc = spawn_leader(spec, &pid);
+	int rc;
 
+	if (spec->cgroup && cgroup_spawn_begin(spec->cgroup, e) < 0) {
+		return NULL;
+	}
+	rc = spawn_leader(spec, &pid);
+	if (spec->cgroup) {
+		cgroup_spawn_end(spec->cgroup);
+	}
 	if (rc) {
 		return err_errno(e, rc, "cannot run '%s'", spec->argv[0]), NULL;
 	}
@@ -108,6 +117,7 @@ proc_spawn(struct ev_loop *loop, struct reaper *r,
 		.ancestor = p->self, .pgid = p->pgid, .mark = p->mark,
 	};
 	p->tty_fd = spec->tty_fd;
+	p->cgroup = spec->cgroup;
 	/* libev reaps only from the loop, so the exit cannot slip past this. */
 	reaper_watch(r, &p->watch, pid, proc_exit_cb);
 	return p;
@@ -118,9 +128,13 @@ struct proc *
 proc_sweep(struct ev_loop *loop, struct reaper *r, const struct ptree_match *m,
 	   int stop_signal, int64_t grace_ms, proc_event_fn *on_event, void *data)
 {
+	struct ptree_visit v = { .m = m };
 	struct proc *p;
-	size_t n = ptree_count(m);
+	size_t n;
 
+	/* Only the live ones: zombies are being reaped anyway. */
+	ptree_walk(&v, 1);
+	n = v.live;
 	if (!n) {
 		return NULL;
 	}
@@ -185,6 +199,15 @@ proc_leftovers(const struct proc *p)
 static void
 signal_group(struct proc *p, int sig)
 {
+	if (p->cgroup) {
+		p->signalled_all = true;
+		if (sig == SIGKILL) {
+			cgroup_kill(p->cgroup);
+		} else {
+			cgroup_signal(p->cgroup, sig);
+		}
+		return;
+	}
 	if (p->state != PROC_RUNNING || !p->own_group ||
 	    (killpg(p->pgid, sig) < 0 && errno == ESRCH)) {
 		p->signalled_all = true;
@@ -349,7 +372,13 @@ job_gone(const struct proc *p)
 {
 	long children;
 
-	if (!p->own_group || killpg(p->pgid, 0) == 0 || errno != ESRCH) {
+	/*
+	 * An empty cgroup may still leave zombies for us to reap: the job is
+	 * over when they are reaped too, so that ctxrun never exits before
+	 * the last of them.
+	 */
+	if (p->cgroup ? cgroup_populated(p->cgroup)
+		      : !p->own_group || killpg(p->pgid, 0) == 0 || errno != ESRCH) {
 		return false;
 	}
 	children = ptree_child_count(p->self);
@@ -366,6 +395,13 @@ proc_precheck(struct scan_req *r)
 {
 	struct proc *p = container_of(r, struct proc, req);
 
+	if (p->cgroup) {
+		/* Exact; a zombie left to reap counts as one until reaped. */
+		size_t n = cgroup_signal(p->cgroup, 0);
+
+		r->visit.found = n ? n : !job_gone(p);
+		return true;
+	}
 	if (p->listening && p->own_group && killpg(p->pgid, 0) == 0) {
 		r->visit.found = 1;
 		return true;

@@ -151,6 +151,7 @@ ptree_walk(struct ptree_visit *v, size_t n)
 		owner = owner_of(&t, p, &ix);
 		if (owner > 0) {
 			v[owner - 1].found++;
+			v[owner - 1].live += p->state != 'Z' && p->state != 'X';
 			signal_member(p, &v[owner - 1]);
 		}
 	}

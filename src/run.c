@@ -15,6 +15,7 @@
 
 #include <ev.h>
 
+#include "ctxrun/cgroup.h"
 #include "ctxrun/ctx.h"
 #include "ctxrun/duration.h"
 #include "ctxrun/events.h"
@@ -63,6 +64,7 @@ struct run {
 	int stop_signal;     /* the run's, for the final sweep */
 	int64_t grace_ms;
 	struct proc *sweep;  /* stopping what escaped its job, or NULL */
+	struct cgroup_run *cgroup; /* a cgroup per job below it, or NULL */
 	struct events *events; /* --events, or NULL */
 	struct junit *junit;   /* --junit, or NULL */
 	double wall_start;     /* Unix time the run started, for --junit */
@@ -210,6 +212,40 @@ run_watchdog_exit_cb(struct reaper_watch *w, int status)
 	reaper_stop(r->reaper);
 }
 
+/*
+ * Choose how jobs are contained: a cgroup each when --cgroup allows and
+ * the hierarchy lets us, else process groups and marks. -1 after saying
+ * why --cgroup on cannot be honoured.
+ */
+static int
+run_contain(struct run *r)
+{
+	struct err e;
+
+	if (r->opts->cgroup == RUN_CGROUP_OFF) {
+		if (r->opts->verbosity >= RUN_VERBOSE) {
+			fprintf(stderr, "ctxrun: containment: process groups and "
+					"marks (cgroups off)\n");
+		}
+		return 0;
+	}
+	r->cgroup = cgroup_run_new(&e);
+	if (!r->cgroup && r->opts->cgroup == RUN_CGROUP_ON) {
+		fprintf(stderr, "ctxrun: --cgroup on: %s\n", e.msg);
+		return -1;
+	}
+	if (r->opts->verbosity >= RUN_VERBOSE) {
+		if (r->cgroup) {
+			fprintf(stderr, "ctxrun: containment: cgroup %s\n",
+				cgroup_run_path(r->cgroup));
+		} else {
+			fprintf(stderr, "ctxrun: containment: process groups and "
+					"marks (%s)\n", e.msg);
+		}
+	}
+	return 0;
+}
+
 /* Start the watchdog that stops the jobs if ctxrun is killed. */
 static void
 run_watchdog(struct run *r, int stop_signal, int64_t grace_ms)
@@ -219,7 +255,9 @@ run_watchdog(struct run *r, int stop_signal, int64_t grace_ms)
 
 	r->stop_signal = stop_signal;
 	r->grace_ms = grace_ms;
-	r->watchdog_fd = watchdog_start(stop_signal, grace_ms, &pid, &e);
+	r->watchdog_fd = watchdog_start(stop_signal, grace_ms,
+					r->cgroup ? cgroup_run_path(r->cgroup) : NULL,
+					&pid, &e);
 	if (r->watchdog_fd < 0) {
 		/* The run can go on; only a death of ctxrun would go unhandled. */
 		if (r->opts->verbosity >= RUN_VERBOSE) {
@@ -309,6 +347,7 @@ run_release(struct run *r)
 	pipeline_free(r->pipeline);
 	proc_free(r->sweep);
 	output_free(r->output);
+	cgroup_run_free(r->cgroup);
 	events_close(r->events, &(struct err){ 0 });
 	junit_free(r->junit);
 	if (r->devnull >= 0) {
@@ -524,6 +563,7 @@ start_command(struct run *r, int *status)
 		.stdin_fd = -1,
 		.stdout_fd = -1,
 		.stderr_fd = -1,
+		.cgroup = r->cgroup,
 		.on_event = run_job_cb,
 		.data = r,
 	};
@@ -553,7 +593,7 @@ run_command(const struct run_opts *o)
 	int status = EXIT_INTERNAL;
 
 	run_init(&r, o);
-	if (reports_open(&r) < 0) {
+	if (reports_open(&r) < 0 || run_contain(&r) < 0) {
 		run_quiesce(&r);
 		run_release(&r);
 		return EXIT_INTERNAL;
@@ -683,7 +723,7 @@ run_pipeline(const struct spec *s, const struct run_opts *o)
 	} else {
 		snprintf(label, sizeof(label), "timeout in %s", s->file);
 	}
-	if (reports_open(&r) < 0 ||
+	if (reports_open(&r) < 0 || run_contain(&r) < 0 ||
 	    root_deadline(&r, s->timeout_ms, label) < 0) {
 		run_quiesce(&r);
 		run_release(&r);
@@ -703,6 +743,7 @@ run_pipeline(const struct spec *s, const struct run_opts *o)
 		.stdin_fd = r.devnull,
 		.fail_fast = s->fail_fast,
 		.jobs_limit = s->jobs_limit,
+		.cgroup = r.cgroup,
 		.on_event = run_pipeline_cb,
 		.data = &r,
 	});

@@ -145,7 +145,7 @@ serve(struct scan *s)
 	for (size_t i = 0; i < b->len; i++) {
 		struct scan_req *r = b->reqs[i];
 
-		r->visit.found = r->visit.sent = 0;
+		r->visit.found = r->visit.live = r->visit.sent = 0;
 		r->walked = needs_walk(r) ? (long)n++ : -1;
 		if (r->walked >= 0) {
 			s->visits[r->walked] = r->visit;
@@ -158,6 +158,7 @@ serve(struct scan *s)
 		if (r->walked >= 0) {
 			r->visit.found = s->visits[r->walked].found;
 			r->visit.sent = s->visits[r->walked].sent;
+			r->visit.live = s->visits[r->walked].live;
 		}
 	}
 }

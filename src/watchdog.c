@@ -4,8 +4,10 @@
 #include <sys/syscall.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,9 +67,58 @@ stop_orphans(pid_t parent, int sig, int64_t grace_ms)
 	ptree_signal_marked(prefix, SIGKILL);
 }
 
+/*
+ * CHILD: after the marked processes, whatever is left in the run's cgroup
+ * DIR (an escapee without its mark) is killed, and the cgroups ctxrun
+ * could not remove are removed.
+ */
+static void
+cgroup_cleanup(const char *dir)
+{
+	char path[4096], events[256];
+	DIR *d;
+	struct dirent *de;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cgroup.kill", dir);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)!write(fd, "1", 1);
+		close(fd);
+	}
+	/* The killed leave the cgroup as they die: wait for that, briefly. */
+	snprintf(path, sizeof(path), "%s/cgroup.events", dir);
+	for (int tries = 0; tries < 40; tries++) {
+		ssize_t n = -1;
+
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			n = read(fd, events, sizeof(events) - 1);
+			close(fd);
+		}
+		events[n > 0 ? n : 0] = '\0';
+		if (n <= 0 || !strstr(events, "populated 1")) {
+			break;
+		}
+		nap(POLL_NS);
+	}
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		if (!strncmp(de->d_name, "job.", 4)) {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			rmdir(path);
+		}
+	}
+	if (d) {
+		closedir(d);
+	}
+	rmdir(dir);
+}
+
 /* CHILD: wait for ctxrun to dismiss us or die; clean up after a death. */
 static _Noreturn void
-watchdog_main(int fd, pid_t parent, int sig, int64_t grace_ms)
+watchdog_main(int fd, pid_t parent, int sig, int64_t grace_ms,
+	      const char *cgroup_dir)
 {
 	int null = open("/dev/null", O_RDWR);
 	ssize_t n;
@@ -100,13 +151,17 @@ watchdog_main(int fd, pid_t parent, int sig, int64_t grace_ms)
 	}
 	if (n != 1) {
 		stop_orphans(parent, sig, grace_ms);
+		if (cgroup_dir) {
+			cgroup_cleanup(cgroup_dir);
+		}
 	}
 	_exit(0);
 }
 
 /* Start the watchdog. */
 int
-watchdog_start(int stop_signal, int64_t grace_ms, pid_t *pid, struct err *e)
+watchdog_start(int stop_signal, int64_t grace_ms, const char *cgroup_dir,
+	       pid_t *pid, struct err *e)
 {
 	pid_t parent = getpid();
 	int fds[2];
@@ -124,7 +179,7 @@ watchdog_start(int stop_signal, int64_t grace_ms, pid_t *pid, struct err *e)
 	}
 	if (*pid == 0) {
 		close(fds[1]);
-		watchdog_main(fds[0], parent, stop_signal, grace_ms);
+		watchdog_main(fds[0], parent, stop_signal, grace_ms, cgroup_dir);
 	}
 	/*
 	 * The child moves to a group of its own too, but may not have run yet:

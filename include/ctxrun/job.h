@@ -35,6 +35,7 @@
 #include "ctxrun/reaper.h"
 
 struct job;
+struct cgroup_run;
 
 enum job_outcome {
 	JOB_PENDING = 0, /* not started */
@@ -82,6 +83,8 @@ struct job_spec {
 	bool foreground;      /* see proc.h */
 	int tty_fd;           /* see proc.h; -1 for none */
 	int stdin_fd, stdout_fd, stderr_fd; /* -1: ctxrun's own */
+	struct cgroup_run *cgroup; /* each attempt gets a cgroup below it; NULL:
+				      none (borrowed, outlives the job) */
 	job_event_fn *on_event;
 	void *data;
 };

@@ -80,6 +80,7 @@ struct pipeline_opts {
 	int stdin_fd;            /* -1: ctxrun's own */
 	bool fail_fast;
 	int jobs_limit;          /* 0: none */
+	struct cgroup_run *cgroup; /* see job_spec; NULL: none */
 	pipeline_event_fn *on_event;
 	void *data;
 };

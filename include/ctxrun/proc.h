@@ -42,6 +42,7 @@
 
 struct proc;
 struct ptree_match;
+struct cgroup_job;
 
 enum proc_event {
 	PROC_KILLED,    /* the grace period ran out: SIGKILL sent */
@@ -68,6 +69,8 @@ struct proc_spec {
 	int stdin_fd;       /* -1: ctxrun's own */
 	int stdout_fd;      /* -1: ctxrun's own */
 	int stderr_fd;      /* -1: ctxrun's own */
+	struct cgroup_job *cgroup; /* the job's own cgroup, or NULL (borrowed,
+				      outlives the proc); see cgroup.h */
 	int stop_signal;    /* first signal of a stop */
 	int64_t grace_ms;   /* stop signal to SIGKILL; 0 = SIGKILL at once */
 	proc_event_fn *on_event;

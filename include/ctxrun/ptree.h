@@ -46,6 +46,7 @@ struct ptree_visit {
 	int outside_sigs[PTREE_MAX_SIGS]; /* then to live members outside the
 					     group only (killpg() had the rest) */
 	size_t found; /* out: members, zombies included */
+	size_t live;  /* out: members not zombies */
 	size_t sent;  /* out: signals delivered */
 };
 

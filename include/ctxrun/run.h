@@ -21,6 +21,12 @@
 
 enum run_verbosity { RUN_QUIET, RUN_NORMAL, RUN_VERBOSE };
 
+enum run_cgroup {
+	RUN_CGROUP_AUTO, /* when a writable cgroup v2 hierarchy allows it */
+	RUN_CGROUP_ON,   /* or fail with 125 */
+	RUN_CGROUP_OFF,  /* process groups and marks only */
+};
+
 struct run_opts {
 	enum run_verbosity verbosity;
 	bool preserve_status; /* on timeout, the job's own status, not 124 */
@@ -31,6 +37,7 @@ struct run_opts {
 	char **command;       /* one command: argv, exec'd directly */
 	const char *events_path; /* --events FILE, or NULL */
 	const char *junit_path;  /* --junit FILE, or NULL */
+	enum run_cgroup cgroup;  /* --cgroup: a cgroup v2 per job? */
 };
 
 /* Run O->command alone, GNU timeout style (SPEC §1, one-command mode). */

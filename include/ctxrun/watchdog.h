@@ -27,12 +27,13 @@
 #include "ctxrun/err.h"
 
 /*
- * Start the watchdog with the run's stop signal and grace period. Returns
- * the write end of its pipe (close-on-exec) and its pid in *PID, or -1 with
- * E filled.
+ * Start the watchdog with the run's stop signal and grace period, and the
+ * run's cgroup directory (NULL: none; see cgroup.h), whose processes it
+ * kills and whose cgroups it removes last. Returns the write end of its
+ * pipe (close-on-exec) and its pid in *PID, or -1 with E filled.
  */
-int watchdog_start(int stop_signal, int64_t grace_ms, pid_t *pid,
-		   struct err *e);
+int watchdog_start(int stop_signal, int64_t grace_ms, const char *cgroup_dir,
+		   pid_t *pid, struct err *e);
 
 /* Tell the watchdog behind FD that the run ended cleanly; closes FD. */
 void watchdog_dismiss(int fd);

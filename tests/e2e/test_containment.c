@@ -7,7 +7,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
 
+#include "expect.h"
 #include "harness.h"
 
 /*
@@ -187,13 +190,27 @@ Test(containment, nested_run_escapee_is_stopped_by_both)
 	h_release(&p);
 }
 
+/* Can ctxrun give each job a cgroup here? */
+static bool
+cgroups_usable(void)
+{
+	struct h_proc p;
+	bool ok;
+
+	h_run(&p, NULL, "--cgroup", "on", "--", "true");
+	ok = h_code(&p) == 0;
+	h_release(&p);
+	return ok;
+}
+
 /*
- * Run ARGV (ctxrun, ending in a th escape) and check that the escapee, out of the
- * job's reach, is stopped by the final sweep soon after the job is done,
- * not waited for and not left behind.
+ * Run ARGV (ctxrun, ending in a th escape) and check that the escapee, out
+ * of its job's group and mark, is stopped soon after the job ends and is
+ * not left behind: by the final sweep (SWEPT: its line on stderr), or, in
+ * a cgroup, as a leftover of its job like any other.
  */
 static void
-check_swept(const char *const *argv)
+check_escapee_stopped(const char *const *argv, bool swept)
 {
 	int pids[2] = { 0, 0 };
 	const char *ready;
@@ -208,8 +225,8 @@ check_swept(const char *const *argv)
 	cr_assert_eq(h_code(&p), 0, "status %#x, stderr <%s>", p.status, p.err.data);
 	cr_assert(gone_within(pids[1], 2000), "the escapee %d survived",
 		  (int)pids[1]);
-	cr_assert_not_null(strstr(p.err.data, "1 process escaped"), "stderr <%s>",
-			   p.err.data);
+	cr_assert_eq(strstr(p.err.data, "1 process escaped") != NULL, swept,
+		     "stderr <%s>", p.err.data);
 	/* Its stop signal worked: no need to wait for a 10 s grace. */
 	cr_assert_lt(p.elapsed, 8.0);
 	h_no_survivors();
@@ -219,7 +236,10 @@ check_swept(const char *const *argv)
 /* New session and empty environment: neither group nor mark finds it. */
 Test(containment, unmarked_escapee_is_stopped_by_the_final_sweep)
 {
-	check_swept((const char *const[]){ h_ctxrun, "--", h_th, "escape", "30000", NULL });
+	check_escapee_stopped((const char *const[]){ h_ctxrun, "--cgroup", "off",
+						     "--", h_th, "escape", "30000",
+						     NULL },
+			      true);
 }
 
 /*
@@ -228,8 +248,11 @@ Test(containment, unmarked_escapee_is_stopped_by_the_final_sweep)
  */
 Test(containment, leftover_escaping_during_its_stop_does_not_hang_the_run)
 {
-	check_swept((const char *const[]){ h_ctxrun, "-g", "0.5", "--", h_th,
-					   "escape", "30000", "on-term", NULL });
+	check_escapee_stopped((const char *const[]){ h_ctxrun, "--cgroup", "off",
+						     "-g", "0.5", "--", h_th,
+						     "escape", "30000", "on-term",
+						     NULL },
+			      true);
 }
 
 Test(containment, unmarked_escapee_of_a_group_job_is_swept)
@@ -237,7 +260,82 @@ Test(containment, unmarked_escapee_of_a_group_job_is_swept)
 	char cmd[512];
 
 	snprintf(cmd, sizeof(cmd), "%s escape 30000", h_th);
-	check_swept((const char *const[]){ h_ctxrun, "-c", cmd, NULL });
+	check_escapee_stopped((const char *const[]){ h_ctxrun, "--cgroup", "off",
+						     "-c", cmd, NULL },
+			      true);
+}
+
+/* In a cgroup, the same escapees are plain members of their job. */
+Test(containment, cgroup_holds_unmarked_escapees)
+{
+	char cmd[512];
+
+	if (!cgroups_usable()) {
+		cr_skip_test("no writable cgroup v2 hierarchy here");
+	}
+	snprintf(cmd, sizeof(cmd), "%s escape 30000", h_th);
+	check_escapee_stopped((const char *const[]){ h_ctxrun, "--cgroup", "on",
+						     "--", h_th, "escape", "30000",
+						     NULL },
+			      false);
+	check_escapee_stopped((const char *const[]){ h_ctxrun, "--cgroup", "on",
+						     "-g", "0.5", "--", h_th,
+						     "escape", "30000", "on-term",
+						     NULL },
+			      false);
+	check_escapee_stopped((const char *const[]){ h_ctxrun, "--cgroup", "on",
+						     "-c", cmd, NULL },
+			      false);
+}
+
+/* --cgroup on where it cannot be: 125, and nothing runs. */
+Test(containment, cgroup_on_without_cgroups_is_125)
+{
+	struct h_proc p;
+
+	if (cgroups_usable()) {
+		cr_skip_test("cgroups are usable here");
+	}
+	h_run(&p, NULL, "--cgroup", "on", "--", h_th, "touch", "/tmp/ctxrun-cg-ran");
+	expect_exit(&p, 125);
+	expect_err_has(&p, "ctxrun: --cgroup on: ");
+	cr_assert(access("/tmp/ctxrun-cg-ran", F_OK) < 0, "the command ran");
+	h_release(&p);
+}
+
+/* -v says which containment was chosen. */
+Test(containment, verbose_names_the_containment)
+{
+	struct h_proc p;
+
+	h_run(&p, NULL, "-v", "--cgroup", "off", "--", "true");
+	expect_exit(&p, 0);
+	expect_err_has(&p, "ctxrun: containment: process groups and marks "
+			   "(cgroups off)\n");
+	h_release(&p);
+	h_run(&p, NULL, "-v", "--cgroup", "auto", "--", "true");
+	expect_exit(&p, 0);
+	expect_err_has(&p, cgroups_usable() ? "ctxrun: containment: cgroup /"
+					    : "ctxrun: containment: process "
+					      "groups and marks (");
+	h_release(&p);
+}
+
+/* A bad --cgroup or CTXRUN_CGROUP is a usage error. */
+Test(containment, bad_cgroup_mode_is_125)
+{
+	struct h_proc p;
+
+	h_run(&p, NULL, "--cgroup", "maybe", "--", "true");
+	expect_exit(&p, 125);
+	expect_err_has(&p, "invalid --cgroup 'maybe': expected auto, on or off");
+	h_release(&p);
+	setenv("CTXRUN_CGROUP", "yes", 1);
+	h_run(&p, NULL, "--", "true");
+	unsetenv("CTXRUN_CGROUP");
+	expect_exit(&p, 125);
+	expect_err_has(&p, "invalid CTXRUN_CGROUP 'yes'");
+	h_release(&p);
 }
 
 Test(containment, killing_ctxrun_stops_the_whole_tree)
@@ -245,11 +343,17 @@ Test(containment, killing_ctxrun_stops_the_whole_tree)
 	struct h_proc p;
 	double killed;
 	pid_t esc;
+	const char *cg;
+	char cg_dir[4096];
 
 	/* A child in the group, an escapee out of it; both obey SIGTERM. */
-	h_start(&p, NULL, "-g", "5", "--", "sh", "-c",
+	h_start(&p, NULL, "-v", "-g", "5", "--", "sh", "-c",
 		"sleep 30 & " ESCAPE_SETSID " wait");
 	esc = escapee_of(&p);
+	cg = h_wait_err(&p, "containment: ", 10000);
+	cr_assert_not_null(cg, "stderr <%s>", p.err.data);
+	cg_dir[0] = '\0';
+	sscanf(cg, "containment: cgroup %4095s", cg_dir);
 	killed = h_now();
 	h_kill(&p, SIGKILL);
 	/* ctxrun's stdout is held by the tree: EOF means the tree is gone. */
@@ -260,6 +364,8 @@ Test(containment, killing_ctxrun_stops_the_whole_tree)
 					      "stop signal needs");
 	/* The watchdog itself finishes and is reaped by us, the subreaper. */
 	cr_assert(children_gone_within(5000), "something outlived the cleanup");
+	/* Its cgroups, which ctxrun could not remove, are gone too. */
+	cr_assert(!cg_dir[0] || access(cg_dir, F_OK) < 0, "%s is left", cg_dir);
 	h_no_survivors();
 	h_release(&p);
 }

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CTXRUN_CGROUP_H
+#define CTXRUN_CGROUP_H
+
+/*
+ * A cgroup v2 per job, where the hierarchy lets us write: the exact answer
+ * to "which processes are this job's", whatever they did (setsid, double
+ * fork, a cleared environment), and a race-free forced stop.
+ *
+ * 1. cgroup_run_new() once per run: finds the cgroup2 mount and ctxrun's
+ *    own cgroup (/proc/self/cgroup), and creates "ctxrun.PID" below it.
+ *    NULL, with why in E, when that is not possible (no cgroup2, not
+ *    writable, no cgroup.kill): the caller falls back to process groups
+ *    and marks (ptree.h), or refuses with --cgroup on.
+ * 2. cgroup_job_new() per job attempt creates "job.SEQ" below the run's.
+ * 3. cgroup_spawn_begin() / cgroup_spawn_end() around the spawn: ctxrun
+ *    moves itself into the job's cgroup and back, so the leader is born
+ *    in it (posix_spawn has no CLONE_INTO_CGROUP), and everything it
+ *    starts stays there.
+ * 4. cgroup_signal() sends a signal to every process of the job through
+ *    pidfds, each re-checked to still be in the cgroup; cgroup_kill()
+ *    SIGKILLs them all at once through cgroup.kill; cgroup_populated()
+ *    says whether any is left, zombies included.
+ * 5. cgroup_job_free() removes the job's cgroup once empty;
+ *    cgroup_run_free() the run's.
+ *
+ * Each struct owns its directory and the fds it keeps open on it.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ctxrun/err.h"
+
+struct cgroup_run;
+struct cgroup_job;
+
+struct cgroup_run *cgroup_run_new(struct err *e);
+
+/* The run's cgroup directory (for messages and the watchdog). */
+const char *cgroup_run_path(const struct cgroup_run *r);
+
+struct cgroup_job *cgroup_job_new(struct cgroup_run *r, unsigned long seq,
+				  struct err *e);
+
+/* Move ctxrun into J's cgroup; 0, or -1 with E filled. */
+int cgroup_spawn_begin(struct cgroup_job *j, struct err *e);
+
+/* Move ctxrun back where it was. */
+void cgroup_spawn_end(struct cgroup_job *j);
+
+/* Send SIG to every process in J; returns how many were signalled. */
+size_t cgroup_signal(struct cgroup_job *j, int sig);
+
+/* SIGKILL every process in J at once. */
+void cgroup_kill(struct cgroup_job *j);
+
+/* Does J still hold a process (a zombie too)? */
+bool cgroup_populated(struct cgroup_job *j);
+
+void cgroup_job_free(struct cgroup_job *j);
+void cgroup_run_free(struct cgroup_run *r);
+
+#endif

@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: MIT */
+#include "ctxrun/cgroup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctxrun/ptree.h"
+#include "ctxrun/util.h"
+
+/*
+ * Like systemd's scopes and runc, a job is made of its cgroup. What is
+ * ours to write is the cgroup ctxrun was started in (a delegated subtree,
+ * or anything as root): the run's cgroup goes below it, and enables no
+ * controller, so processes may sit in any cgroup of ours (cgroup v2's
+ * "no internal processes" rule binds only where controllers are on).
+ */
+
+struct cgroup_run {
+	char *path; /* the run's directory */
+	char *rel;  /* the same below the cgroup2 mount, as /proc/PID/cgroup has it */
+	int home;   /* cgroup.procs of ctxrun's own cgroup, to move back */
+};
+
+struct cgroup_job {
+	struct cgroup_run *run;
+	char *path;
+	char *rel;
+	int procs; /* its cgroup.procs, to move ctxrun in */
+	int dir;
+};
+
+/* The mount point of the cgroup2 hierarchy, allocated; NULL if none. */
+static char *
+cgroup2_mount(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL, *mnt = NULL;
+	size_t cap = 0;
+
+	if (!f) {
+		return NULL;
+	}
+	while (!mnt && getline(&line, &cap, f) > 0) {
+		char point[4096];
+		const char *sep = strstr(line, " - ");
+
+		/* id parent major:minor root MOUNT-POINT ... - FSTYPE ... */
+		if (sep && !strncmp(sep + 3, "cgroup2 ", 8) &&
+		    sscanf(line, "%*s %*s %*s %*s %4095s", point) == 1) {
+			mnt = xstrdup(point);
+		}
+	}
+	free(line);
+	fclose(f);
+	return mnt;
+}
+
+/* ctxrun's cgroup below the cgroup2 mount ("0::PATH"), allocated. */
+static char *
+own_cgroup(void)
+{
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	char *line = NULL, *path = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (!f) {
+		return NULL;
+	}
+	while (!path && (n = getline(&line, &cap, f)) > 0) {
+		if (!strncmp(line, "0::", 3)) {
+			line[n - 1] = line[n - 1] == '\n' ? '\0' : line[n - 1];
+			path = xstrdup(strcmp(line + 3, "/") ? line + 3 : "");
+		}
+	}
+	free(line);
+	fclose(f);
+	return path;
+}
+
+/* Write the pid "0" (the writer) to the cgroup.procs FD: move ourselves. */
+static int
+move_self(int fd)
+{
+	return write(fd, "0", 1) == 1 ? 0 : -1;
+}
+
+/* Create the run's cgroup. */
+struct cgroup_run *
+cgroup_run_new(struct err *e)
+{
+	char *mnt = cgroup2_mount(), *own = own_cgroup(), *home = NULL;
+	struct cgroup_run *r = NULL;
+	char *kill_file = NULL, *procs = NULL;
+	int fd = -1;
+
+	if (!mnt || !own) {
+		err_set(e, 0, "no cgroup v2 hierarchy");
+		goto out;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->home = -1;
+	r->rel = xasprintf("%s/ctxrun.%d", own, (int)getpid());
+	r->path = xasprintf("%s%s", mnt, r->rel);
+	home = xasprintf("%s%s/cgroup.procs", mnt, own);
+	if (mkdir(r->path, 0755) < 0) {
+		err_errno(e, errno, "cannot create cgroup %s", r->path);
+		free(r->path);
+		r->path = NULL;
+		goto fail;
+	}
+	kill_file = xasprintf("%s/cgroup.kill", r->path);
+	procs = xasprintf("%s/cgroup.procs", r->path);
+	if (access(kill_file, W_OK) < 0) {
+		err_set(e, 0, "no cgroup.kill in %s (Linux 5.14 or later needed)",
+			r->path);
+		goto fail;
+	}
+	/* Moving ourselves is what spawning needs: try it once, both ways. */
+	r->home = open(home, O_WRONLY | O_CLOEXEC);
+	fd = open(procs, O_WRONLY | O_CLOEXEC);
+	if (r->home < 0 || fd < 0 || move_self(fd) < 0 || move_self(r->home) < 0) {
+		err_errno(e, errno, "cannot move processes between %s and %s",
+			  home, r->path);
+		goto fail;
+	}
+	goto out;
+fail:
+	cgroup_run_free(r);
+	r = NULL;
+out:
+	if (fd >= 0) {
+		close(fd);
+	}
+	free(kill_file);
+	free(procs);
+	free(home);
+	free(mnt);
+	free(own);
+	return r;
+}
+
+/* The run's cgroup directory. */
+const char *
+cgroup_run_path(const struct cgroup_run *r)
+{
+	return r->path;
+}
+
+/* Create job SEQ's cgroup below R's. */
+struct cgroup_job *
+cgroup_job_new(struct cgroup_run *r, unsigned long seq, struct err *e)
+{
+	struct cgroup_job *j = xcalloc(1, sizeof(*j));
+
+	j->run = r;
+	j->rel = xasprintf("%s/job.%lu", r->rel, seq);
+	j->path = xasprintf("%s/job.%lu", r->path, seq);
+	j->procs = j->dir = -1;
+	if (mkdir(j->path, 0755) < 0 ||
+	    (j->dir = open(j->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (j->procs = openat(j->dir, "cgroup.procs", O_WRONLY | O_CLOEXEC)) < 0) {
+		err_errno(e, errno, "cannot create cgroup %s", j->path);
+		cgroup_job_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* Move ctxrun into J's cgroup. */
+int
+cgroup_spawn_begin(struct cgroup_job *j, struct err *e)
+{
+	if (move_self(j->procs) < 0) {
+		return err_errno(e, errno, "cannot enter cgroup %s", j->path);
+	}
+	return 0;
+}
+
+/* Move ctxrun back to its own cgroup. */
+void
+cgroup_spawn_end(struct cgroup_job *j)
+{
+	if (move_self(j->run->home) < 0) {
+		BUG("cannot leave cgroup %s: %s", j->path, strerror(errno));
+	}
+}
+
+/* Read the whole of file NAME in J's directory, allocated; NULL on error. */
+static char *
+read_at(const struct cgroup_job *j, const char *name)
+{
+	int fd = openat(j->dir, name, O_RDONLY | O_CLOEXEC);
+	size_t len = 0, cap = 4096;
+	char *buf;
+	ssize_t n;
+
+	if (fd < 0) {
+		return NULL;
+	}
+	buf = xmalloc(cap + 1);
+	while ((n = read(fd, buf + len, cap - len)) > 0) {
+		len += (size_t)n;
+		if (len == cap) {
+			cap *= 2;
+			buf = xrealloc(buf, cap + 1);
+		}
+	}
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* Is PID (pinned by a pidfd) still in J? */
+static bool
+still_in(const struct cgroup_job *j, pid_t pid)
+{
+	char path[64], buf[4096];
+	size_t rel = strlen(j->rel);
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return false;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0) {
+		return false;
+	}
+	buf[n] = '\0';
+	for (char *line = buf; line; line = strchr(line, '\n')) {
+		line += *line == '\n';
+		if (!strncmp(line, "0::", 3) && !strncmp(line + 3, j->rel, rel) &&
+		    (line[3 + rel] == '\n' || line[3 + rel] == '\0')) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Send SIG to every process in J. */
+size_t
+cgroup_signal(struct cgroup_job *j, int sig)
+{
+	char *procs = read_at(j, "cgroup.procs"), *p, *end;
+	size_t sent = 0;
+
+	for (p = procs; p && *p; p = end) {
+		long pid = strtol(p, &end, 10);
+		int fd;
+
+		if (end == p) {
+			break;
+		}
+		/* The pid may have been reaped and reused since the read. */
+		fd = ptree_pidfd_open((pid_t)pid);
+		if (fd >= 0 && still_in(j, (pid_t)pid) &&
+		    ptree_pidfd_signal(fd, sig) == 0) {
+			sent++;
+		}
+		if (fd >= 0) {
+			close(fd);
+		}
+	}
+	free(procs);
+	return sent;
+}
+
+/* SIGKILL every process in J. */
+void
+cgroup_kill(struct cgroup_job *j)
+{
+	int fd = openat(j->dir, "cgroup.kill", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, "1", 1) != 1) {
+		cgroup_signal(j, SIGKILL);
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+}
+
+/* Does J still hold a process? */
+bool
+cgroup_populated(struct cgroup_job *j)
+{
+	char *events = read_at(j, "cgroup.events");
+	bool populated = !events || strstr(events, "populated 1");
+
+	free(events);
+	return populated;
+}
+
+/* Remove J's cgroup (it must be empty) and free J. */
+void
+cgroup_job_free(struct cgroup_job *j)
+{
+	if (!j) {
+		return;
+	}
+	if (j->procs >= 0) {
+		close(j->procs);
+	}
+	if (j->dir >= 0) {
+		close(j->dir);
+		rmdir(j->path);
+	}
+	free(j->path);
+	free(j->rel);
+	free(j);
+}
+
+/* Remove R's cgroup and free R. */
+void
+cgroup_run_free(struct cgroup_run *r)
+{
+	if (!r) {
+		return;
+	}
+	if (r->path) {
+		rmdir(r->path);
+	}
+	if (r->home >= 0) {
+		close(r->home);
+	}
+	free(r->path);
+	free(r->rel);
+	free(r);
+}
