@@ -41,5 +41,9 @@ check usage 125 -t 5x -- true
 check group 3 -c 'exit 3' -c 'sleep 30'
 check pipeline 0 -f examples/ci.ini
 check escapee 0 -- sh -c 'setsid sleep 30 & exit 0'
+check prefixed 0 -n a,b -c "$th flood 300000" -c "$th print out err; printf tail"
+check grouped-spill 0 -o grouped -c "$th flood 1500000" -c "$th print out err"
+check one-prefixed 3 -o prefixed -q -- sh -c 'echo out; echo err >&2; exit 3'
+check quiet 2 -q --color always -c 'exit 2' -c 'sleep 30'
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

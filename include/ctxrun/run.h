@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ctxrun/output.h"
 #include "ctxrun/spec.h"
 
 enum run_verbosity { RUN_QUIET, RUN_NORMAL, RUN_VERBOSE };
@@ -29,12 +30,14 @@ struct run_opts {
 	int64_t grace_ms;     /* one command */
 	int stop_signal;      /* one command */
 	char **command;       /* one command: argv, exec'd directly */
+	enum output_mode output; /* the caller's choice or the mode's default */
+	enum output_colour colour;
 };
 
 /* Run O->command alone, GNU timeout style (SPEC §1, one-command mode). */
 int run_command(const struct run_opts *o);
 
-/* Run the pipeline S (ad-hoc -c group or file) with prefixed output. */
+/* Run the pipeline S (ad-hoc -c group or file). */
 int run_pipeline(const struct spec *s, const struct run_opts *o);
 
 #endif
