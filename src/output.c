@@ -36,6 +36,8 @@
  */
 
 #define CHUNK_SIZE 65536
+/* Written chunks kept for reuse: as many as a full queue holds, and two. */
+#define MAX_SPARE (OUTPUT_MAX_PENDING / CHUNK_SIZE + 2)
 #define SINK_PLAIN 0   /* regular file: write(2) does not wait for long */
 #define SINK_REOPENED 1 /* our own O_NONBLOCK description */
 #define SINK_SOCKET 2  /* send(MSG_DONTWAIT) */
@@ -79,7 +81,8 @@ struct output {
 	struct output_stream *streams; /* all open, for pausing */
 	struct sink sinks[2];
 	struct chunk *head, *tail;
-	struct chunk *spare; /* one written chunk kept for reuse */
+	struct chunk *spare; /* written chunks kept for reuse, a list */
+	size_t n_spare;
 	size_t queued; /* bytes in memory not yet written */
 	size_t dropped;
 	ev_timer drain;
@@ -266,7 +269,9 @@ queue_reserve(struct output *o, int which, size_t need)
 	if (!t || t->which != which || t->file >= 0 || t->cap - t->len < need) {
 		if (o->spare && need <= o->spare->cap) {
 			t = o->spare;
-			o->spare = NULL;
+			o->spare = t->next;
+			o->n_spare--;
+			t->next = NULL;
 		} else {
 			t = xcalloc(1, sizeof(*t));
 			t->cap = need > CHUNK_SIZE ? need : CHUNK_SIZE;
@@ -354,9 +359,12 @@ output_free(struct output *o)
 		BUG("output_free with %zu jobs open", o->jobs);
 	}
 	queue_drop(o);
-	if (o->spare) {
-		free(o->spare->data);
-		free(o->spare);
+	while (o->spare) {
+		struct chunk *c = o->spare;
+
+		o->spare = c->next;
+		free(c->data);
+		free(c);
 	}
 	for (int i = 0; i < 2; i++) {
 		ev_io_stop(o->o.loop, &o->sinks[i].io);
@@ -497,10 +505,15 @@ queue_pop(struct output *o)
 	if (c->file >= 0) {
 		close(c->file);
 	}
-	/* One spare saves a malloc and free per chunk on the busy path. */
-	if (!o->spare && c->cap == CHUNK_SIZE) {
-		*c = (struct chunk){ .data = c->data, .cap = c->cap, .file = -1 };
+	/*
+	 * Spares save a malloc and a free per chunk on the busy path, and
+	 * keep the heap from churning while a slow reader drains the queue.
+	 */
+	if (o->n_spare < MAX_SPARE && c->cap == CHUNK_SIZE) {
+		*c = (struct chunk){ .data = c->data, .cap = c->cap, .file = -1,
+				     .next = o->spare };
 		o->spare = c;
+		o->n_spare++;
 		return;
 	}
 	free(c->data);
