@@ -115,6 +115,9 @@ static void stream_init(struct output_job *j, int which, int rfd,
 			size_t colour);
 static void stream_release(struct output_stream *s);
 static void writer_run(struct output *o);
+static bool read_available(struct output_stream *s, bool all);
+static void drain_lines(struct output_stream *s, bool final);
+static void block_queue(struct output_job *j);
 
 /* Parse an output mode. */
 int
@@ -207,11 +210,6 @@ output_job_open(struct output *o, const char *name, size_t colour, int fds[2],
 	fds[1] = err[1];
 	return j;
 }
-
-/* Read what the pipe has now; true at EOF or error. */
-static bool read_available(struct output_stream *s, bool all);
-static void drain_lines(struct output_stream *s, bool final);
-static void block_queue(struct output_job *j);
 
 /* Queue the whole lines the pipes hold now. */
 void
