@@ -829,8 +829,9 @@ read_available(struct output_stream *s, bool all)
 		if (!all && o->paused) {
 			return false;
 		}
+		/* A pipe's worth per read(2), once a job prints at all. */
 		if (s->cap - s->len < 4096) {
-			s->cap = s->cap ? s->cap * 2 : 16384;
+			s->cap = s->cap ? s->cap * 2 : 65536;
 			s->buf = xrealloc(s->buf, s->cap);
 		}
 		n = read(s->io.fd, s->buf + s->len, s->cap - s->len);
@@ -842,12 +843,16 @@ read_available(struct output_stream *s, bool all)
 			} else {
 				drain_lines(s, false);
 			}
-			writer_run(o);
+			/* Batch small reads into one write, but keep the bound. */
+			if (o->queued >= CHUNK_SIZE) {
+				writer_run(o);
+			}
 			continue;
 		}
 		if (n < 0 && errno == EINTR) {
 			continue;
 		}
+		writer_run(o);
 		return !(n < 0 && errno == EAGAIN);
 	}
 }
