@@ -211,7 +211,11 @@ output_job_open(struct output *o, const char *name, size_t colour, int fds[2],
 	return j;
 }
 
-/* Queue the whole lines the pipes hold now. */
+/*
+ * Queue the whole lines the pipes hold now; grouped, the block so far, so
+ * that it comes before the line saying the job exited. What leftover
+ * processes print later makes a second block.
+ */
 void
 output_job_flush(struct output_job *j)
 {
@@ -221,6 +225,10 @@ output_job_flush(struct output_job *j)
 		if (s->io.fd >= 0 && read_available(s, true)) {
 			stream_release(s);
 		}
+	}
+	if (j && j->out->o.mode == OUTPUT_GROUPED) {
+		block_queue(j);
+		writer_run(j->out);
 	}
 }
 

@@ -88,7 +88,10 @@ struct output *output_new(const struct output_opts *opts);
 struct output_job *output_job_open(struct output *o, const char *name,
 				   size_t colour, int fds[2], struct err *e);
 
-/* Prefixed: queue the whole lines the pipes hold now (before an exit line). */
+/*
+ * Queue the whole lines the pipes hold now (before an exit line); grouped,
+ * the block so far: output that comes later makes a second block.
+ */
 void output_job_flush(struct output_job *j);
 
 /* Queue what is left (step 4) and release J. NULL: no-op. */
