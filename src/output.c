@@ -397,7 +397,8 @@ sink_init(struct sink *k, int fd)
 		k->kind = SINK_SOCKET;
 	} else {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		k->wfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		k->wfd = open(path,
+			      O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		k->kind = k->wfd >= 0 ? SINK_REOPENED : SINK_POLL;
 		k->wfd = k->wfd >= 0 ? k->wfd : fd;
 	}
@@ -805,7 +806,7 @@ block_append(struct output_stream *s, const char *p, size_t len)
 	}
 	if (pt->file >= 0) {
 		if (!spill_write(pt->file, p, len)) {
-			/* Disk full: what the file holds is kept, this is lost. */
+			/* Disk full: the file keeps what it has; this is lost. */
 			j->out->dropped += len;
 			return;
 		}
@@ -851,7 +852,7 @@ read_available(struct output_stream *s, bool all)
 			} else {
 				drain_lines(s, false);
 			}
-			/* Batch small reads into one write, but keep the bound. */
+			/* One write for many small reads, within the bound. */
 			if (o->queued >= CHUNK_SIZE) {
 				writer_run(o);
 			}

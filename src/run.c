@@ -38,7 +38,7 @@
 
 #define EXIT_TIMEDOUT 124
 #define EXIT_INTERNAL 125
-/* After a cancelled run, how long a blocked stdout gets before output is dropped. */
+/* After a cancelled run, how long queued output may take to get out. */
 #define RUN_DRAIN_MS 1000
 
 /* One run: the loop and everything hanging from it. */
@@ -379,7 +379,8 @@ static void
 run_summary(struct run *r)
 {
 	size_t n, size = 0;
-	const struct pipeline_result *results = pipeline_results(r->pipeline, &n);
+	const struct pipeline_result *results =
+		pipeline_results(r->pipeline, &n);
 	bool colour = output_colour_wanted(r->opts->colour, STDERR_FILENO);
 	char *text = NULL;
 	FILE *mem = r->output ? open_memstream(&text, &size) : stderr;
