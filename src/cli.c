@@ -34,7 +34,7 @@
 
 struct cli_opts {
 	struct run_opts run;
-	bool timeout_set, grace_set, signal_set, jobs_set;
+	bool timeout_set, grace_set, signal_set, jobs_set, output_set;
 	int jobs_limit;
 	bool keep_going;
 	bool check;
@@ -66,6 +66,9 @@ usage(FILE *out)
 	      "  -f, --file FILE        pipeline file (default ./ctxrun.ini; - reads stdin)\n"
 	      "  -j, --jobs N           at most N jobs at once (default: no limit)\n"
 	      "  -k, --keep-going       a failure does not cancel the other jobs\n"
+	      "  -o, --output MODE      prefixed, grouped or raw (default: raw for\n"
+	      "                         one command, prefixed otherwise)\n"
+	      "      --color WHEN       auto (default), always or never\n"
 	      "      --check            validate and print the plan; run nothing\n"
 	      "      --preserve-status  on timeout, exit with the job's status\n"
 	      "      --foreground       one command: stay in ctxrun's process group\n"
@@ -182,6 +185,21 @@ take_option(struct cli_opts *o, int c, const char *arg, char **argv)
 	case 'k':
 		o->keep_going = true;
 		return 0;
+	case 'o':
+		o->output_set = true;
+		if (output_mode_parse(arg, &o->run.output) < 0) {
+			return usage_error("invalid --output '%s': expected prefixed, "
+					   "grouped or raw",
+					   arg);
+		}
+		return 0;
+	case 'L':
+		if (output_colour_parse(arg, &o->run.colour) < 0) {
+			return usage_error("invalid --color '%s': expected auto, "
+					   "always or never",
+					   arg);
+		}
+		return 0;
 	case 'P':
 		o->run.preserve_status = true;
 		return 0;
@@ -226,6 +244,9 @@ parse_args(int argc, char **argv, struct cli_opts *o)
 		{ "signal", required_argument, NULL, 's' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "keep-going", no_argument, NULL, 'k' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "color", required_argument, NULL, 'L' },
+		{ "colour", required_argument, NULL, 'L' },
 		{ "names", required_argument, NULL, 'n' },
 		{ "file", required_argument, NULL, 'f' },
 		{ "check", no_argument, NULL, 'C' },
@@ -243,7 +264,7 @@ parse_args(int argc, char **argv, struct cli_opts *o)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:t:g:s:j:kc:n:f:vqhV", longopts,
+	while ((c = getopt_long(argc, argv, "+:t:g:s:j:kc:n:f:o:vqhV", longopts,
 				NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
@@ -471,6 +492,7 @@ run_many(struct cli_opts *o)
 		return 0;
 	}
 	o->run.timeout_ms = o->timeout_set ? o->run.timeout_ms : 0;
+	o->run.output = o->output_set ? o->run.output : OUTPUT_PREFIXED;
 	status = run_pipeline(s, &o->run);
 	spec_free(s);
 	return status;
@@ -501,6 +523,7 @@ cli_main(int argc, char **argv)
 		rc = check_command_mode(&o);
 		free(o.commands);
 		o.run.command = o.positional;
+		o.run.output = o.output_set ? o.run.output : OUTPUT_RAW;
 		/* run_command() may not return: it re-raises an interruption. */
 		return rc < 0 ? EXIT_USAGE : run_command(&o.run);
 	}

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include "ctxrun/output.h"
 
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,49 +15,172 @@
 #include "ctxrun/util.h"
 
 /*
- * Each read gathers whole lines into one buffer with their prefixes and
- * writes it with one write(2): a syscall per chunk, not per line, and a
- * line is never torn, since only whole lines (or OUTPUT_MAX_LINE pieces)
- * leave a stream's buffer.
+ * Every byte leaves through one queue of chunks, each bound for fd 1 or 2,
+ * written strictly in order: ctxrun's stdout and stderr usually end on one
+ * terminal, and a job's error line must not overtake the lines before it.
+ * The price is that a blocked stdout holds stderr back too.
+ *
+ * Writes never block, without touching the flags of fds 1 and 2: those
+ * open file descriptions are shared with the shell and with other programs
+ * on the same terminal, and O_NONBLOCK on them would leak to all of them.
+ * A pipe or terminal is opened again through /proc/self/fd, which makes a
+ * description of our own to set O_NONBLOCK on; a socket is written with
+ * MSG_DONTWAIT; a regular file never blocks for long. If reopening fails,
+ * poll(2) says whether there is room, and at most PIPE_BUF bytes go per
+ * write, which a writable pipe always takes whole.
+ *
+ * Prefixed lines are gathered with their prefixes straight into the tail
+ * chunk, so one read of a pipe costs one write(2), not one per line, and a
+ * line is never torn: only whole lines (or OUTPUT_MAX_LINE pieces) leave a
+ * stream's buffer.
  */
 
+#define CHUNK_SIZE 65536
+/* Written chunks kept for reuse: as many as a full queue holds, and two. */
+#define MAX_SPARE (OUTPUT_MAX_PENDING / CHUNK_SIZE + 2)
+#define SINK_PLAIN 0   /* regular file: write(2) does not wait for long */
+#define SINK_REOPENED 1 /* our own O_NONBLOCK description */
+#define SINK_SOCKET 2  /* send(MSG_DONTWAIT) */
+#define SINK_POLL 3    /* poll(2), then at most PIPE_BUF bytes */
+
+/* A piece of the queue; a grouped block's spill file follows its bytes. */
+struct chunk {
+	struct chunk *next;
+	int which; /* 1 or 2 */
+	char *data;
+	size_t len, off, cap;
+	int file; /* -1: none */
+	off_t file_off, file_left;
+};
+
+/* How ctxrun's fd 1 or 2 is written. */
+struct sink {
+	struct output *out;
+	int fd;  /* 1 or 2 */
+	int wfd; /* what we write to: fd, or our reopened description */
+	int kind;
+	bool closed; /* EPIPE: what is bound for it is dropped */
+	ev_io io; /* EV_WRITE, while the queue's head waits for this fd */
+};
+
+/* One part (stdout or stderr) of a grouped block. */
+struct part {
+	char *mem;
+	size_t len, cap;
+	int file; /* spill file, -1 until needed */
+	off_t file_len;
+	char last; /* last byte held, to end the block with a newline */
+};
+
 struct output {
-	struct ev_loop *loop;
-	int width;
-	bool closed; /* ctxrun's stdout or stderr is gone */
-	output_closed_fn *on_closed;
-	void *data;
-	size_t streams;
-	char *scratch; /* prefixed lines on their way out */
-	size_t scratch_cap;
+	struct output_opts o;
+	bool closed; /* ctxrun's stdout or stderr is gone (reported once) */
+	bool paused; /* too much queued: job pipes are not read */
+	bool finished;
+	size_t jobs;
+	struct output_stream *streams; /* all open, for pausing */
+	struct sink sinks[2];
+	struct chunk *head, *tail;
+	struct chunk *spare; /* written chunks kept for reuse, a list */
+	size_t n_spare;
+	size_t queued; /* bytes in memory not yet written */
+	size_t dropped;
+	ev_timer drain;
 	output_tap_fn *tap; /* sees output as read, e.g. for --junit */
 	void *tap_data;
 };
 
 struct output_stream {
-	struct output *out;
+	struct output_job *job;
+	struct output_stream *prev, *next; /* in output.streams */
 	ev_io io;
-	char *name;
-	char *prefix; /* "name | ", padded: built once, copied per line */
+	int which;    /* 1 or 2 */
+	char *prefix; /* "name | ", padded (and coloured): built once */
 	size_t prefix_len;
-	int target; /* 1 or 2 */
-	char *buf;  /* a partial line, at most OUTPUT_MAX_LINE bytes */
+	char *buf;    /* a partial line, at most OUTPUT_MAX_LINE bytes */
 	size_t len, cap;
+	struct part part; /* grouped */
 };
 
+struct output_job {
+	struct output *out;
+	char *name;
+	size_t grouped_mem; /* bytes of both parts in memory */
+	struct output_stream s[2];
+};
+
+static void output_write_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void output_drain_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void stream_read_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void sink_init(struct sink *k, int fd);
+static void stream_init(struct output_job *j, int which, int rfd,
+			size_t colour);
+static void stream_release(struct output_stream *s);
+static void writer_run(struct output *o);
+static bool read_available(struct output_stream *s, bool all);
+static void drain_lines(struct output_stream *s, bool final);
+static void block_queue(struct output_job *j);
+
+/* Parse an output mode. */
+int
+output_mode_parse(const char *arg, enum output_mode *mode)
+{
+	static const char *const names[] = { "prefixed", "grouped", "raw" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(arg, names[i])) {
+			*mode = (enum output_mode)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Parse a colour setting. */
+int
+output_colour_parse(const char *arg, enum output_colour *when)
+{
+	static const char *const names[] = { "auto", "always", "never" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(arg, names[i])) {
+			*when = (enum output_colour)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Whether to colour what goes to FD. */
+bool
+output_colour_wanted(enum output_colour when, int fd)
+{
+	const char *no = getenv("NO_COLOR");
+	const char *force = getenv("CLICOLOR_FORCE");
+
+	if (when != OUTPUT_COLOUR_AUTO) {
+		return when == OUTPUT_COLOUR_ALWAYS;
+	}
+	if (no && *no) {
+		return false;
+	}
+	if (force && *force && strcmp(force, "0") != 0) {
+		return true;
+	}
+	return isatty(fd) == 1;
+}
 
 /* Create the writer. */
 struct output *
-output_new(struct ev_loop *loop, int width, output_closed_fn *on_closed,
-	   void *data)
+output_new(const struct output_opts *opts)
 {
 	struct output *o = xcalloc(1, sizeof(*o));
 
-	o->loop = loop;
-	o->width = width;
-	o->on_closed = on_closed;
-	o->data = data;
+	o->o = *opts;
+	sink_init(&o->sinks[0], 1);
+	sink_init(&o->sinks[1], 2);
+	o->sinks[0].out = o->sinks[1].out = o;
+	ev_init(&o->drain, output_drain_cb);
 	return o;
 }
 
@@ -66,103 +192,484 @@ output_set_tap(struct output *o, output_tap_fn *fn, void *data)
 	o->tap_data = data;
 }
 
-/* Open a stream for a job's fd WHICH. */
-struct output_stream *
-output_open(struct output *o, const char *name, int which, int *child_fd,
-	    struct err *e)
+/* Open the streams of a job. */
+struct output_job *
+output_job_open(struct output *o, const char *name, size_t colour, int fds[2],
+		struct err *e)
 {
-	struct output_stream *s;
-	int fds[2];
+	struct output_job *j;
+	int out[2], err[2];
 
-	if (pipe2(fds, O_CLOEXEC) < 0) {
+	if (pipe2(out, O_CLOEXEC) < 0) {
 		return err_errno(e, errno, "cannot create a pipe for '%s'", name),
 		       NULL;
 	}
-	/* Only our end is non-blocking; the job sees an ordinary pipe. */
-	fcntl(fds[0], F_SETFL, O_NONBLOCK);
-	s = xcalloc(1, sizeof(*s));
-	s->out = o;
-	s->name = xstrdup(name);
-	s->prefix = xasprintf("%-*s | ", o->width, name);
-	s->prefix_len = strlen(s->prefix);
-	s->target = which;
-	ev_io_init(&s->io, stream_read_cb, fds[0], EV_READ);
-	ev_io_start(o->loop, &s->io);
-	o->streams++;
-	*child_fd = fds[1];
-	return s;
+	if (pipe2(err, O_CLOEXEC) < 0) {
+		err_errno(e, errno, "cannot create a pipe for '%s'", name);
+		close(out[0]);
+		close(out[1]);
+		return NULL;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->out = o;
+	j->name = xstrdup(name);
+	stream_init(j, 1, out[0], colour);
+	stream_init(j, 2, err[0], colour);
+	o->jobs++;
+	fds[0] = out[1];
+	fds[1] = err[1];
+	return j;
 }
 
-/* Write all LEN bytes at P to FD, waiting when it is full; false on EPIPE. */
-static bool
-write_all(int fd, const char *p, size_t len)
+/*
+ * Queue the whole lines the pipes hold now; grouped, the block so far, so
+ * that it comes before the line saying the job exited. What leftover
+ * processes print later makes a second block.
+ */
+void
+output_job_flush(struct output_job *j)
 {
-	while (len) {
-		ssize_t n = write(fd, p, len);
+	for (int i = 0; j && i < 2; i++) {
+		struct output_stream *s = &j->s[i];
 
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
-		} else if (n < 0 && errno == EAGAIN) {
-			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-
-			poll(&pfd, 1, -1);
-		} else if (n < 0 && errno != EINTR) {
-			return false;
+		if (s->io.fd >= 0 && read_available(s, true)) {
+			stream_release(s);
 		}
 	}
-	return true;
-}
-
-/* Make room for NEED more bytes in O's scratch buffer. */
-static char *
-scratch_reserve(struct output *o, size_t used, size_t need)
-{
-	if (used + need > o->scratch_cap) {
-		o->scratch_cap = (used + need) * 2;
-		o->scratch = xrealloc(o->scratch, o->scratch_cap);
+	if (j && j->out->o.mode == OUTPUT_GROUPED) {
+		block_queue(j);
+		writer_run(j->out);
 	}
-	return o->scratch + used;
 }
 
-/* Append "name | " and the LEN bytes of a line at P, plus newline. */
-static size_t
-emit_line(struct output_stream *s, size_t used, const char *p, size_t len)
+/* Queue what is left and release J. */
+void
+output_job_close(struct output_job *j)
 {
-	size_t plen = s->prefix_len;
-	char *dst = scratch_reserve(s->out, used, plen + len + 1);
+	struct output *o;
 
-	memcpy(dst, s->prefix, plen);
-	memcpy(dst + plen, p, len);
-	dst[plen + len] = '\n';
-	return used + plen + len + 1;
-}
-
-/* Write the lines gathered in O's scratch buffer to S's target. */
-static void
-flush_scratch(struct output_stream *s, size_t used)
-{
-	struct output *o = s->out;
-
-	if (!used || o->closed) {
+	if (!j) {
 		return;
 	}
-	if (!write_all(s->target, o->scratch, used)) {
-		o->closed = true;
-		if (o->on_closed) {
-			o->on_closed(o, o->data);
+	o = j->out;
+	for (int i = 0; i < 2; i++) {
+		struct output_stream *s = &j->s[i];
+
+		if (s->io.fd >= 0) {
+			read_available(s, true);
+		}
+		if (o->o.mode == OUTPUT_PREFIXED) {
+			drain_lines(s, true);
+		}
+		stream_release(s);
+	}
+	if (o->o.mode == OUTPUT_GROUPED) {
+		block_queue(j);
+	}
+	for (int i = 0; i < 2; i++) {
+		free(j->s[i].buf);
+		free(j->s[i].prefix);
+	}
+	o->jobs--;
+	free(j->name);
+	free(j);
+	writer_run(o);
+}
+
+/* The queue's tail chunk for WHICH, with room for NEED more bytes. */
+static char *
+queue_reserve(struct output *o, int which, size_t need)
+{
+	struct chunk *t = o->tail;
+
+	if (!t || t->which != which || t->file >= 0 || t->cap - t->len < need) {
+		if (o->spare && need <= o->spare->cap) {
+			t = o->spare;
+			o->spare = t->next;
+			o->n_spare--;
+			t->next = NULL;
+		} else {
+			t = xcalloc(1, sizeof(*t));
+			t->cap = need > CHUNK_SIZE ? need : CHUNK_SIZE;
+			t->data = xmalloc(t->cap);
+			t->file = -1;
+		}
+		t->which = which;
+		if (o->tail) {
+			o->tail->next = t;
+		} else {
+			o->head = t;
+		}
+		o->tail = t;
+	}
+	return t->data + t->len;
+}
+
+/* Count LEN bytes just put at the queue's tail. */
+static void
+queue_commit(struct output *o, size_t len)
+{
+	o->tail->len += len;
+	o->queued += len;
+}
+
+/* Queue ctxrun's own bytes. */
+void
+output_write(struct output *o, int which, const char *buf, size_t len)
+{
+	if (o->sinks[which - 1].closed || !len) {
+		return;
+	}
+	memcpy(queue_reserve(o, which, len), buf, len);
+	queue_commit(o, len);
+	writer_run(o);
+}
+
+/* Nothing more will be queued. */
+void
+output_finish(struct output *o, int64_t drain_ms)
+{
+	o->finished = true;
+	writer_run(o);
+	if (!o->head || drain_ms < 0) {
+		return;
+	}
+	ev_timer_set(&o->drain, (ev_tstamp)drain_ms / 1000., 0.);
+	ev_timer_start(o->o.loop, &o->drain);
+}
+
+/* Bytes dropped when the drain window passed. */
+size_t
+output_dropped(const struct output *o)
+{
+	return o->dropped;
+}
+
+/* Free every chunk of the queue; count unwritten bytes as dropped. */
+static void
+queue_drop(struct output *o)
+{
+	while (o->head) {
+		struct chunk *c = o->head;
+
+		o->head = c->next;
+		o->dropped += c->len - c->off + (size_t)c->file_left;
+		if (c->file >= 0) {
+			close(c->file);
+		}
+		free(c->data);
+		free(c);
+	}
+	o->tail = NULL;
+	o->queued = 0;
+}
+
+/* Release O. */
+void
+output_free(struct output *o)
+{
+	if (!o) {
+		return;
+	}
+	if (o->jobs) {
+		BUG("output_free with %zu jobs open", o->jobs);
+	}
+	queue_drop(o);
+	while (o->spare) {
+		struct chunk *c = o->spare;
+
+		o->spare = c->next;
+		free(c->data);
+		free(c);
+	}
+	for (int i = 0; i < 2; i++) {
+		ev_io_stop(o->o.loop, &o->sinks[i].io);
+		if (o->sinks[i].wfd != o->sinks[i].fd) {
+			close(o->sinks[i].wfd);
+		}
+	}
+	ev_timer_stop(o->o.loop, &o->drain);
+	free(o);
+}
+
+/* Choose how to write ctxrun's FD without blocking (see the top). */
+static void
+sink_init(struct sink *k, int fd)
+{
+	struct stat st;
+	char path[64];
+
+	k->fd = k->wfd = fd;
+	k->kind = SINK_POLL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		k->kind = SINK_PLAIN;
+	} else if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		k->kind = SINK_SOCKET;
+	} else {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		k->wfd = open(path,
+			      O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		k->kind = k->wfd >= 0 ? SINK_REOPENED : SINK_POLL;
+		k->wfd = k->wfd >= 0 ? k->wfd : fd;
+	}
+	ev_io_init(&k->io, output_write_cb, k->wfd, EV_WRITE);
+}
+
+/* Write some of LEN bytes at P to K: how many, 0 when full, -1 on error. */
+static ssize_t
+sink_write(struct sink *k, const char *p, size_t len)
+{
+	struct pollfd pfd = { .fd = k->fd, .events = POLLOUT };
+	ssize_t n;
+
+	for (;;) {
+		switch (k->kind) {
+		case SINK_SOCKET:
+			n = send(k->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+			break;
+		case SINK_POLL:
+			if (poll(&pfd, 1, 0) == 0) {
+				return 0;
+			}
+			n = write(k->fd, p, len < PIPE_BUF ? len : PIPE_BUF);
+			break;
+		default:
+			n = write(k->wfd, p, len);
+			break;
+		}
+		if (n >= 0) {
+			return n;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			return 0;
+		}
+		if (errno != EINTR) {
+			return -1;
+		}
+	}
+}
+
+/* Stop or start reading every job pipe. */
+static void
+streams_pause(struct output *o, bool pause)
+{
+	o->paused = pause;
+	for (struct output_stream *s = o->streams; s; s = s->next) {
+		if (pause) {
+			ev_io_stop(o->o.loop, &s->io);
+		} else {
+			ev_io_start(o->o.loop, &s->io);
 		}
 	}
 }
 
 /*
- * Move every whole line of S's buffer out; with FINAL, a partial last line
+ * ctxrun's stdout or stderr (K) is gone: drop what is bound for it from
+ * now on, and report the first such loss. The other may still work.
+ */
+static void
+output_close(struct output *o, struct sink *k)
+{
+	k->closed = true;
+	if (!o->closed) {
+		o->closed = true;
+		if (o->o.on_closed) {
+			o->o.on_closed(o, o->o.data);
+		}
+	}
+}
+
+/* Refill the head chunk C from its spill file; false when it is done. */
+static bool
+chunk_refill(struct output *o, struct chunk *c)
+{
+	ssize_t n;
+
+	if (c->file < 0 || c->file_left <= 0) {
+		return false;
+	}
+	if (!c->data) {
+		c->cap = CHUNK_SIZE;
+		c->data = xmalloc(c->cap);
+	}
+	n = pread(c->file, c->data,
+		  c->file_left < (off_t)c->cap ? (size_t)c->file_left : c->cap,
+		  c->file_off);
+	if (n <= 0) {
+		/* The spill file failed us: what it held is lost. */
+		o->dropped += (size_t)c->file_left;
+		c->file_left = 0;
+		return false;
+	}
+	c->off = 0;
+	c->len = (size_t)n;
+	c->file_off += n;
+	c->file_left -= n;
+	o->queued += (size_t)n;
+	return true;
+}
+
+/* Pop the written head chunk. */
+static void
+queue_pop(struct output *o)
+{
+	struct chunk *c = o->head;
+
+	o->head = c->next;
+	if (!o->head) {
+		o->tail = NULL;
+	}
+	if (c->file >= 0) {
+		close(c->file);
+	}
+	/*
+	 * Spares save a malloc and a free per chunk on the busy path, and
+	 * keep the heap from churning while a slow reader drains the queue.
+	 */
+	if (o->n_spare < MAX_SPARE && c->cap == CHUNK_SIZE) {
+		*c = (struct chunk){ .data = c->data, .cap = c->cap, .file = -1,
+				     .next = o->spare };
+		o->spare = c;
+		o->n_spare++;
+		return;
+	}
+	free(c->data);
+	free(c);
+}
+
+/*
+ * Write the queue out as far as the fds take it. When one is full, watch
+ * it for room; once the queue is short enough again, read the pipes again.
+ */
+static void
+writer_run(struct output *o)
+{
+	struct sink *wait = NULL;
+
+	while (o->head) {
+		struct chunk *c = o->head;
+		struct sink *k = &o->sinks[c->which - 1];
+		ssize_t n;
+
+		if (k->closed) {
+			/* Nobody is listening: nothing is lost to anyone. */
+			o->queued -= c->len - c->off;
+			c->off = c->len;
+			c->file_left = 0;
+		}
+		if (c->off == c->len && !chunk_refill(o, c)) {
+			queue_pop(o);
+			continue;
+		}
+		n = sink_write(k, c->data + c->off, c->len - c->off);
+		if (n < 0) {
+			output_close(o, k);
+			continue;
+		}
+		if (n == 0) {
+			wait = k;
+			break;
+		}
+		c->off += (size_t)n;
+		o->queued -= (size_t)n;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (&o->sinks[i] == wait) {
+			ev_io_start(o->o.loop, &o->sinks[i].io);
+		} else {
+			ev_io_stop(o->o.loop, &o->sinks[i].io);
+		}
+	}
+	if (!o->head) {
+		ev_timer_stop(o->o.loop, &o->drain);
+	}
+	if (o->paused && o->queued <= OUTPUT_MAX_PENDING / 2) {
+		streams_pause(o, false);
+	} else if (!o->paused && o->queued > OUTPUT_MAX_PENDING) {
+		streams_pause(o, true);
+	}
+}
+
+/* Set up stream WHICH of J, reading RFD. */
+static void
+stream_init(struct output_job *j, int which, int rfd, size_t colour)
+{
+	/* Cyan, yellow, green, magenta, blue, then their bright forms. */
+	static const char *const palette[] = { "36", "33", "32", "35", "34",
+					       "96", "93", "92", "95", "94" };
+	struct output *o = j->out;
+	struct output_stream *s = &j->s[which - 1];
+	bool colour_on = which == 1 ? o->o.colour_out : o->o.colour_err;
+
+	/* Only our end is non-blocking; the job sees an ordinary pipe. */
+	fcntl(rfd, F_SETFL, O_NONBLOCK);
+	s->job = j;
+	s->which = which;
+	s->part.file = -1;
+	if (colour_on) {
+		s->prefix = xasprintf("\033[%sm%-*s |\033[0m ",
+				      palette[colour % ARRAY_SIZE(palette)],
+				      o->o.width, j->name);
+	} else {
+		s->prefix = xasprintf("%-*s | ", o->o.width, j->name);
+	}
+	s->prefix_len = strlen(s->prefix);
+	ev_io_init(&s->io, stream_read_cb, rfd, EV_READ);
+	s->next = o->streams;
+	if (o->streams) {
+		o->streams->prev = s;
+	}
+	o->streams = s;
+	if (!o->paused) {
+		ev_io_start(o->o.loop, &s->io);
+	}
+}
+
+/* Stop reading S, close its pipe and take it off the list. Idempotent. */
+static void
+stream_release(struct output_stream *s)
+{
+	struct output *o = s->job->out;
+
+	if (s->io.fd < 0) {
+		return;
+	}
+	ev_io_stop(o->o.loop, &s->io);
+	close(s->io.fd);
+	s->io.fd = -1;
+	if (s->prev) {
+		s->prev->next = s->next;
+	} else {
+		o->streams = s->next;
+	}
+	if (s->next) {
+		s->next->prev = s->prev;
+	}
+	s->prev = s->next = NULL;
+}
+
+/* Queue "name | ", the LEN bytes of a line at P, and a newline. */
+static void
+emit_line(struct output_stream *s, const char *p, size_t len)
+{
+	struct output *o = s->job->out;
+	size_t plen = s->prefix_len;
+	char *dst = queue_reserve(o, s->which, plen + len + 1);
+
+	memcpy(dst, s->prefix, plen);
+	memcpy(dst + plen, p, len);
+	dst[plen + len] = '\n';
+	queue_commit(o, plen + len + 1);
+}
+
+/*
+ * Queue every whole line of S's buffer; with FINAL, a partial last line
  * too. Lines longer than OUTPUT_MAX_LINE go out in pieces of that size.
  */
 static void
 drain_lines(struct output_stream *s, bool final)
 {
-	size_t start = 0, used = 0;
+	size_t start = 0;
 
 	for (;;) {
 		size_t avail = s->len - start, take, skip;
@@ -179,93 +686,198 @@ drain_lines(struct output_stream *s, bool final)
 		if (take > OUTPUT_MAX_LINE) {
 			take = skip = OUTPUT_MAX_LINE;
 		}
-		used = emit_line(s, used, s->buf + start, take);
+		if (!s->job->out->sinks[s->which - 1].closed) {
+			emit_line(s, s->buf + start, take);
+		}
 		start += skip;
 	}
 	memmove(s->buf, s->buf + start, s->len - start);
 	s->len -= start;
-	flush_scratch(s, used);
 }
 
-/* Read what the pipe has now into S's buffer; true at EOF or error. */
-static bool
-read_available(struct output_stream *s)
+/* Make an unlinked temporary file in $TMPDIR or /tmp; -1 on failure. */
+static int
+spill_open(void)
 {
+	const char *dir = getenv("TMPDIR");
+	char *path;
+	int fd;
+
+	if (!dir || !*dir) {
+		dir = "/tmp";
+	}
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		return fd;
+	}
+	path = xasprintf("%s/ctxrun-XXXXXX", dir);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0) {
+		unlink(path);
+	}
+	free(path);
+	return fd;
+}
+
+/* Write all LEN bytes at P to the spill file FD; false on failure. */
+static bool
+spill_write(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			return false;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* Append the queue chunks of part P (bound for WHICH) and reset it. */
+static void
+part_queue(struct output *o, struct part *p, int which)
+{
+	struct chunk *c;
+
+	if (!p->len && !p->file_len) {
+		if (p->file >= 0) {
+			close(p->file);
+		}
+		*p = (struct part){ .file = -1 };
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->which = which;
+	c->data = p->mem;
+	c->len = p->len;
+	c->cap = p->cap;
+	c->file = p->file;
+	c->file_left = p->file_len;
+	if (o->tail) {
+		o->tail->next = c;
+	} else {
+		o->head = c;
+	}
+	o->tail = c;
+	o->queued += p->len;
+	if (p->last != '\n') {
+		output_write(o, which, "\n", 1);
+	}
+	*p = (struct part){ .file = -1 };
+}
+
+/* Queue J's block: its stdout part, then its stderr part. */
+static void
+block_queue(struct output_job *j)
+{
+	struct output *o = j->out;
+	struct part *out = &j->s[0].part, *err = &j->s[1].part;
+	bool empty = !out->len && !out->file_len && !err->len && !err->file_len;
+	char *line;
+
+	if (o->o.github && !empty) {
+		line = xasprintf("::group::%s\n", j->name);
+		output_write(o, 1, line, strlen(line));
+		free(line);
+	}
+	part_queue(o, out, 1);
+	part_queue(o, err, 2);
+	if (o->o.github && !empty) {
+		output_write(o, 1, "::endgroup::\n", 13);
+	}
+	j->grouped_mem = 0;
+}
+
+/*
+ * Hold LEN bytes at P in S's part of the block. Past OUTPUT_GROUP_MEM bytes
+ * for the job they go to a spill file; when none can be made, the block so
+ * far is queued as it is, and the job's block comes out in pieces.
+ */
+static void
+block_append(struct output_stream *s, const char *p, size_t len)
+{
+	struct output_job *j = s->job;
+	struct part *pt = &s->part;
+
+	if (j->out->sinks[s->which - 1].closed || !len) {
+		return;
+	}
+	if (pt->file < 0 && j->grouped_mem + len > OUTPUT_GROUP_MEM) {
+		pt->file = spill_open();
+		if (pt->file < 0) {
+			block_queue(j);
+			writer_run(j->out);
+		}
+	}
+	if (pt->file >= 0) {
+		if (!spill_write(pt->file, p, len)) {
+			/* Disk full: the file keeps what it has; this is lost. */
+			j->out->dropped += len;
+			return;
+		}
+		pt->file_len += (off_t)len;
+	} else {
+		if (pt->cap - pt->len < len) {
+			pt->cap = (pt->len + len) * 2;
+			pt->mem = xrealloc(pt->mem, pt->cap);
+		}
+		memcpy(pt->mem + pt->len, p, len);
+		pt->len += len;
+		j->grouped_mem += len;
+	}
+	pt->last = p[len - 1];
+}
+
+/*
+ * Read what the pipe has now into S's buffer and pass it on; true at EOF
+ * or error. Without ALL, stop once reading is paused.
+ */
+static bool
+read_available(struct output_stream *s, bool all)
+{
+	struct output *o = s->job->out;
+
 	for (;;) {
 		ssize_t n;
 
+		if (!all && o->paused) {
+			return false;
+		}
+		/* A pipe's worth per read(2), once a job prints at all. */
 		if (s->cap - s->len < 4096) {
-			s->cap = s->cap ? s->cap * 2 : 16384;
+			s->cap = s->cap ? s->cap * 2 : 65536;
 			s->buf = xrealloc(s->buf, s->cap);
 		}
 		n = read(s->io.fd, s->buf + s->len, s->cap - s->len);
 		if (n > 0) {
-			if (s->out->tap) {
-				s->out->tap(s->out->tap_data, s->name, s->target,
-					    s->buf + s->len, (size_t)n);
+			if (o->tap) {
+				o->tap(o->tap_data, s->job->name, s->which,
+				       s->buf + s->len, (size_t)n);
 			}
 			s->len += (size_t)n;
-			drain_lines(s, false);
+			if (o->o.mode == OUTPUT_GROUPED) {
+				block_append(s, s->buf, s->len);
+				s->len = 0;
+			} else {
+				drain_lines(s, false);
+			}
+			/* One write for many small reads, within the bound. */
+			if (o->queued >= CHUNK_SIZE) {
+				writer_run(o);
+			}
 			continue;
 		}
 		if (n < 0 && errno == EINTR) {
 			continue;
 		}
+		writer_run(o);
 		return !(n < 0 && errno == EAGAIN);
 	}
-}
-
-/* Stop reading S and close its pipe. */
-static void
-stream_stop(struct output_stream *s)
-{
-	if (s->io.fd >= 0) {
-		ev_io_stop(s->out->loop, &s->io);
-		close(s->io.fd);
-		s->io.fd = -1;
-	}
-}
-
-/* Write out the whole lines the pipe holds now. */
-void
-output_stream_flush(struct output_stream *s)
-{
-	if (s && s->io.fd >= 0 && read_available(s)) {
-		stream_stop(s);
-	}
-}
-
-/* Deliver what is left and release S. */
-void
-output_stream_close(struct output_stream *s)
-{
-	if (!s) {
-		return;
-	}
-	if (s->io.fd >= 0) {
-		read_available(s);
-	}
-	drain_lines(s, true);
-	stream_stop(s);
-	s->out->streams--;
-	free(s->buf);
-	free(s->prefix);
-	free(s->name);
-	free(s);
-}
-
-/* Release O. */
-void
-output_free(struct output *o)
-{
-	if (!o) {
-		return;
-	}
-	if (o->streams) {
-		BUG("output_free with %zu streams open", o->streams);
-	}
-	free(o->scratch);
-	free(o);
 }
 
 /* A job wrote to its pipe, or closed it. */
@@ -276,7 +888,29 @@ stream_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (read_available(s)) {
-		stream_stop(s);
+	if (read_available(s, false)) {
+		stream_release(s);
 	}
+}
+
+/* ctxrun's stdout or stderr has room again. */
+static void
+output_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sink *k = container_of(w, struct sink, io);
+	(void)loop;
+	(void)revents;
+	writer_run(k->out);
+}
+
+/* The drain window after the run is over: drop what is still queued. */
+static void
+output_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct output *o = container_of(w, struct output, drain);
+
+	(void)loop;
+	(void)revents;
+	queue_drop(o);
+	writer_run(o);
 }

@@ -33,7 +33,7 @@ struct pjob {
 	size_t *dependents; /* jobs that need this one */
 	size_t n_dependents;
 	struct job *job;    /* the running attempt */
-	struct output_stream *out, *err;
+	struct output_job *io; /* NULL: the job has ctxrun's fds */
 	ev_timer retry;
 	int64_t retry_delay_ms;
 	char *sh_argv[4]; /* shell -c command, borrowed from the spec */
@@ -394,23 +394,18 @@ open_streams(struct pipeline *p, size_t i, int *out_fd, int *err_fd,
 	     struct err *e)
 {
 	struct pjob *pj = &p->jobs[i];
+	int fds[2];
 
 	*out_fd = *err_fd = -1;
 	if (!p->o.output) {
 		return true;
 	}
-	pj->out = output_open(p->o.output, p->results[i].name, 1, out_fd, e);
-	pj->err = pj->out ? output_open(p->o.output, p->results[i].name, 2,
-					err_fd, e)
-			  : NULL;
-	if (!pj->err) {
-		output_stream_close(pj->out);
-		pj->out = NULL;
-		if (*out_fd >= 0) {
-			close(*out_fd);
-		}
+	pj->io = output_job_open(p->o.output, p->results[i].name, i, fds, e);
+	if (!pj->io) {
 		return false;
 	}
+	*out_fd = fds[0];
+	*err_fd = fds[1];
 	return true;
 }
 
@@ -422,9 +417,8 @@ attempt_failed_to_start(struct pipeline *p, size_t i, int code,
 	struct pjob *pj = &p->jobs[i];
 	struct pipeline_result *r = &p->results[i];
 
-	output_stream_close(pj->out);
-	output_stream_close(pj->err);
-	pj->out = pj->err = NULL;
+	output_job_close(pj->io);
+	pj->io = NULL;
 	r->outcome = JOB_FAILED;
 	r->exit_code = code; /* set first: the event's reader may want it */
 	emit(p, PL_EV_ERROR, i, msg);
@@ -541,13 +535,11 @@ pipeline_job_cb(struct job *j, const struct job_event *ev, void *data)
 
 	if (ev->kind == JOB_EV_EXIT) {
 		/* What it printed comes before the line saying it exited. */
-		output_stream_flush(pj->out);
-		output_stream_flush(pj->err);
+		output_job_flush(pj->io);
 	}
 	if (ev->kind == JOB_EV_DONE) {
-		output_stream_close(pj->out);
-		output_stream_close(pj->err);
-		pj->out = pj->err = NULL;
+		output_job_close(pj->io);
+		pj->io = NULL;
 	}
 	p->o.on_event(p, &pev, p->o.data);
 	if (ev->kind == JOB_EV_DONE) {

@@ -98,9 +98,31 @@ report_status(const struct pipeline_result *r, char *buf, size_t size)
 	return buf;
 }
 
-/* Print the summary table. */
-void
-report_summary(FILE *out, const struct pipeline_result *r, size_t n)
+/* Colour of an outcome word in the summary: SGR parameters, or NULL. */
+static const char *
+outcome_colour(const struct pipeline_result *r)
+{
+	if (r->allowed) {
+		return "33";
+	}
+	switch (r->outcome) {
+	case JOB_SUCCEEDED:
+		return "32";
+	case JOB_FAILED:
+	case JOB_TIMED_OUT:
+		return "31";
+	case JOB_CANCELLED:
+	case JOB_SKIPPED:
+		return "33";
+	default:
+		return NULL;
+	}
+}
+
+/* Print the summary table, with the outcome words coloured if COLOUR. */
+static void
+summary_table(FILE *out, const struct pipeline_result *r, size_t n,
+	      bool colour)
 {
 	int wn = 3, wo = 7, ws = 6, wt = 4;
 	char st[32], tm[64];
@@ -125,12 +147,17 @@ report_summary(FILE *out, const struct pipeline_result *r, size_t n)
 					   ? duration_format((int64_t)(r[i].duration * 1000),
 							     tm, sizeof(tm))
 					   : "-";
-
-		char line[1024];
+		const char *sgr = colour ? outcome_colour(&r[i]) : NULL;
+		char word[64], line[1024];
 		int len;
 
-		len = snprintf(line, sizeof(line), "ctxrun: %-*s  %-*s  %-*s  %-*s  %s%s",
-			       wn, r[i].name, wo, report_outcome(&r[i]), ws,
+		/* Escape codes around the padded word keep the columns. */
+		snprintf(word, sizeof(word), "%s%s%s%s%s%*s", sgr ? "\033[" : "",
+			 sgr ? sgr : "", sgr ? "m" : "", report_outcome(&r[i]),
+			 sgr ? "\033[0m" : "",
+			 wo - (int)strlen(report_outcome(&r[i])), "");
+		len = snprintf(line, sizeof(line), "ctxrun: %-*s  %s  %-*s  %-*s  %s%s",
+			       wn, r[i].name, word, ws,
 			       report_status(&r[i], st, sizeof(st)), wt, time,
 			       r[i].cause,
 			       r[i].killed ? (r[i].cause[0] ? "; killed after grace"
@@ -141,5 +168,60 @@ report_summary(FILE *out, const struct pipeline_result *r, size_t n)
 			line[--len] = '\0';
 		}
 		fprintf(out, "%s\n", line);
+	}
+}
+
+/* Print the summary table. */
+void
+report_summary(FILE *out, const struct pipeline_result *r, size_t n)
+{
+	summary_table(out, r, n, false);
+}
+
+/* Print the summary table with coloured outcomes. */
+void
+report_summary_colour(FILE *out, const struct pipeline_result *r, size_t n)
+{
+	summary_table(out, r, n, true);
+}
+
+/* One word for R's outcome, for scripts. */
+static const char *
+outcome_word(const struct pipeline_result *r)
+{
+	static const char *const words[] = {
+		[JOB_PENDING] = "pending",     [JOB_RUNNING] = "running",
+		[JOB_SUCCEEDED] = "succeeded", [JOB_FAILED] = "failed",
+		[JOB_TIMED_OUT] = "timed-out", [JOB_CANCELLED] = "cancelled",
+		[JOB_SKIPPED] = "skipped",
+	};
+
+	if (r->allowed) {
+		return r->outcome == JOB_TIMED_OUT ? "timed-out-allowed"
+						   : "failed-allowed";
+	}
+	return words[r->outcome];
+}
+
+/* Print the summary as one tab-separated line per job. */
+void
+report_summary_lines(FILE *out, const struct pipeline_result *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		/* A tab or newline in a name would break the format. */
+		for (const char *c = r[i].name; *c; c++) {
+			fputc((unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c, out);
+		}
+		fprintf(out, "\t%s\t", outcome_word(&r[i]));
+		if (r[i].exit_code < 0) {
+			fputs("-\t", out);
+		} else {
+			fprintf(out, "%d\t", r[i].exit_code);
+		}
+		if (r[i].started_at) {
+			fprintf(out, "%.3f\n", r[i].duration);
+		} else {
+			fputs("-\n", out);
+		}
 	}
 }

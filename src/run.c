@@ -42,6 +42,8 @@
 
 #define EXIT_TIMEDOUT 124
 #define EXIT_INTERNAL 125
+/* After a cancelled run, how long queued output may take to get out. */
+#define RUN_DRAIN_MS 1000
 
 /* One run: the loop and everything hanging from it. */
 struct run {
@@ -51,7 +53,8 @@ struct run {
 	struct reaper *reaper;
 	struct job *job;           /* one-command mode */
 	struct pipeline *pipeline; /* pipeline mode */
-	struct output *output;
+	struct output *output;    /* NULL: raw, jobs write to our fds */
+	struct output_job *io;    /* one command's pipes, or NULL */
 	int devnull;
 	ev_signal sigs[3];
 	int interrupts;
@@ -80,6 +83,9 @@ static void say_exit(struct run *r, enum run_verbosity level, const char *name,
 		     int status);
 static void run_pipeline_cb(struct pipeline *p, const struct pipeline_event *ev,
 			    void *data);
+static void run_summary(struct run *r);
+static void __attribute__((format(printf, 2, 3)))
+note(struct run *r, const char *fmt, ...);
 
 /* Make sure fds 0, 1 and 2 are open, so no pipe of ours can land on them. */
 static void
@@ -277,8 +283,17 @@ run_watchdog(struct run *r, int stop_signal, int64_t grace_ms)
 static void
 run_quiesce(struct run *r)
 {
+	/* A run cut short gives its output a bounded time to get out. */
+	int64_t drain_ms = ctx_done(r->root) ? RUN_DRAIN_MS : -1;
+
 	/* Like Go's deferred cancel(): releases the root's deadline timer. */
 	ctx_cancel(r->root, CTX_CAUSE_CANCELLED, 0, "run finished");
+	if (r->pipeline) {
+		run_summary(r);
+	}
+	if (r->output) {
+		output_finish(r->output, drain_ms);
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(stop_signals); i++) {
 		ev_signal_stop(r->loop, &r->sigs[i]);
 	}
@@ -298,8 +313,8 @@ run_sweep_cb(struct proc *p, enum proc_event ev, void *data)
 
 	(void)p;
 	if (ev == PROC_KILLED && r->opts->verbosity >= RUN_NORMAL) {
-		fprintf(stderr, "ctxrun: escaped processes: no exit after %s, SIGKILL\n",
-			duration_format(r->grace_ms, d, sizeof(d)));
+		note(r, "ctxrun: escaped processes: no exit after %s, SIGKILL\n",
+		     duration_format(r->grace_ms, d, sizeof(d)));
 	}
 	if (ev == PROC_DONE) {
 		run_quiesce(r);
@@ -333,9 +348,9 @@ run_sweep(struct run *r)
 	if (r->opts->verbosity >= RUN_NORMAL) {
 		size_t n = proc_leftovers(r->sweep);
 
-		fprintf(stderr, "ctxrun: %zu process%s escaped %s job, %s\n", n,
-			n == 1 ? "" : "es", r->job ? "the" : "its",
-			signame_name(r->stop_signal));
+		note(r, "ctxrun: %zu process%s escaped %s job, %s\n", n,
+		     n == 1 ? "" : "es", r->job ? "the" : "its",
+		     signame_name(r->stop_signal));
 	}
 }
 
@@ -343,6 +358,7 @@ run_sweep(struct run *r)
 static void
 run_release(struct run *r)
 {
+	output_job_close(r->io);
 	job_free(r->job);
 	pipeline_free(r->pipeline);
 	proc_free(r->sweep);
@@ -500,15 +516,73 @@ say(const struct run *r, enum run_verbosity level, const char *name,
     const char *fmt, ...)
 {
 	va_list ap;
+	char *text;
 
 	if (r->opts->verbosity < level) {
 		return;
 	}
-	fprintf(stderr, "ctxrun: %s: ", name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	if (vasprintf(&text, fmt, ap) < 0) {
+		BUG("out of memory");
+	}
 	va_end(ap);
-	fputc('\n', stderr);
+	note((struct run *)r, "ctxrun: %s: %s\n", name, text);
+	free(text);
+}
+
+/*
+ * Write a line of ctxrun's own to stderr. With pipes, it joins the output
+ * queue, so it comes after what the jobs printed before it and a blocked
+ * stderr cannot stall the loop.
+ */
+static void
+note(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+	int len;
+
+	va_start(ap, fmt);
+	if (!r->output) {
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		return;
+	}
+	len = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (len < 0) {
+		BUG("out of memory");
+	}
+	output_write(r->output, 2, text, (size_t)len);
+	free(text);
+}
+
+/* Queue (or print, in raw mode) the end-of-run summary of the pipeline. */
+static void
+run_summary(struct run *r)
+{
+	size_t n, size = 0;
+	const struct pipeline_result *results =
+		pipeline_results(r->pipeline, &n);
+	bool colour = output_colour_wanted(r->opts->colour, STDERR_FILENO);
+	char *text = NULL;
+	FILE *mem = r->output ? open_memstream(&text, &size) : stderr;
+
+	if (!mem) {
+		BUG("out of memory");
+	}
+	if (r->opts->verbosity == RUN_QUIET) {
+		report_summary_lines(mem, results, n);
+	} else if (colour) {
+		report_summary_colour(mem, results, n);
+	} else {
+		report_summary(mem, results, n);
+	}
+	if (r->output) {
+		fclose(mem);
+		output_write(r->output, 2, text, size);
+		free(text);
+	}
 }
 
 /* Should the job's group get the terminal (see proc.h)? */
@@ -546,12 +620,57 @@ report_not_started(struct run *r, const char *name, int code, const char *text)
 	}
 }
 
+/* A piece of a job's output, for the JUnit report. */
+static void
+run_tap_cb(void *data, const char *name, int which, const char *p, size_t len)
+{
+	struct run *r = data;
+
+	junit_capture(r->junit, name, which, p, len);
+}
+
+/* ctxrun's stdout or stderr is gone: nobody is listening, stop the run. */
+static void
+run_output_closed_cb(struct output *out, void *data)
+{
+	struct run *r = data;
+
+	(void)out;
+	ctx_cancel(r->root, CTX_CAUSE_OUTPUT, 0, "output closed");
+}
+
+/* Create R's output writer for names WIDTH wide, unless the mode is raw. */
+static void
+run_output_new(struct run *r, int width)
+{
+	const struct run_opts *o = r->opts;
+	const char *gha = getenv("GITHUB_ACTIONS");
+
+	if (o->output == OUTPUT_RAW) {
+		return;
+	}
+	r->output = output_new(&(struct output_opts){
+		.loop = r->loop,
+		.mode = o->output,
+		.width = width,
+		.colour_out = output_colour_wanted(o->colour, STDOUT_FILENO),
+		.colour_err = output_colour_wanted(o->colour, STDERR_FILENO),
+		.github = gha && !strcmp(gha, "true"),
+		.on_closed = run_output_closed_cb,
+		.data = r,
+	});
+	if (r->junit) {
+		output_set_tap(r->output, run_tap_cb, r);
+	}
+}
+
 /* Start the one command; -1 with the exit status for the failure in *STATUS. */
 static int
 start_command(struct run *r, int *status)
 {
 	const struct run_opts *o = r->opts;
 	int tty_fd = handover_tty(o);
+	int fds[2] = { -1, -1 };
 	struct job_spec spec = {
 		.name = base_name(o->command[0]),
 		.argv = o->command,
@@ -568,20 +687,52 @@ start_command(struct run *r, int *status)
 		.data = r,
 	};
 	struct err e;
+	int rc = 0;
 
+	run_output_new(r, (int)strlen(spec.name));
+	if (r->output) {
+		r->io = output_job_open(r->output, spec.name, 0, fds, &e);
+		if (!r->io) {
+			note(r, "ctxrun: %s\n", e.msg);
+			*status = EXIT_INTERNAL;
+			return -1;
+		}
+		spec.stdout_fd = fds[0];
+		spec.stderr_fd = fds[1];
+	}
 	r->tty_handed = tty_fd >= 0;
 	r->job = job_new(&spec);
 	if (job_start(r->job, r->root, r->reaper, &e) < 0) {
 		int errnum = e.saved_errno;
 
-		fprintf(stderr, "ctxrun: %s\n", e.msg);
+		note(r, "ctxrun: %s\n", e.msg);
 		*status = errnum == EAGAIN || errnum == ENOMEM ? EXIT_INTERNAL
 							       : job_exit_code(r->job);
 		report_not_started(r, job_name(r->job), job_exit_code(r->job),
 				   e.msg);
-		return -1;
+		rc = -1;
 	}
-	return 0;
+	/* The job has its copies; ours would keep the pipes from ending. */
+	if (fds[0] >= 0) {
+		close(fds[0]);
+		close(fds[1]);
+	}
+	return rc;
+}
+
+/*
+ * Say how much output the drain window dropped, if any: a note that joins
+ * the queue only when stderr has room for it at once.
+ */
+static void
+run_dropped(struct run *r)
+{
+	size_t n = r->output ? output_dropped(r->output) : 0;
+
+	if (n && r->opts->verbosity >= RUN_NORMAL) {
+		note(r, "ctxrun: %zu bytes of output dropped: stdout or stderr "
+			"did not take them in time\n", n);
+	}
 }
 
 /* Run O->command alone. */
@@ -602,6 +753,8 @@ run_command(const struct run_opts *o)
 		run_watchdog(&r, o->stop_signal, o->grace_ms);
 	}
 	if (r.watchdog_fd < 0 || start_command(&r, &status) < 0) {
+		output_job_close(r.io);
+		r.io = NULL;
 		run_quiesce(&r);
 		ev_run(r.loop, 0); /* until the watchdog is reaped */
 		command_reports_finish(&r, status);
@@ -609,6 +762,7 @@ run_command(const struct run_opts *o)
 		return status;
 	}
 	ev_run(r.loop, 0);
+	run_dropped(&r);
 	outcome = job_outcome(r.job);
 	status = job_exit_code(r.job);
 	if ((outcome == JOB_CANCELLED || outcome == JOB_TIMED_OUT) &&
@@ -619,25 +773,6 @@ run_command(const struct run_opts *o)
 	reraise_if_interrupted(&r);
 	run_release(&r);
 	return status;
-}
-
-/* A piece of a job's output, for the JUnit report. */
-static void
-run_tap_cb(void *data, const char *name, int which, const char *p, size_t len)
-{
-	struct run *r = data;
-
-	junit_capture(r->junit, name, which, p, len);
-}
-
-/* ctxrun's stdout or stderr is gone: nobody is listening, stop the run. */
-static void
-run_output_closed_cb(struct output *out, void *data)
-{
-	struct run *r = data;
-
-	(void)out;
-	ctx_cancel(r->root, CTX_CAUSE_OUTPUT, 0, "output closed");
 }
 
 /* Width of the longest job name, for the prefix column. */
@@ -731,10 +866,7 @@ run_pipeline(const struct spec *s, const struct run_opts *o)
 	}
 	run_watchdog(&r, s->stop_signal, longest_grace(s));
 	r.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	r.output = output_new(r.loop, name_width(s), run_output_closed_cb, &r);
-	if (r.junit) {
-		output_set_tap(r.output, run_tap_cb, &r);
-	}
+	run_output_new(&r, name_width(s));
 	r.pipeline = pipeline_new(&(struct pipeline_opts){
 		.spec = s,
 		.root = r.root,
@@ -749,10 +881,8 @@ run_pipeline(const struct spec *s, const struct run_opts *o)
 	});
 	pipeline_start(r.pipeline);
 	ev_run(r.loop, 0);
+	run_dropped(&r);
 	results = pipeline_results(r.pipeline, &n);
-	if (o->verbosity >= RUN_NORMAL) {
-		report_summary(stderr, results, n);
-	}
 	status = pipeline_status(&r);
 	reports_finish(&r, s->file, results, n, status);
 	reraise_if_interrupted(&r);
@@ -775,8 +905,7 @@ run_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 	/* "You insist": a second signal skips what is left of the grace. */
 	if (r->opts->verbosity >= RUN_NORMAL) {
-		fprintf(stderr, "ctxrun: %s again, SIGKILL now\n",
-			signame_name(w->signum));
+		note(r, "ctxrun: %s again, SIGKILL now\n", signame_name(w->signum));
 	}
 	if (r->job) {
 		job_kill(r->job);
@@ -844,6 +973,13 @@ run_job_cb(struct job *j, const struct job_event *ev, void *data)
 {
 	struct run *r = data;
 
+	if (ev->kind == JOB_EV_EXIT) {
+		output_job_flush(r->io);
+	}
+	if (ev->kind == JOB_EV_DONE) {
+		output_job_close(r->io);
+		r->io = NULL;
+	}
 	say_job_event(r, job_name(j), ev, true);
 	if (r->events) {
 		events_job(r->events, job_name(j), 1, ev);
@@ -931,7 +1067,7 @@ run_pipeline_cb(struct pipeline *p, const struct pipeline_event *ev, void *data)
 		break;
 	case PL_EV_ERROR:
 		/* Printed whatever the verbosity: the job could not even start. */
-		fprintf(stderr, "ctxrun: %s: %s\n", ev->name, ev->text);
+		note(r, "ctxrun: %s: %s\n", ev->name, ev->text);
 		break;
 	case PL_EV_SKIP:
 		say(r, RUN_NORMAL, ev->name, "skipped (%s)", ev->text);

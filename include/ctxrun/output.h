@@ -3,62 +3,119 @@
 #define CTXRUN_OUTPUT_H
 
 /*
- * Job output in `prefixed` form: every line a job writes to its stdout or
- * stderr comes out on ctxrun's stdout or stderr as "name | line", whole.
+ * Job output on its way to ctxrun's stdout and stderr, in one of two forms:
+ * `prefixed` (every line as "name | line", whole, as it completes) or
+ * `grouped` (a job's output held and written as one block when it ends).
+ * The third mode, `raw`, needs no output object: jobs get ctxrun's fds.
  *
- * 1. output_new() once per run, with the width names are padded to.
- * 2. output_open() per job and stream: creates the pipe, returns the end the
- *    job writes to (close-on-exec; the caller passes it to the spawn and
- *    closes it right after) and starts reading the other end with ev_io.
- * 3. Lines are written as they complete, many per write(2). A line longer
- *    than OUTPUT_MAX_LINE is cut into pieces of that size, so memory stays
- *    bounded whatever a job prints.
- * 4. output_stream_close() when the job's processes are gone: reads what is
- *    left in the pipe without waiting for EOF (a stray process holding the
- *    pipe cannot hang the run), flushes a last line without newline, and
- *    frees the stream.
- * 5. When ctxrun's own stdout or stderr is closed (EPIPE), the closed
+ * 1. output_new() once per run, with the mode, the width names are padded
+ *    to and whether each of stdout and stderr is coloured.
+ * 2. output_job_open() per job attempt: creates a pipe for the job's
+ *    stdout and one for its stderr, returns the ends the job writes to
+ *    (close-on-exec; the caller passes them to the spawn and closes them
+ *    right after) and starts reading the other ends with ev_io.
+ * 3. Everything ctxrun writes goes through one queue, in the order it was
+ *    produced, and leaves it with non-blocking writes: a slow reader never
+ *    stalls the loop. While more than OUTPUT_MAX_PENDING bytes wait in the
+ *    queue, no job pipe is read, so jobs are slowed by their full pipes and
+ *    memory stays bounded whatever they print. A line longer than
+ *    OUTPUT_MAX_LINE is cut into pieces of that size; a grouped block
+ *    past OUTPUT_GROUP_MEM bytes spills to an unlinked temporary file.
+ * 4. output_job_close() when the job's processes are gone: reads what is
+ *    left in the pipes without waiting for EOF (a stray process holding a
+ *    pipe cannot hang the run), flushes a last line without newline (or
+ *    queues the whole block), and frees the job's streams.
+ * 5. output_finish() once nothing more will be written: the loop keeps
+ *    running until the queue is written out, or until the drain window
+ *    given has passed, when the rest is dropped.
+ * 6. When ctxrun's own stdout or stderr is closed (EPIPE), the closed
  *    callback fires once and output is dropped from then on.
  */
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <ev.h>
 
 #include "ctxrun/err.h"
 
 #define OUTPUT_MAX_LINE 65536
+#define OUTPUT_MAX_PENDING (256 * 1024)
+#define OUTPUT_GROUP_MEM (1024 * 1024)
+
+enum output_mode { OUTPUT_PREFIXED, OUTPUT_GROUPED, OUTPUT_RAW };
+enum output_colour { OUTPUT_COLOUR_AUTO, OUTPUT_COLOUR_ALWAYS,
+		     OUTPUT_COLOUR_NEVER };
 
 struct output;
-struct output_stream;
+struct output_job;
 
 typedef void output_closed_fn(struct output *o, void *data);
 
 /* Called with each piece of a job's output as read from its pipe, before prefixing. */
 typedef void output_tap_fn(void *data, const char *name, int which, const char *p, size_t len);
 
-/* Create the writer; names are padded to WIDTH. */
-struct output *output_new(struct ev_loop *loop, int width,
-			  output_closed_fn *on_closed, void *data);
+struct output_opts {
+	struct ev_loop *loop;
+	enum output_mode mode;    /* OUTPUT_PREFIXED or OUTPUT_GROUPED */
+	int width;                /* names are padded to this */
+	bool colour_out;          /* escape codes on stdout */
+	bool colour_err;          /* escape codes on stderr */
+	bool github;              /* grouped: ::group:: lines around blocks */
+	output_closed_fn *on_closed;
+	void *data;
+};
+
+/* Parse "prefixed", "grouped" or "raw" into *MODE; -1 if ARG is none. */
+int output_mode_parse(const char *arg, enum output_mode *mode);
+
+/* Parse "auto", "always" or "never" into *WHEN; -1 if ARG is none. */
+int output_colour_parse(const char *arg, enum output_colour *when);
 
 /* Give every piece of output read from now on to FN too (NULL: none). */
 void output_set_tap(struct output *o, output_tap_fn *fn, void *data);
 
 /*
- * Open a stream named NAME (copied) for a job's fd WHICH (1 or 2). On
- * success *CHILD_FD is the write end for the job; NULL with E on failure.
+ * Whether to colour what goes to FD (SPEC §6.12): WHEN unless auto, then
+ * off with NO_COLOR set, on with CLICOLOR_FORCE set and not "0", else on a
+ * terminal only.
  */
-struct output_stream *output_open(struct output *o, const char *name,
-				  int which, int *child_fd, struct err *e);
+bool output_colour_wanted(enum output_colour when, int fd);
 
-/* Write out the whole lines the pipe holds now (e.g. before an exit line). */
-void output_stream_flush(struct output_stream *s);
+/* Create the writer. Examines fds 1 and 2 to choose how to write them. */
+struct output *output_new(const struct output_opts *opts);
 
-/* Deliver what is left, flush a partial last line, release S. NULL: no-op. */
-void output_stream_close(struct output_stream *s);
+/*
+ * Open the streams of a job named NAME (copied), coloured with palette
+ * entry COLOUR (any number; it wraps). On success FDS[0] and FDS[1] are
+ * the job's stdout and stderr; NULL with E (and no fd open) on failure.
+ */
+struct output_job *output_job_open(struct output *o, const char *name,
+				   size_t colour, int fds[2], struct err *e);
 
-/* Release O; every stream must be closed. NULL is a no-op. */
+/*
+ * Queue the whole lines the pipes hold now (before an exit line); grouped,
+ * the block so far: output that comes later makes a second block.
+ */
+void output_job_flush(struct output_job *j);
+
+/* Queue what is left (step 4) and release J. NULL: no-op. */
+void output_job_close(struct output_job *j);
+
+/* Queue LEN bytes of ctxrun's own at BUF for fd WHICH (1 or 2), in order. */
+void output_write(struct output *o, int which, const char *buf, size_t len);
+
+/*
+ * Nothing more will be queued: let the loop write out the queue, giving up
+ * after DRAIN_MS ms (then dropping the rest) unless DRAIN_MS is negative.
+ */
+void output_finish(struct output *o, int64_t drain_ms);
+
+/* Bytes dropped by output_finish() when its window passed. */
+size_t output_dropped(const struct output *o);
+
+/* Release O; every job must be closed. NULL is a no-op. */
 void output_free(struct output *o);
 
 #endif

@@ -76,7 +76,7 @@ struct pipeline_opts {
 	const struct spec *spec; /* borrowed; must outlive the pipeline */
 	struct ctx *root;
 	struct reaper *reaper;
-	struct output *output;   /* prefixed output; NULL: jobs inherit fds */
+	struct output *output;   /* prefixed or grouped; NULL: raw, ctxrun's fds */
 	int stdin_fd;            /* -1: ctxrun's own */
 	bool fail_fast;
 	int jobs_limit;          /* 0: none */

@@ -23,6 +23,21 @@ void report_plan(FILE *out, const struct spec *s);
 /* Print the summary table of the N results R: job, outcome, status, time, cause. */
 void report_summary(FILE *out, const struct pipeline_result *r, size_t n);
 
+/* The same table, outcome words in colour (green, red, yellow). */
+void report_summary_colour(FILE *out, const struct pipeline_result *r,
+			   size_t n);
+
+/*
+ * The summary for scripts (-q): one line per job in spec order,
+ * "NAME<TAB>OUTCOME<TAB>CODE<TAB>SECONDS\n". OUTCOME is one word
+ * (succeeded, failed, timed-out, cancelled, skipped, failed-allowed,
+ * timed-out-allowed); CODE the exit code (128+N for signal N) or "-" when
+ * the job never ran; SECONDS has three decimals, or is "-". Control
+ * characters in NAME are printed as "?".
+ */
+void report_summary_lines(FILE *out, const struct pipeline_result *r,
+			  size_t n);
+
 /* Printable outcome of R: "failed (allowed)" for an allowed failure. */
 const char *report_outcome(const struct pipeline_result *r);
 

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ctxrun/output.h"
 #include "ctxrun/spec.h"
 
 enum run_verbosity { RUN_QUIET, RUN_NORMAL, RUN_VERBOSE };
@@ -38,12 +39,14 @@ struct run_opts {
 	const char *events_path; /* --events FILE, or NULL */
 	const char *junit_path;  /* --junit FILE, or NULL */
 	enum run_cgroup cgroup;  /* --cgroup: a cgroup v2 per job? */
+	enum output_mode output; /* the caller's choice or the mode's default */
+	enum output_colour colour;
 };
 
 /* Run O->command alone, GNU timeout style (SPEC §1, one-command mode). */
 int run_command(const struct run_opts *o);
 
-/* Run the pipeline S (ad-hoc -c group or file) with prefixed output. */
+/* Run the pipeline S (ad-hoc -c group or file). */
 int run_pipeline(const struct spec *s, const struct run_opts *o);
 
 #endif

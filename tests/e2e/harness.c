@@ -83,6 +83,10 @@ h_setup(void)
 	/* The tests may themselves run under ctxrun. */
 	unsetenv("CTXRUN_DEADLINE");
 	unsetenv("CTXRUN_JOB");
+	/* Colour and CI wrapping only where a test asks for them. */
+	unsetenv("NO_COLOR");
+	unsetenv("CLICOLOR_FORCE");
+	unsetenv("GITHUB_ACTIONS");
 	h_ctxrun = h_resolve("CTXRUN_BIN", "build/ctxrun", h_ctxrun_path);
 	h_th = h_resolve("TH_BIN", "build/th", h_th_path);
 	slash = strrchr(h_th, '/');

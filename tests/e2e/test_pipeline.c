@@ -1762,14 +1762,18 @@ Test(pipeline, more_names_than_commands_is_125)
 
 /* ---- verbosity ---- */
 
-/* -q prints no lifecycle lines and no summary. */
+/* -q prints no lifecycle lines, and the summary as one line per job. */
 Test(pipeline, quiet_prints_nothing_of_its_own)
 {
 	struct h_proc p;
 
 	h_run(&p, NULL, "-q", "-c", "exit 3", "-c", "sleep 30");
 	expect_exit(&p, 3);
-	expect_err(&p, "");
+	cr_assert_eq(strncmp(p.err.data, "exit\tfailed\t3\t", 14), 0,
+		     "stderr: <%s>", p.err.data);
+	expect_err_has(&p, "\nsleep\tcancelled\t143\t");
+	cr_assert_eq(h_lines(p.err.data), 2, "stderr: <%s>", p.err.data);
+	expect_err_lacks(&p, "ctxrun");
 	expect_out(&p, "");
 	h_no_survivors();
 	h_release(&p);
@@ -1778,7 +1782,8 @@ Test(pipeline, quiet_prints_nothing_of_its_own)
 	h_run(&p, NULL, "-q", "-n", "a", "-c", "echo out; echo err >&2");
 	expect_exit(&p, 0);
 	expect_out(&p, "a | out\n");
-	expect_err(&p, "a | err\n");
+	cr_assert_eq(strncmp(p.err.data, "a | err\na\tsucceeded\t0\t", 22), 0,
+		     "stderr: <%s>", p.err.data);
 	h_no_survivors();
 	h_release(&p);
 }

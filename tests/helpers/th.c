@@ -52,6 +52,7 @@ static int th_touch(int argc, char **argv);
 static int th_print(int argc, char **argv);
 static int th_flood(int argc, char **argv);
 static int th_stdio_ino(int argc, char **argv);
+static int th_lines(int argc, char **argv);
 static int th_escape(int argc, char **argv);
 static int th_pgid_peers(int argc, char **argv);
 
@@ -74,6 +75,7 @@ static const struct th_cmd th_cmds[] = {
 	{ "print", 2, th_print, "print OUT ERR" },
 	{ "flood", 1, th_flood, "flood BYTES" },
 	{ "stdio-ino", 0, th_stdio_ino, "stdio-ino" },
+	{ "lines", 2, th_lines, "lines N TAG" },
 	{ "escape", 1, th_escape, "escape MS [on-term]" },
 	{ "pgid-peers", 0, th_pgid_peers, "pgid-peers" },
 };
@@ -560,6 +562,26 @@ th_flood(int argc, char **argv)
 		left -= w;
 	}
 	return 0;
+}
+
+/*
+ * th lines N TAG: print N numbered lines "TAG i <60 bytes>" to stdout
+ * through a large stdio buffer, so that pipe writes cut lines anywhere.
+ */
+static int
+th_lines(int argc, char **argv)
+{
+	static char buf[1 << 16];
+	long n = th_num(argv[2]);
+
+	(void)argc;
+	setvbuf(stdout, buf, _IOFBF, sizeof(buf));
+	for (long i = 0; i < n; i++) {
+		printf("%s %ld -0123456789abcdefghijklmnopqrstuvwxyz0123456789"
+		       "ABCDEFGHIJKLM\n",
+		       argv[3], i);
+	}
+	return fflush(stdout) == 0 ? 0 : 1;
 }
 
 /* th stdio-ino: print the inode numbers of fds 0, 1 and 2. */

@@ -1,0 +1,643 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * End-to-end tests of what ctxrun writes: the output modes (prefixed,
+ * grouped, raw), colour, the -q summary, and backpressure from a slow or
+ * stuck reader of ctxrun's stdout. Golden files live in tests/golden/;
+ * CTXRUN_GOLDEN_UPDATE=1 rewrites them from what ctxrun prints now (review
+ * the diff). Durations are normalised before comparing.
+ *
+ * Jobs reach the helper binary through TH in the environment. The stuck
+ * reader tests spawn ctxrun themselves with a pipe on its stdout that the
+ * test reads only when it chooses to.
+ */
+#include "expect.h"
+#include "harness.h"
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <criterion/criterion.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void out_setup(void);
+static void out_teardown(void);
+
+TestSuite(output, .init = out_setup, .fini = out_teardown, .timeout = 60);
+
+/* A ctxrun started by the test itself (not through the harness), or 0. */
+static pid_t own_pid;
+
+/* Prepare the test process and export TH to the jobs. */
+static void
+out_setup(void)
+{
+	h_setup();
+	cr_assert_eq(setenv("TH", h_th, 1), 0);
+}
+
+/* Kill the test's own ctxrun (by pid) if a failed test left it, then the rest. */
+static void
+out_teardown(void)
+{
+	if (own_pid > 0) {
+		kill(own_pid, SIGKILL);
+		waitpid(own_pid, NULL, 0);
+		own_pid = 0;
+	}
+	h_teardown();
+}
+
+/* Whether the line being written at D (OUT is the start) is "ctxrun: ...". */
+static bool
+line_is_ours(const char *out, const char *d)
+{
+	const char *bol = d;
+
+	while (bol > out && bol[-1] != '\n') {
+		bol--;
+	}
+	return !strncmp(bol, "ctxrun: ", 8);
+}
+
+/*
+ * Replace durations ("12ms", "1.5s", a last TSV field "0.013") by "T" and
+ * squeeze runs of spaces in ctxrun's own lines (the TIME column's width
+ * moves the table) to two; returns a copy.
+ */
+static char *
+normalise(const char *s)
+{
+	char *out = malloc(strlen(s) + 1), *d = out;
+
+	cr_assert_not_null(out);
+	while (*s) {
+		bool start = d == out || d[-1] == ' ' || d[-1] == '\t';
+
+		if (start && isdigit((unsigned char)*s)) {
+			const char *e = s;
+			bool dot = false;
+
+			while (isdigit((unsigned char)*e) || *e == '.') {
+				dot |= *e++ == '.';
+			}
+			if (!strncmp(e, "ms", 2)) {
+				e += 2;
+			} else if (*e == 's') {
+				e++;
+			} else if (!(dot && d > out && d[-1] == '\t' && *e == '\n')) {
+				e = s;
+			}
+			if (e != s && (*e == ' ' || *e == '\n' || *e == '\0')) {
+				*d++ = 'T';
+				s = e;
+				continue;
+			}
+		}
+		if (*s == ' ' && s[1] == ' ' && line_is_ours(out, d)) {
+			while (s[1] == ' ') {
+				s++;
+			}
+			*d++ = ' ';
+		}
+		*d++ = *s++;
+	}
+	*d = '\0';
+	return out;
+}
+
+/* Compare TEXT (normalised) with tests/golden/CASE/FILE, or rewrite it. */
+static void
+expect_golden(const char *gcase, const char *file, const char *text)
+{
+	char path[512], want[16384];
+	char *got = normalise(text);
+	const char *update = getenv("CTXRUN_GOLDEN_UPDATE");
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "tests/golden/%s/%s", gcase, file);
+	if (update && !strcmp(update, "1")) {
+		snprintf(want, sizeof(want), "tests/golden/%s", gcase);
+		mkdir(want, 0755);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+		cr_assert_eq(write(fd, got, strlen(got)), (ssize_t)strlen(got));
+		close(fd);
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0, "%s: %s (run from the top of the checkout)", path,
+		      strerror(errno));
+	n = read(fd, want, sizeof(want) - 1);
+	close(fd);
+	want[n > 0 ? n : 0] = '\0';
+	cr_assert_str_eq(got, want, "%s differs:\n--- got ---\n%s--- want ---\n%s",
+			 path, got, want);
+	free(got);
+}
+
+/*
+ * The small failing pipeline of the golden tests, one job at a time so
+ * the order is fixed: "ok" succeeds, "bad <&\"'" prints (with "]]>" and a
+ * last line without newline) and fails, "later" is then skipped.
+ */
+#define GOLDEN_PIPELINE                                                      \
+	"-j", "1", "-n", "ok,bad <&\"',later",                               \
+	"-c", "$TH print 'ok out' 'ok err'",                                 \
+	"-c", "$TH print 'bad ]]> out' 'bad err'; printf 'no newline'; exit 2", \
+	"-c", "$TH print never never"
+
+/* Run the golden pipeline with ARGS in front and compare with CASE. */
+#define golden_case(gcase, ...)                                              \
+	do {                                                                 \
+		struct h_proc p;                                             \
+                                                                             \
+		h_run(&p, NULL, __VA_ARGS__, GOLDEN_PIPELINE);               \
+		expect_exit(&p, 2);                                          \
+		expect_golden(gcase, "stdout", p.out.data);                  \
+		expect_golden(gcase, "stderr", p.err.data);                  \
+		h_no_survivors();                                            \
+		h_release(&p);                                               \
+	} while (0)
+
+Test(output, golden_prefixed)
+{
+	golden_case("prefixed", "-o", "prefixed");
+}
+
+Test(output, golden_grouped)
+{
+	golden_case("grouped", "-o", "grouped");
+}
+
+Test(output, golden_grouped_github_actions)
+{
+	cr_assert_eq(setenv("GITHUB_ACTIONS", "true", 1), 0);
+	golden_case("grouped-github", "-o", "grouped");
+}
+
+Test(output, golden_quiet_summary)
+{
+	golden_case("quiet", "-q");
+}
+
+Test(output, golden_colour_always)
+{
+	golden_case("colour", "--color", "always");
+}
+
+/* Prefixed is the default of the group modes, raw of one command. */
+Test(output, defaults_and_bad_mode)
+{
+	struct h_proc p;
+
+	h_run(&p, NULL, "-n", "a", "-c", "echo x");
+	expect_out(&p, "a | x\n");
+	h_release(&p);
+	h_run(&p, NULL, "--", h_th, "print", "x", "y");
+	expect_out(&p, "x\n");
+	expect_err(&p, "y\n");
+	h_release(&p);
+	h_run(&p, NULL, "-o", "folded", "-c", "echo x");
+	expect_exit(&p, 125);
+	expect_err(&p, "ctxrun: invalid --output 'folded': expected prefixed, "
+		       "grouped or raw\nTry 'ctxrun --help' for more information.\n");
+	expect_out(&p, "");
+	h_release(&p);
+	h_run(&p, NULL, "--color", "sometimes", "-c", "echo x");
+	expect_exit(&p, 125);
+	expect_err_has(&p, "invalid --color 'sometimes'");
+	h_release(&p);
+}
+
+/* One command can be prefixed or grouped too: it is then piped. */
+Test(output, one_command_prefixed_and_grouped)
+{
+	struct h_proc p;
+	char want[256];
+
+	h_run(&p, NULL, "-o", "prefixed", "--", h_th, "print", "x", "y");
+	expect_exit(&p, 0);
+	snprintf(want, sizeof(want), "%s | x\n", h_th_name);
+	expect_out(&p, want);
+	snprintf(want, sizeof(want), "%s | y\n", h_th_name);
+	expect_err(&p, want);
+	h_release(&p);
+	h_run(&p, NULL, "-o", "grouped", "--", h_th, "print", "x", "y");
+	expect_exit(&p, 0);
+	expect_out(&p, "x\n");
+	expect_err(&p, "y\n");
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* Parse the three inode numbers th stdio-ino printed at S. */
+static void
+parse_inos(const char *s, unsigned long long ino[3])
+{
+	cr_assert_eq(sscanf(s, "%llu %llu %llu", &ino[0], &ino[1], &ino[2]), 3,
+		     "no inodes in <%s>", s);
+}
+
+/* raw: a job's stdout and stderr are ctxrun's own, no pipe between. */
+Test(output, raw_jobs_get_ctxruns_fds)
+{
+	struct h_proc p;
+	struct stat out, err;
+	unsigned long long ino[3];
+
+	h_start(&p, NULL, "-o", "raw", "-c", "$TH stdio-ino");
+	cr_assert_eq(fstat(p.out_fd, &out), 0);
+	cr_assert_eq(fstat(p.err_fd, &err), 0);
+	h_finish(&p, 20000);
+	expect_exit(&p, 0);
+	parse_inos(p.out.data, ino);
+	cr_assert_eq(ino[1], (unsigned long long)out.st_ino,
+		     "job stdout %llu, ctxrun's %llu", ino[1],
+		     (unsigned long long)out.st_ino);
+	cr_assert_eq(ino[2], (unsigned long long)err.st_ino);
+	h_release(&p);
+
+	/* prefixed: the job writes to a pipe of ctxrun's instead. */
+	h_start(&p, NULL, "-o", "prefixed", "-c", "$TH stdio-ino");
+	cr_assert_eq(fstat(p.out_fd, &out), 0);
+	h_finish(&p, 20000);
+	parse_inos(strstr(p.out.data, "| ") + 2, ino);
+	cr_assert_neq(ino[1], (unsigned long long)out.st_ino);
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* Count escape characters in S. */
+static int
+escapes(const char *s)
+{
+	int n = 0;
+
+	while ((s = strchr(s, '\033'))) {
+		n++;
+		s++;
+	}
+	return n;
+}
+
+/* Run two jobs with ARGS and return the escapes seen on stdout and stderr. */
+static void
+colour_run(int *out, int *err, const char *a1, const char *a2)
+{
+	struct h_proc p;
+
+	h_run(&p, NULL, a1, a2, "-n", "a,b", "-c", "echo x; exit 1",
+	      "-c", "echo y >&2");
+	*out = escapes(p.out.data);
+	*err = escapes(p.err.data);
+	h_release(&p);
+}
+
+Test(output, colour_settings)
+{
+	int out, err;
+
+	colour_run(&out, &err, "--color", "always");
+	cr_assert(out > 0 && err > 0, "always: %d %d escapes", out, err);
+	/* Into a pipe, auto means none. */
+	colour_run(&out, &err, "--color", "auto");
+	cr_assert(out == 0 && err == 0, "auto: %d %d escapes", out, err);
+	cr_assert_eq(setenv("CLICOLOR_FORCE", "1", 1), 0);
+	colour_run(&out, &err, "--color", "auto");
+	cr_assert(out > 0 && err > 0, "CLICOLOR_FORCE: %d %d escapes", out, err);
+	colour_run(&out, &err, "--color", "never");
+	cr_assert(out == 0 && err == 0, "never: %d %d escapes", out, err);
+	/* NO_COLOR comes before CLICOLOR_FORCE. */
+	cr_assert_eq(setenv("NO_COLOR", "1", 1), 0);
+	colour_run(&out, &err, "--color", "auto");
+	cr_assert(out == 0 && err == 0, "NO_COLOR: %d %d escapes", out, err);
+	colour_run(&out, &err, "--color", "always");
+	cr_assert(out > 0 && err > 0, "always over NO_COLOR: %d %d", out, err);
+	unsetenv("NO_COLOR");
+	cr_assert_eq(setenv("CLICOLOR_FORCE", "0", 1), 0);
+	colour_run(&out, &err, "--color", "auto");
+	cr_assert(out == 0 && err == 0, "CLICOLOR_FORCE=0: %d %d", out, err);
+}
+
+/* Run ctxrun with ARGV on a new pty; return all it showed there. */
+static char *
+pty_capture(const char *const *argv)
+{
+	static char seen[65536];
+	size_t len = 0;
+	int master, status;
+	double end = h_now() + 20;
+	pid_t pid = forkpty(&master, NULL, NULL, NULL);
+
+	cr_assert_geq(pid, 0, "forkpty: %s", strerror(errno));
+	if (pid == 0) {
+		execv(h_ctxrun, (char *const *)argv);
+		_exit(127);
+	}
+	own_pid = pid;
+	for (;;) {
+		struct pollfd pfd = { .fd = master, .events = POLLIN };
+		ssize_t n;
+
+		cr_assert_lt(h_now(), end, "ctxrun on the pty did not end: <%s>",
+			     seen);
+		if (poll(&pfd, 1, 100) <= 0) {
+			continue;
+		}
+		n = read(master, seen + len, sizeof(seen) - len - 1);
+		if (n <= 0) {
+			break; /* EIO: the slave side is closed */
+		}
+		len += (size_t)n;
+	}
+	seen[len] = '\0';
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	own_pid = 0;
+	close(master);
+	return seen;
+}
+
+/* On a terminal, auto colours the prefixes and the summary; NO_COLOR not. */
+Test(output, terminal_gets_colour_in_auto_mode)
+{
+	const char *argv[] = { h_ctxrun, "-n", "a,b", "-c", "echo x; exit 3",
+			       "-c", "echo y", NULL };
+	char *seen = pty_capture(argv);
+
+	cr_assert_not_null(strstr(seen, "\033[36ma |\033[0m x"), "pty: <%s>",
+			   seen);
+	cr_assert_not_null(strstr(seen, "\033[31mfailed"), "pty: <%s>", seen);
+	cr_assert_eq(setenv("NO_COLOR", "1", 1), 0);
+	seen = pty_capture(argv);
+	cr_assert_eq(escapes(seen), 0, "NO_COLOR on a pty: <%s>", seen);
+	cr_assert_not_null(strstr(seen, "a | x"), "pty: <%s>", seen);
+	h_no_survivors();
+}
+
+/* Check that every line of S is "NAME | TAG i tail", with in-order i. */
+static void
+check_lines(const char *s, int per_tag)
+{
+	long next[2] = { 0, 0 };
+	const char *tail = "-0123456789abcdefghijklmnopqrstuvwxyz0123456789"
+			   "ABCDEFGHIJKLM";
+
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		char tag;
+		long i;
+		int used = 0;
+
+		cr_assert_not_null(nl, "last line torn: <%.200s>", s);
+		cr_assert(sscanf(s, "%c | %*c %ld %n", &tag, &i, &used) == 2 &&
+				  used > 0,
+			  "bad line <%.*s>", (int)(nl - s), s);
+		cr_assert(tag == 'a' || tag == 'b', "bad line <%.*s>", (int)(nl - s),
+			  s);
+		cr_assert_eq(s[4], tag, "job %c printed <%.*s>", tag, (int)(nl - s),
+			     s);
+		cr_assert_eq(i, next[tag - 'a'], "job %c: line %ld after %ld", tag,
+			     i, next[tag - 'a'] - 1);
+		cr_assert(nl - (s + used) == (long)strlen(tail) &&
+				  !strncmp(s + used, tail, strlen(tail)),
+			  "torn line <%.*s>", (int)(nl - s), s);
+		next[tag - 'a']++;
+		s = nl + 1;
+	}
+	cr_assert_eq(next[0], per_tag);
+	cr_assert_eq(next[1], per_tag);
+}
+
+/* Two jobs print 100,000 lines each at once: every line whole, in order. */
+Test(output, two_floods_of_lines_stay_whole)
+{
+	struct h_proc p;
+
+	h_start(&p, NULL, "-q", "-n", "a,b", "-c", "$TH lines 100000 a",
+		"-c", "$TH lines 100000 b");
+	h_finish(&p, 50000);
+	expect_exit(&p, 0);
+	check_lines(p.out.data, 100000);
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* Spawn ctxrun with ARGV, its stdout on a pipe (*OUT) and stderr on *ERR. */
+static pid_t
+spawn_own(const char *const *argv, int *out, int *err)
+{
+	int o[2], e[2];
+	pid_t pid;
+
+	cr_assert_eq(pipe2(o, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(e, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		/* CHILD: async-signal-safe calls only from here to exec. */
+		setpgid(0, 0);
+		dup2(o[1], 1);
+		dup2(e[1], 2);
+		execv(h_ctxrun, (char *const *)argv);
+		_exit(127);
+	}
+	own_pid = pid;
+	close(o[1]);
+	close(e[1]);
+	*out = o[0];
+	*err = e[0];
+	return pid;
+}
+
+/*
+ * Read FD to its end, pausing PAUSE_US after each read of at most CHUNK
+ * bytes; count the lines and check that each one is "NAME | y".
+ */
+static long
+read_slowly(int fd, size_t chunk, int pause_us)
+{
+	static char buf[65536];
+	char line[64];
+	size_t ll = 0;
+	long lines = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf, chunk)) != 0) {
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		cr_assert_gt(n, 0, "read: %s", strerror(errno));
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				cr_assert_lt(ll, sizeof(line) - 1, "overlong line");
+				line[ll++] = buf[i];
+				continue;
+			}
+			line[ll] = '\0';
+			cr_assert(!strcmp(line, "a | y") || !strcmp(line, "b | y"),
+				  "bad line <%s>", line);
+			lines++;
+			ll = 0;
+		}
+		if (pause_us) {
+			usleep((useconds_t)pause_us);
+		}
+	}
+	cr_assert_eq(ll, 0, "torn last line");
+	return lines;
+}
+
+/* Run two floods of BYTES each; read slowly if SLOW. Peak RSS in KiB. */
+static long
+flood_rss(long bytes, bool slow)
+{
+	char a[64], b[64];
+	const char *argv[] = { h_ctxrun, "-q", "-n", "a,b", "-c", a, "-c", b,
+			       NULL };
+	struct rusage ru;
+	int out, err, status;
+	pid_t pid;
+	long lines;
+
+	snprintf(a, sizeof(a), "$TH flood %ld", bytes);
+	snprintf(b, sizeof(b), "$TH flood %ld", bytes);
+	pid = spawn_own(argv, &out, &err);
+	if (slow) {
+		/* Not a sync: the reader is stuck for a while, by design. */
+		usleep(300000);
+	}
+	lines = read_slowly(out, slow ? 16384 : sizeof(a), slow ? 100 : 0);
+	cr_assert_eq(lines, bytes, "%ld lines of %ld", lines, bytes);
+	cr_assert_eq(wait4(pid, &status, 0, &ru), pid);
+	own_pid = 0;
+	close(out);
+	close(err);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x",
+		  status);
+	return ru.ru_maxrss;
+}
+
+/*
+ * A reader stuck, then slow, while two jobs flood: ctxrun does not hold
+ * what they print (its peak RSS stays near that of a tiny run) and every
+ * line arrives whole in the end.
+ */
+Test(output, slow_reader_bounds_memory)
+{
+	long base = flood_rss(1000, false);
+	long slow = flood_rss(4L << 20, true);
+
+	cr_assert_lt(slow - base, 8 * 1024,
+		     "peak RSS %ld KiB with a slow reader, %ld KiB for a tiny "
+		     "run", slow, base);
+	h_no_survivors();
+}
+
+/* Read FD until EOF (bounded by the test timeout) into a string. */
+static char *
+slurp(int fd)
+{
+	static char buf[16384];
+	size_t len = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf + len, sizeof(buf) - len - 1)) > 0) {
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/*
+ * Nobody ever reads ctxrun's stdout: its deadline still fires on time,
+ * the jobs are stopped and ctxrun exits 124, dropping what it could not
+ * write (and saying so).
+ */
+Test(output, stuck_reader_does_not_stall_the_deadline)
+{
+	const char *argv[] = { h_ctxrun, "-t", "1", "-n", "a,b",
+			       "-c", "$TH flood 100000000", "-c",
+			       "$TH flood 100000000", NULL };
+	int out, err, status;
+	double t0 = h_now(), took;
+	pid_t pid = spawn_own(argv, &out, &err);
+	char *text = slurp(err);
+
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	took = h_now() - t0;
+	own_pid = 0;
+	close(out);
+	close(err);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 124,
+		  "status %#x; stderr <%s>", status, text);
+	/* 1 s deadline, 1 s to drain, slack for a loaded machine. */
+	expect_secs(took, 0.9, 6.0);
+	cr_assert_not_null(strstr(text, "bytes of output dropped"), "stderr <%s>",
+			   text);
+	h_no_survivors();
+}
+
+/* Ctrl-C while ctxrun's stdout is stuck: it still stops at once. */
+Test(output, stuck_reader_does_not_stall_sigint)
+{
+	const char *argv[] = { h_ctxrun, "-n", "a", "-c", "$TH flood 100000000",
+			       NULL };
+	int out, err, status;
+	pid_t pid = spawn_own(argv, &out, &err);
+	struct pollfd pfd = { .fd = out, .events = POLLIN };
+	double t0;
+
+	/* Output has come; then the reader stays stuck (by design, no sync). */
+	cr_assert_eq(poll(&pfd, 1, 10000), 1, "no output from the job");
+	usleep(300000);
+	t0 = h_now();
+	cr_assert_eq(kill(pid, SIGINT), 0);
+	slurp(err);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	own_pid = 0;
+	close(out);
+	close(err);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT,
+		  "status %#x", status);
+	expect_secs(h_now() - t0, 0.0, 5.0);
+	h_no_survivors();
+}
+
+/* A grouped block past the memory limit spills to a file, and is whole. */
+Test(output, grouped_block_spills_and_stays_whole)
+{
+	struct h_proc p;
+
+	/* With no temporary directory, the block comes out in pieces. */
+	for (int run = 0; run < 2; run++) {
+		if (run == 1) {
+			cr_assert_eq(setenv("TMPDIR", "/nonexistent/ctxrun", 1), 0);
+		}
+		/* 3 MiB of "y\n", past the 1 MiB held in memory. */
+		h_start(&p, NULL, "-q", "-o", "grouped", "-n", "a",
+			"-c", "echo start; $TH flood 3145728; echo end");
+		h_finish(&p, 30000);
+		expect_exit(&p, 0);
+		cr_assert_eq(p.out.len, 3145728 + strlen("start\nend\n"));
+		cr_assert_eq(strncmp(p.out.data, "start\ny\n", 8), 0, "<%.40s>",
+			     p.out.data);
+		cr_assert_eq(strcmp(p.out.data + p.out.len - 6, "y\nend\n"), 0);
+		for (size_t i = 6; i < p.out.len - 4; i += 2) {
+			cr_assert(p.out.data[i] == 'y' && p.out.data[i + 1] == '\n',
+				  "byte %zu of the block is torn", i);
+		}
+		h_no_survivors();
+		h_release(&p);
+	}
+}
