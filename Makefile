@@ -26,7 +26,7 @@ TEST_DEPS := /usr/include/criterion/criterion.h:libcriterion-dev \
 	/usr/bin/xmllint:libxml2-utils /usr/bin/python3:python3
 
 .PHONY: all deps test-deps demo test test-plain golden-update check check-asan check-valgrind \
-	check-clang check-man clean install uninstall fuzz fuzz-merge
+	check-clang check-man check-completion clean install uninstall fuzz fuzz-merge
 
 all: ctxrun
 
@@ -100,7 +100,10 @@ test-plain: test-deps $(BUILD)/ctxrun $(BUILD)/th $(BUILD)/test_unit $(BUILD)/te
 	fi
 	@for f in examples/*.ini; do $(BUILD)/ctxrun --check -f "$$f" >/dev/null || exit 1; done
 
-check: check-man check-clang check-asan check-valgrind
+check: check-man check-completion check-clang check-asan check-valgrind
+
+check-completion:
+	bash tests/completion.sh
 
 # Rewrite tests/golden/ from what the reports tests get (review the diff).
 golden-update: test-deps $(BUILD)/ctxrun $(BUILD)/th $(BUILD)/test_e2e
@@ -167,10 +170,14 @@ install: ctxrun
 	install -m 644 man/ctxrun.1 $(DESTDIR)$(PREFIX)/share/man/man1/ctxrun.1
 	install -d $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 644 man/ctxrun.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/ctxrun.ini.5
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 644 completion/ctxrun.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/ctxrun
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/ctxrun $(DESTDIR)$(PREFIX)/share/man/man1/ctxrun.1 \
-		$(DESTDIR)$(PREFIX)/share/man/man5/ctxrun.ini.5
+		$(DESTDIR)$(PREFIX)/share/man/man5/ctxrun.ini.5 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/ctxrun
 
 clean:
 	rm -rf build ctxrun

@@ -25,7 +25,7 @@ struct ctx {
 	ev_timer timer; /* armed only when its deadline beats the parent's */
 	ev_tstamp deadline_at;
 	ev_tstamp deadline_wall; /* the same instant as Unix time */
-	char deadline_text[256];
+	char *deadline_text; /* only contexts with a deadline of their own */
 	struct ctx_cause cause;
 	int pins;
 	bool freed;
@@ -82,7 +82,8 @@ set_deadline(struct ctx *c, ev_tstamp at, ev_tstamp wall, const char *cause)
 	}
 	c->deadline_at = at;
 	c->deadline_wall = wall;
-	snprintf(c->deadline_text, sizeof(c->deadline_text), "%s", cause);
+	free(c->deadline_text);
+	c->deadline_text = xstrdup(cause);
 	ev_timer_stop(c->loop, &c->timer);
 	ev_timer_set(&c->timer, at - ev_now(c->loop), 0.);
 	ev_timer_start(c->loop, &c->timer);
@@ -198,6 +199,14 @@ ctx_unlisten(struct ctx_ear *ear)
 	ear->prev = ear->next = NULL;
 }
 
+/* Free the memory of C, unlinked and unpinned. */
+static void
+ctx_destroy(struct ctx *c)
+{
+	free(c->deadline_text);
+	free(c);
+}
+
 /* Release C. */
 void
 ctx_free(struct ctx *c)
@@ -225,7 +234,7 @@ ctx_free(struct ctx *c)
 		c->freed = true;
 		return;
 	}
-	free(c);
+	ctx_destroy(c);
 }
 
 struct ctx_list {
@@ -284,7 +293,7 @@ cancel_tree(struct ctx *c, const struct ctx_cause *cause)
 		struct ctx *d = l.items[i];
 
 		if (--d->pins == 0 && d->freed) {
-			free(d);
+			ctx_destroy(d);
 		}
 	}
 	free(l.items);

@@ -63,23 +63,11 @@ junit_open(const char *path, struct err *e)
 	return j;
 }
 
-/* FNV-1a hash of NAME. */
-static size_t
-hash_name(const char *name)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	for (; *name; name++) {
-		h = (h ^ (unsigned char)*name) * 1099511628211ULL;
-	}
-	return (size_t)h;
-}
-
 /* The slot where NAME is, or the empty one where it would go. */
 static struct entry **
 slot_of(struct entry **slots, size_t n_slots, const char *name)
 {
-	size_t i = hash_name(name) & (n_slots - 1);
+	size_t i = hash_bytes(name, strlen(name)) & (n_slots - 1);
 
 	while (slots[i] && strcmp(slots[i]->name, name)) {
 		i = (i + 1) & (n_slots - 1);

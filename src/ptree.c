@@ -341,18 +341,6 @@ mark_in_env(pid_t pid, const char *mark, bool prefix_only)
 	return found;
 }
 
-/* FNV-1a hash of LEN bytes at S. */
-static size_t
-hash_bytes(const char *s, size_t len)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	}
-	return (size_t)h;
-}
-
 /* Index the N visits of V by group and by mark. */
 static void
 index_build(struct jobs_index *ix, struct ptree_visit *v, size_t n)

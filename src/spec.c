@@ -23,23 +23,11 @@ spec_new(const char *file)
 	return s;
 }
 
-/* FNV-1a hash of S. */
-static size_t
-hash_name(const char *s)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	for (; *s; s++) {
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	}
-	return (size_t)h;
-}
-
 /* Put job IDX into S's name index, which has room for it. */
 static void
 index_insert(struct spec *s, size_t idx)
 {
-	size_t i = hash_name(s->jobs[idx].name) & s->index_mask;
+	size_t i = hash_bytes(s->jobs[idx].name, strlen(s->jobs[idx].name)) & s->index_mask;
 
 	while (s->index[i]) {
 		i = (i + 1) & s->index_mask;
@@ -95,7 +83,7 @@ spec_find(const struct spec *s, const char *name)
 	if (!s->index) {
 		return -1;
 	}
-	for (size_t i = hash_name(name) & s->index_mask; s->index[i];
+	for (size_t i = hash_bytes(name, strlen(name)) & s->index_mask; s->index[i];
 	     i = (i + 1) & s->index_mask) {
 		if (!strcmp(s->jobs[s->index[i] - 1].name, name)) {
 			return (long)s->index[i] - 1;

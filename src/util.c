@@ -2,6 +2,7 @@
 #include "ctxrun/util.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,4 +95,17 @@ xasprintf(const char *fmt, ...)
 		die_oom(0);
 	}
 	return s;
+}
+
+/* FNV-1a hash of LEN bytes at P. */
+size_t
+hash_bytes(const void *p, size_t len)
+{
+	const unsigned char *b = p;
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h = (h ^ b[i]) * 1099511628211ULL;
+	}
+	return (size_t)h;
 }

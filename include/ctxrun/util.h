@@ -40,4 +40,7 @@ char *xstrdup(const char *s);
 /* Return a heap string built from a printf format; the caller owns it. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* FNV-1a hash of LEN bytes at P, for the open-addressing tables. */
+size_t hash_bytes(const void *p, size_t len);
+
 #endif
