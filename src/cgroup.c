@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include "ctxrun/ptree.h"
@@ -39,10 +41,20 @@ struct cgroup_job {
 static char *
 cgroup2_mount(void)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	/* Where systemd puts it (unified, then hybrid): no need to parse. */
+	static const char *const usual[] = { "/sys/fs/cgroup",
+					     "/sys/fs/cgroup/unified" };
 	char *line = NULL, *mnt = NULL;
 	size_t cap = 0;
+	struct statfs sf;
+	FILE *f;
 
+	for (size_t i = 0; i < ARRAY_SIZE(usual); i++) {
+		if (statfs(usual[i], &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) {
+			return xstrdup(usual[i]);
+		}
+	}
+	f = fopen("/proc/self/mountinfo", "re");
 	if (!f) {
 		return NULL;
 	}
@@ -247,9 +259,9 @@ still_in(const struct cgroup_job *j, pid_t pid)
 	return false;
 }
 
-/* Send SIG to every process in J. */
+/* Send SIG, then THEN unless 0, to every process in J. */
 size_t
-cgroup_signal(struct cgroup_job *j, int sig)
+cgroup_signal(struct cgroup_job *j, int sig, int then)
 {
 	char *procs = read_at(j, "cgroup.procs"), *p, *end;
 	size_t sent = 0;
@@ -266,6 +278,9 @@ cgroup_signal(struct cgroup_job *j, int sig)
 		if (fd >= 0 && still_in(j, (pid_t)pid) &&
 		    ptree_pidfd_signal(fd, sig) == 0) {
 			sent++;
+			if (then) {
+				ptree_pidfd_signal(fd, then);
+			}
 		}
 		if (fd >= 0) {
 			close(fd);
@@ -275,6 +290,20 @@ cgroup_signal(struct cgroup_job *j, int sig)
 	return sent;
 }
 
+/* How many processes J holds (a snapshot: nothing is pinned). */
+size_t
+cgroup_count(struct cgroup_job *j)
+{
+	char *procs = read_at(j, "cgroup.procs");
+	size_t n = 0;
+
+	for (const char *p = procs; p && *p; p++) {
+		n += *p == '\n';
+	}
+	free(procs);
+	return n;
+}
+
 /* SIGKILL every process in J. */
 void
 cgroup_kill(struct cgroup_job *j)
@@ -282,7 +311,7 @@ cgroup_kill(struct cgroup_job *j)
 	int fd = openat(j->dir, "cgroup.kill", O_WRONLY | O_CLOEXEC);
 
 	if (fd < 0 || write(fd, "1", 1) != 1) {
-		cgroup_signal(j, SIGKILL);
+		cgroup_signal(j, SIGKILL, 0);
 	}
 	if (fd >= 0) {
 		close(fd);

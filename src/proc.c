@@ -192,28 +192,34 @@ proc_leftovers(const struct proc *p)
 }
 
 /*
- * Send SIG to every member of P's job, safely for the state it is in:
+ * Send SIG, then THEN unless 0, to every member of P's job, safely for the
+ * state it is in:
  * killpg() while the leader's pid holds the group id, and a walk of /proc
  * (batched, see scan.h) for members outside the group or after the leader.
  */
 static void
-signal_group(struct proc *p, int sig)
+signal_group(struct proc *p, int sig, int then)
 {
+	bool all;
+
 	if (p->cgroup) {
 		p->signalled_all = true;
 		if (sig == SIGKILL) {
 			cgroup_kill(p->cgroup);
 		} else {
-			cgroup_signal(p->cgroup, sig);
+			cgroup_signal(p->cgroup, sig, then);
 		}
 		return;
 	}
-	if (p->state != PROC_RUNNING || !p->own_group ||
-	    (killpg(p->pgid, sig) < 0 && errno == ESRCH)) {
-		p->signalled_all = true;
-		scan_signal(p->scan, &p->req, sig, false);
-	} else if (p->mark) {
-		scan_signal(p->scan, &p->req, sig, true);
+	all = p->state != PROC_RUNNING || !p->own_group ||
+	      (killpg(p->pgid, sig) < 0 && errno == ESRCH) ||
+	      (then && killpg(p->pgid, then) < 0 && errno == ESRCH);
+	if (all || p->mark) {
+		p->signalled_all |= all;
+		scan_signal(p->scan, &p->req, sig, !all);
+		if (then) {
+			scan_signal(p->scan, &p->req, then, !all);
+		}
 	}
 }
 
@@ -229,11 +235,9 @@ proc_stop(struct proc *p)
 		proc_kill(p);
 		return;
 	}
-	signal_group(p, p->stop_signal);
 	/* A stopped process cannot act on the stop signal until continued. */
-	if (p->stop_signal != SIGCONT) {
-		signal_group(p, SIGCONT);
-	}
+	signal_group(p, p->stop_signal,
+		     p->stop_signal != SIGCONT ? SIGCONT : 0);
 	/* The loop's clock may be stale; a grace period must never be short. */
 	ev_now_update(p->loop);
 	ev_timer_set(&p->grace, (ev_tstamp)p->grace_ms / 1000., 0.);
@@ -250,7 +254,7 @@ proc_kill(struct proc *p)
 	ev_timer_stop(p->loop, &p->grace);
 	p->stop_sent = true;
 	p->kill_sent = true;
-	signal_group(p, SIGKILL);
+	signal_group(p, SIGKILL, 0);
 	/*
 	 * The killed report as reaped orphans; but a leftover that got out of
 	 * the job's reach (left the group and dropped its mark) will not, and
@@ -271,7 +275,7 @@ proc_resume(struct proc *p)
 	if (p->tty_fd >= 0 && tcgetpgrp(p->tty_fd) == getpgrp()) {
 		tcsetpgrp(p->tty_fd, p->pgid);
 	}
-	signal_group(p, SIGCONT);
+	signal_group(p, SIGCONT, 0);
 }
 
 /* Release P. */
@@ -397,7 +401,7 @@ proc_precheck(struct scan_req *r)
 
 	if (p->cgroup) {
 		/* Exact; a zombie left to reap counts as one until reaped. */
-		size_t n = cgroup_signal(p->cgroup, 0);
+		size_t n = cgroup_count(p->cgroup);
 
 		r->visit.found = n ? n : !job_gone(p);
 		return true;
@@ -484,8 +488,7 @@ proc_counted(struct scan_req *r)
 		 */
 		proc_kill(p);
 	} else if (!p->signalled_all) {
-		signal_group(p, p->stop_signal);
-		signal_group(p, SIGCONT);
+		signal_group(p, p->stop_signal, SIGCONT);
 	}
 }
 

@@ -17,7 +17,7 @@
  *    moves itself into the job's cgroup and back, so the leader is born
  *    in it (posix_spawn has no CLONE_INTO_CGROUP), and everything it
  *    starts stays there.
- * 4. cgroup_signal() sends a signal to every process of the job through
+ * 4. cgroup_signal() sends signals to every process of the job through
  *    pidfds, each re-checked to still be in the cgroup; cgroup_kill()
  *    SIGKILLs them all at once through cgroup.kill; cgroup_populated()
  *    says whether any is left, zombies included.
@@ -49,8 +49,14 @@ int cgroup_spawn_begin(struct cgroup_job *j, struct err *e);
 /* Move ctxrun back where it was. */
 void cgroup_spawn_end(struct cgroup_job *j);
 
-/* Send SIG to every process in J; returns how many were signalled. */
-size_t cgroup_signal(struct cgroup_job *j, int sig);
+/*
+ * Send SIG, then THEN unless it is 0, to every process in J; returns how
+ * many were signalled. One read of the cgroup for both.
+ */
+size_t cgroup_signal(struct cgroup_job *j, int sig, int then);
+
+/* How many processes J holds now. */
+size_t cgroup_count(struct cgroup_job *j);
 
 /* SIGKILL every process in J at once. */
 void cgroup_kill(struct cgroup_job *j);
