@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
@@ -185,6 +186,21 @@ cgroup_job_new(struct cgroup_run *r, unsigned long seq, struct err *e)
 	return j;
 }
 
+/*
+ * Remove the cgroup directory PATH. Its last process may have been reaped
+ * a moment ago and the kernel still count it: retry briefly on EBUSY.
+ */
+static void
+remove_dir(const char *path)
+{
+	struct timespec ms = { 0, 1000000 };
+
+	for (int tries = 0; rmdir(path) < 0 && errno == EBUSY && tries < 20;
+	     tries++) {
+		nanosleep(&ms, NULL);
+	}
+}
+
 /* Move ctxrun into J's cgroup. */
 int
 cgroup_spawn_begin(struct cgroup_job *j, struct err *e)
@@ -341,7 +357,7 @@ cgroup_job_free(struct cgroup_job *j)
 	}
 	if (j->dir >= 0) {
 		close(j->dir);
-		rmdir(j->path);
+		remove_dir(j->path);
 	}
 	free(j->path);
 	free(j->rel);
@@ -356,7 +372,7 @@ cgroup_run_free(struct cgroup_run *r)
 		return;
 	}
 	if (r->path) {
-		rmdir(r->path);
+		remove_dir(r->path);
 	}
 	if (r->home >= 0) {
 		close(r->home);
