@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: MIT */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/*
+ * The torture matrix: every kind of escape (th contain KIND) against every
+ * way a run can end. Each case puts a word of its own, TORTURE_TAG, in
+ * ctxrun's environment, so every process of the run but one that clears
+ * its environment carries it; the test is a child subreaper, so every
+ * process ctxrun leaves behind becomes the test's child. A case counts
+ * both while the escapee is known to be in place (the count must see the
+ * run) and after ctxrun is gone (it must see nothing: no process with the
+ * tag, no child of the test, alive or zombie).
+ *
+ * The one case ctxrun cannot pass is documented in ctxrun(1): a process
+ * that clears its environment and leaves the group is found by descent
+ * and by ctxrun's final sweep as their subreaper, but when ctxrun is
+ * SIGKILLed nothing is left that can find it: the watchdog knows marked
+ * processes only. That case asserts that the escapee does survive, then
+ * kills it by pid.
+ */
+
+TestSuite(torture, .init = h_setup, .fini = h_teardown, .timeout = 40);
+
+enum t_end {
+	T_EXIT,     /* the leader exits 0 (when the test creates a file) */
+	T_TIMEOUT,  /* -t expires while the leader runs */
+	T_SIGINT,   /* Ctrl-C: SIGINT to ctxrun's pid */
+	T_FAILFAST, /* another job of a -c group fails (when told to) */
+	T_SIGKILL,  /* ctxrun itself is SIGKILLed; its watchdog cleans up */
+};
+
+/* Indices, not pointers: Criterion copies parameters into its workers. */
+struct t_case {
+	int kind_i; /* into t_kinds: th contain KIND */
+	enum t_end end;
+};
+
+/* What t_count() saw. */
+struct t_seen {
+	int tagged;  /* processes whose environment holds the case's tag */
+	int live;    /* children of the test that are not zombies */
+	int zombies; /* children of the test that are zombies */
+};
+
+static const char *const t_kinds[] = { "tree",  "holdout", "setsid",
+				       "daemon", "nohup",  "ignterm",
+				       "noenv" };
+static const char *const t_end_names[] = { "leader-exit", "timeout",
+					   "sigint", "fail-fast", "sigkill" };
+
+#define T_NKINDS (sizeof(t_kinds) / sizeof(t_kinds[0]))
+#define T_NENDS (sizeof(t_end_names) / sizeof(t_end_names[0]))
+
+/* Whether the environment of PID holds the entry ENTRY ("NAME=value"). */
+static bool
+t_env_has(long pid, const char *entry)
+{
+	char path[64], buf[65536];
+	size_t n, len = strlen(entry);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
+	f = fopen(path, "re");
+	if (f == NULL) {
+		return false;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	for (size_t i = 0; i < n; i += strlen(buf + i) + 1) {
+		if (strncmp(buf + i, entry, len) == 0 && buf[i + len] == '\0') {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Count the processes carrying ENTRY and the test's own children. */
+static struct t_seen
+t_count(const char *entry)
+{
+	struct t_seen s = { 0, 0, 0 };
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+
+	cr_assert_not_null(d);
+	while ((de = readdir(d)) != NULL) {
+		char path[64], buf[512], *rp, state = 0;
+		long pid = strtol(de->d_name, NULL, 10), ppid = 0;
+		FILE *f;
+
+		if (pid <= 0 || pid == (long)getpid()) {
+			continue;
+		}
+		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		f = fopen(path, "re");
+		if (f == NULL) {
+			continue;
+		}
+		rp = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		fclose(f);
+		if (rp == NULL || sscanf(rp, ") %c %ld", &state, &ppid) != 2) {
+			continue;
+		}
+		if (ppid == (long)getpid()) {
+			if (state == 'Z') {
+				s.zombies++;
+			} else {
+				s.live++;
+			}
+		}
+		if (state != 'Z' && entry != NULL && t_env_has(pid, entry)) {
+			s.tagged++;
+		}
+	}
+	closedir(d);
+	return s;
+}
+
+/* Sleep MS milliseconds. */
+static void
+t_nap(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+	}
+}
+
+/*
+ * Poll up to MS ms until no process carries ENTRY and LIVE children of
+ * the test are alive; return the last count.
+ */
+static struct t_seen
+t_settle(const char *entry, int live, int ms)
+{
+	double end = h_now() + ms / 1000.0;
+	struct t_seen s;
+
+	for (;;) {
+		s = t_count(entry);
+		if ((s.tagged == 0 && s.live <= live) || h_now() >= end) {
+			return s;
+		}
+		t_nap(10);
+	}
+}
+
+/* Put the tag of case C in our environment (ctxrun inherits it); ENTRY. */
+static void
+t_tag(const struct t_case *c, char *entry, size_t size)
+{
+	char value[96];
+
+	snprintf(value, sizeof(value), "torture-%ld-%s-%s", (long)getpid(),
+		 t_kinds[c->kind_i], t_end_names[c->end]);
+	cr_assert_eq(setenv("TORTURE_TAG", value, 1), 0);
+	snprintf(entry, size, "TORTURE_TAG=%s", value);
+}
+
+/* Build ctxrun's argv for case C into ARGV (room for 16); DIR for files. */
+static void
+t_argv(const struct t_case *c, const char *dir, const char **argv,
+       char *cmd_a, char *cmd_b, size_t size)
+{
+	static char go[128];
+
+	bool stubborn = strcmp(t_kinds[c->kind_i], "ignterm") == 0;
+	int n = 0;
+
+	argv[n++] = h_ctxrun;
+	/* A stubborn escapee is SIGKILLed after 1 s; others must obey TERM. */
+	argv[n++] = "-g";
+	argv[n++] = stubborn ? "1" : "20";
+	if (c->end == T_TIMEOUT) {
+		argv[n++] = "-t";
+		argv[n++] = "2";
+	}
+	if (c->end == T_FAILFAST) {
+		snprintf(cmd_a, size, "%s contain %s stay 30000", h_th,
+			 t_kinds[c->kind_i]);
+		snprintf(cmd_b, size, "%s await %s/go 15000 3", h_th, dir);
+		argv[n++] = "-c";
+		argv[n++] = cmd_a;
+		argv[n++] = "-c";
+		argv[n++] = cmd_b;
+	} else {
+		argv[n++] = "--";
+		argv[n++] = h_th;
+		argv[n++] = "contain";
+		argv[n++] = t_kinds[c->kind_i];
+		argv[n++] = c->end == T_EXIT ? "wait" : "stay";
+		argv[n++] = "30000";
+		if (c->end == T_EXIT) {
+			snprintf(go, sizeof(go), "%s/go", dir);
+			argv[n++] = go;
+		}
+	}
+	argv[n] = NULL;
+}
+
+/* Check ctxrun's status for case C. */
+static void
+t_check_status(const struct t_case *c, const struct h_proc *p)
+{
+	static const int codes[] = { [T_EXIT] = 0, [T_TIMEOUT] = 124,
+				     [T_FAILFAST] = 3 };
+
+	switch (c->end) {
+	case T_SIGINT:
+		cr_assert_eq(h_sig(p), SIGINT, "%s/%s: status %#x, stderr <%s>",
+			     t_kinds[c->kind_i], t_end_names[c->end], p->status,
+			     p->err.data);
+		break;
+	case T_SIGKILL:
+		cr_assert_eq(h_sig(p), SIGKILL, "%s/%s: status %#x", t_kinds[c->kind_i],
+			     t_end_names[c->end], p->status);
+		break;
+	default:
+		cr_assert_eq(h_code(p), codes[c->end],
+			     "%s/%s: status %#x, stderr <%s>", t_kinds[c->kind_i],
+			     t_end_names[c->end], p->status, p->err.data);
+	}
+}
+
+/* Run case C: start, wait for the escapee, end the run, count. */
+static void
+t_run(const struct t_case *c)
+{
+	char dir[] = "/tmp/ctxrun-torture-XXXXXX", entry[128];
+	char cmd_a[512], cmd_b[512], rm[64];
+	bool stubborn = strcmp(t_kinds[c->kind_i], "ignterm") == 0;
+	/* The documented blind spot: unmarked, out of the group, no ctxrun. */
+	bool blind = strcmp(t_kinds[c->kind_i], "noenv") == 0 && c->end == T_SIGKILL;
+	const char *argv[16], *ready;
+	struct t_seen during, after;
+	long leader = 0, esc = 0;
+	struct h_proc p;
+	double ended;
+
+	cr_assert_not_null(mkdtemp(dir));
+	t_tag(c, entry, sizeof(entry));
+	t_argv(c, dir, argv, cmd_a, cmd_b, sizeof(cmd_a));
+	h_start_argv(&p, NULL, argv);
+	/* Found anywhere on the line: group mode puts a prefix before it. */
+	ready = h_wait_out(&p, "ready ", 10000);
+	cr_assert(ready && sscanf(ready, "ready %ld %ld", &leader, &esc) == 2,
+		  "%s/%s: no ready line: <%s> <%s>", t_kinds[c->kind_i],
+		  t_end_names[c->end], p.out.data, p.err.data);
+	during = t_count(entry);
+	/* ctxrun and its watchdog at least; the counter must see the run. */
+	cr_assert_geq(during.tagged, 2, "%s/%s: the count saw %d tagged",
+		      t_kinds[c->kind_i], t_end_names[c->end], during.tagged);
+	ended = h_now();
+	if (c->end == T_EXIT || c->end == T_FAILFAST) {
+		/* The leader, or the other job, ends the run once we counted. */
+		char go[128];
+		FILE *f;
+
+		snprintf(go, sizeof(go), "%s/go", dir);
+		f = fopen(go, "w");
+		cr_assert_not_null(f);
+		fclose(f);
+	} else if (c->end == T_SIGINT) {
+		h_kill(&p, SIGINT);
+	} else if (c->end == T_SIGKILL) {
+		h_kill(&p, SIGKILL);
+	}
+	if (c->end == T_SIGKILL) {
+		cr_assert(h_wait_exit(&p, 5000));
+		/* Orphans are ours now: wait for the watchdog to finish. */
+		after = t_settle(entry, blind ? 1 : 0, (stubborn ? 1 : 0) * 1000 + 8000);
+		cr_assert_lt(h_now() - ended, (stubborn ? 1.0 : 0.0) + 6.0,
+			     "%s/%s: the tree took too long: %d tagged, %d live",
+			     t_kinds[c->kind_i], t_end_names[c->end], after.tagged,
+			     after.live);
+		if (blind) {
+			/* Documented: nothing can find it. Clean up by pid. */
+			cr_assert(!h_gone((pid_t)esc), "the blind spot is gone?");
+			cr_assert_eq(after.live, 1);
+			kill((pid_t)esc, SIGKILL);
+			waitpid((pid_t)esc, NULL, 0);
+			after.live = 0;
+		}
+		h_finish(&p, 5000);
+		/* Zombies of a dead ctxrun are its subreaper's: the test's. */
+		while (waitpid(-1, NULL, WNOHANG) > 0) {
+		}
+		after.zombies = 0;
+	} else {
+		h_finish(&p, 30000);
+		cr_assert_lt(p.elapsed, (c->end == T_TIMEOUT ? 2.0 : 0.0) + 8.0,
+			     "%s/%s: took %.2f s: a stop signal missed", t_kinds[c->kind_i],
+			     t_end_names[c->end], p.elapsed);
+		if (stubborn) {
+			cr_assert_geq(h_now() - ended, 1.0, "killed before the grace");
+		}
+		/* ctxrun exits after its last descendant was reaped. */
+		after = t_count(entry);
+	}
+	t_check_status(c, &p);
+	cr_assert(h_gone((pid_t)esc), "%s/%s: escapee %ld survived", t_kinds[c->kind_i],
+		  t_end_names[c->end], esc);
+	cr_assert_eq(after.tagged + after.live, 0,
+		     "%s/%s: %d tagged and %d live processes survived", t_kinds[c->kind_i],
+		     t_end_names[c->end], after.tagged, after.live);
+	cr_assert_eq(after.zombies, 0, "%s/%s: %d zombies", t_kinds[c->kind_i],
+		     t_end_names[c->end], after.zombies);
+	cr_log_info("torture %s/%s: survivors 0, zombies 0%s", t_kinds[c->kind_i],
+		    t_end_names[c->end], blind ? " (blind spot: 1 by design)" : "");
+	h_no_survivors();
+	h_release(&p);
+	snprintf(rm, sizeof(rm), "rm -rf %s", dir);
+	cr_assert_eq(system(rm), 0);
+}
+
+/* Free the parameter array. */
+static void
+t_free_cases(struct criterion_test_params *crp)
+{
+	cr_free(crp->params);
+}
+
+ParameterizedTestParameters(torture, matrix)
+{
+	size_t n = T_NKINDS * T_NENDS;
+	struct t_case *cases = cr_malloc(n * sizeof(*cases));
+
+	for (size_t k = 0; k < T_NKINDS; k++) {
+		for (size_t e = 0; e < T_NENDS; e++) {
+			cases[k * T_NENDS + e] = (struct t_case){
+				.kind_i = (int)k, .end = (enum t_end)e
+			};
+		}
+	}
+	return cr_make_param_array(struct t_case, cases, n, t_free_cases);
+}
+
+ParameterizedTest(struct t_case *c, torture, matrix)
+{
+	t_run(c);
+}
