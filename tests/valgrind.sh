@@ -44,5 +44,20 @@ check escapee 0 -- sh -c 'setsid sleep 30 & exit 0'
 check reports-command 124 --events "$log/c.jsonl" --junit "$log/c.xml" -t 0.3 -- "$th" sleep 30000
 check reports-group 3 --events "$log/g.jsonl" --junit "$log/g.xml" -c 'printf "x\377]]>"; exit 3' -c 'sleep 30'
 check reports-unwritable 125 --events "$log/no/such/dir" -- true
+# The torture suite's escapes (tests/e2e/test_torture.c), a few ends each.
+check torture-daemon 0 -- "$th" contain daemon exit 30000
+check torture-nohup 124 -t 0.3 -- "$th" contain nohup stay 30000
+check torture-ignterm 124 -t 0.3 -g 0.3 -- "$th" contain ignterm stay 30000
+check torture-noenv 0 -- "$th" contain noenv exit 30000
+check torture-fail-fast 3 -c "$th contain setsid stay 30000" -c "$th sleep 300; exit 3"
+check torture-flood-err 0 -c "$th flood-err 1000000" -c "$th close-stdout 100"
+# 300 short jobs, 8 at a time: nothing may pile up per job.
+set -- -j 8
+i=0
+while [ $i -lt 300 ]; do
+	set -- "$@" -c true
+	i=$((i + 1))
+done
+check torture-300-jobs 0 "$@"
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]
