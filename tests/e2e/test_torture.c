@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -631,4 +632,54 @@ Test(torture, fork_storm_is_stopped_completely, .timeout = 60)
 	cr_assert_eq(t_count(NULL).live + t_count(NULL).zombies, 0);
 	h_no_survivors();
 	h_release(&p);
+}
+
+/*
+ * A fork bomb held by a pids limit: ctxrun runs in a cgroup v1 pids
+ * controller capped at 64 tasks, its job forks until fork(2) fails, and
+ * the deadline stops it: status 124 and the cgroup empty afterwards.
+ * Needs a writable /sys/fs/cgroup/pids (root on a v1 or hybrid host);
+ * skipped, saying so, elsewhere.
+ */
+Test(torture, fork_bomb_in_pids_cgroup, .timeout = 60)
+{
+	char cg[128], path[192], script[256];
+	long leader = 0, forked = 0, current = -1;
+	const char *ready;
+	struct h_proc p;
+	FILE *f;
+
+	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/pids/ctxrun-torture-%ld",
+		 (long)getpid());
+	if (mkdir(cg, 0755) != 0) {
+		cr_skip_test("needs a writable cgroup v1 pids hierarchy "
+			     "(/sys/fs/cgroup/pids, root): %s", strerror(errno));
+	}
+	snprintf(path, sizeof(path), "%s/pids.max", cg);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("64\n", f);
+	cr_assert_eq(fclose(f), 0);
+	snprintf(script, sizeof(script),
+		 "echo $$ > %s/cgroup.procs && exec \"$@\"", cg);
+	h_start_argv(&p, NULL, (const char *const[]){
+		"/bin/sh", "-c", script, "sh", h_ctxrun, "-t", "3", "--", h_th,
+		"forks", "100000", "60000", NULL });
+	ready = h_wait_out(&p, "ready ", 20000);
+	cr_assert(ready && sscanf(ready, "ready %ld %ld", &leader, &forked) == 2,
+		  "out <%s> err <%s>", p.out.data, p.err.data);
+	cr_log_info("the pids limit stopped the bomb after %ld forks", forked);
+	cr_assert(forked > 0 && forked < 64, "forked %ld", forked);
+	h_finish(&p, 40000);
+	cr_assert_eq(h_code(&p), 124, "status %#x, stderr <%.300s>", p.status,
+		     p.err.data);
+	snprintf(path, sizeof(path), "%s/pids.current", cg);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	cr_assert_eq(fscanf(f, "%ld", &current), 1);
+	fclose(f);
+	cr_assert_eq(current, 0, "%ld tasks left in the cgroup", current);
+	h_no_survivors();
+	h_release(&p);
+	cr_assert_eq(rmdir(cg), 0, "rmdir %s: %s", cg, strerror(errno));
 }
