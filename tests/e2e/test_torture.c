@@ -683,3 +683,40 @@ Test(torture, fork_bomb_in_pids_cgroup, .timeout = 60)
 	h_release(&p);
 	cr_assert_eq(rmdir(cg), 0, "rmdir %s: %s", cg, strerror(errno));
 }
+
+/*
+ * Regression: ptree's walk signals a parent, which dies at once; its child,
+ * later in the same walk and now re-parented to ctxrun, was taken for a
+ * recycled pid and skipped, so it got no SIGTERM and lived on until the
+ * grace was over (in about one run in three). Eight runs of a leftover
+ * tree with a 20 s grace must each end well before it.
+ */
+Test(torture, leftover_tree_gets_its_stop_signal_every_time, .timeout = 120)
+{
+	for (int i = 0; i < 8; i++) {
+		char dir[] = "/tmp/ctxrun-torture-XXXXXX", go[64], rm[64];
+		long leader = 0, esc = 0;
+		const char *ready;
+		struct h_proc p;
+		FILE *f;
+
+		cr_assert_not_null(mkdtemp(dir));
+		snprintf(go, sizeof(go), "%s/go", dir);
+		h_start(&p, NULL, "-g", "20", "--", h_th, "contain", "tree",
+			"wait", "30000", go);
+		ready = h_wait_out(&p, "ready ", 10000);
+		cr_assert(ready && sscanf(ready, "ready %ld %ld", &leader,
+					  &esc) == 2, "out <%s>", p.out.data);
+		f = fopen(go, "w");
+		cr_assert_not_null(f);
+		fclose(f);
+		h_finish(&p, 30000);
+		cr_assert_eq(h_code(&p), 0, "status %#x", p.status);
+		cr_assert_lt(p.elapsed, 8.0, "run %d: %.2f s: a leftover missed "
+					     "its SIGTERM", i, p.elapsed);
+		h_no_survivors();
+		h_release(&p);
+		snprintf(rm, sizeof(rm), "rm -rf %s", dir);
+		cr_assert_eq(system(rm), 0);
+	}
+}
