@@ -115,8 +115,9 @@ check-man: test-deps
 	@out=$$(mandoc -T lint -W warning man/*.1 man/*.5 2>&1 | grep -v 'outdated mandoc.db'); \
 	if [ -n "$$out" ]; then echo "$$out"; exit 1; else echo "check-man: man pages lint clean"; fi
 
+# The sanitizers make each spawn slower: 2,000 short jobs instead of 10,000.
 check-asan: test-deps
-	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	CTXRUN_TORTURE_JOBS=2000 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 		$(MAKE) --no-print-directory BUILD=build/asan SAN=1 test-plain
 
 check-valgrind: test-deps $(BUILD)/ctxrun $(BUILD)/th

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "ctxrun/cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -187,14 +188,30 @@ cgroup_job_new(struct cgroup_run *r, unsigned long seq, struct err *e)
 }
 
 /*
- * Remove the cgroup directory PATH. Its last process may have been reaped
- * a moment ago and the kernel still count it: retry briefly on EBUSY.
+ * Remove the cgroup directory PATH and the cgroups below it (a nested
+ * ctxrun killed with its job leaves its own there). Its last process may
+ * have been reaped a moment ago and the kernel still count it: retry
+ * briefly on EBUSY.
  */
-static void
-remove_dir(const char *path)
+void
+cgroup_remove(const char *path)
 {
 	struct timespec ms = { 0, 1000000 };
+	DIR *d = opendir(path);
+	struct dirent *de;
 
+	while (d && (de = readdir(d))) {
+		if (de->d_type == DT_DIR && strcmp(de->d_name, ".") &&
+		    strcmp(de->d_name, "..")) {
+			char *sub = xasprintf("%s/%s", path, de->d_name);
+
+			cgroup_remove(sub);
+			free(sub);
+		}
+	}
+	if (d) {
+		closedir(d);
+	}
 	for (int tries = 0; rmdir(path) < 0 && errno == EBUSY && tries < 20;
 	     tries++) {
 		nanosleep(&ms, NULL);
@@ -357,7 +374,7 @@ cgroup_job_free(struct cgroup_job *j)
 	}
 	if (j->dir >= 0) {
 		close(j->dir);
-		remove_dir(j->path);
+		cgroup_remove(j->path);
 	}
 	free(j->path);
 	free(j->rel);
@@ -372,7 +389,7 @@ cgroup_run_free(struct cgroup_run *r)
 		return;
 	}
 	if (r->path) {
-		remove_dir(r->path);
+		cgroup_remove(r->path);
 	}
 	if (r->home >= 0) {
 		close(r->home);

@@ -377,12 +377,15 @@ job_gone(const struct proc *p)
 	long children;
 
 	/*
-	 * An empty cgroup may still leave zombies for us to reap: the job is
-	 * over when they are reaped too, so that ctxrun never exits before
-	 * the last of them.
+	 * A cgroup is exact. Our other children may be other jobs' escapees
+	 * (a daemon re-parented to us stays in its own job's cgroup), and a
+	 * member that died is out of the cgroup before its parent hears of
+	 * it, so its zombie is reaped like any other orphan.
 	 */
-	if (p->cgroup ? cgroup_populated(p->cgroup)
-		      : !p->own_group || killpg(p->pgid, 0) == 0 || errno != ESRCH) {
+	if (p->cgroup) {
+		return !cgroup_populated(p->cgroup);
+	}
+	if (!p->own_group || killpg(p->pgid, 0) == 0 || errno != ESRCH) {
 		return false;
 	}
 	children = ptree_child_count(p->self);
@@ -400,7 +403,7 @@ proc_precheck(struct scan_req *r)
 	struct proc *p = container_of(r, struct proc, req);
 
 	if (p->cgroup) {
-		/* Exact; a zombie left to reap counts as one until reaped. */
+		/* Exact: a count, and a last word from cgroup.events. */
 		size_t n = cgroup_count(p->cgroup);
 
 		r->visit.found = n ? n : !job_gone(p);

@@ -108,10 +108,12 @@ signal_member(const struct pinfo *p, struct ptree_visit *v)
 	fd = ptree_pidfd_open(p->pid);
 	/*
 	 * The pidfd pins one process. If it is still the one the scan saw
-	 * (same group, same parent), it is a member and safe to signal.
+	 * (same group, same parent), it is a member and safe to signal. Its
+	 * parent may have died since, of a signal this very walk sent: then
+	 * it was re-parented to us, the subreaper, and is still the one.
 	 */
 	if (fd >= 0 && (stat_read(p->pid, &now) < 0 || now.pgid != p->pgid ||
-			now.ppid != p->ppid)) {
+			(now.ppid != p->ppid && now.ppid != getpid()))) {
 		close(fd);
 		return;
 	}

@@ -4,13 +4,13 @@
 #include <sys/syscall.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "ctxrun/cgroup.h"
 #include "ctxrun/ptree.h"
 
 /*
@@ -76,8 +76,6 @@ static void
 cgroup_cleanup(const char *dir)
 {
 	char path[4096], events[256];
-	DIR *d;
-	struct dirent *de;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/cgroup.kill", dir);
@@ -102,17 +100,7 @@ cgroup_cleanup(const char *dir)
 		}
 		nap(POLL_NS);
 	}
-	d = opendir(dir);
-	while (d && (de = readdir(d))) {
-		if (!strncmp(de->d_name, "job.", 4)) {
-			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-			rmdir(path);
-		}
-	}
-	if (d) {
-		closedir(d);
-	}
-	rmdir(dir);
+	cgroup_remove(dir);
 }
 
 /* CHILD: wait for ctxrun to dismiss us or die; clean up after a death. */

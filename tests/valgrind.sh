@@ -48,5 +48,20 @@ check prefixed 0 -n a,b -c "$th flood 300000" -c "$th print out err; printf tail
 check grouped-spill 0 -o grouped -c "$th flood 1500000" -c "$th print out err"
 check one-prefixed 3 -o prefixed -q -- sh -c 'echo out; echo err >&2; exit 3'
 check quiet 2 -q --color always -c 'exit 2' -c 'sleep 30'
+# The torture suite's escapes (tests/e2e/test_torture.c), a few ends each.
+check torture-daemon 0 -- "$th" contain daemon exit 30000
+check torture-nohup 124 -t 0.3 -- "$th" contain nohup stay 30000
+check torture-ignterm 124 -t 0.3 -g 0.3 -- "$th" contain ignterm stay 30000
+check torture-noenv 0 -- "$th" contain noenv exit 30000
+check torture-fail-fast 3 -c "$th contain setsid stay 30000" -c "$th sleep 300; exit 3"
+check torture-flood-err 0 -c "$th flood-err 1000000" -c "$th close-stdout 100"
+# 300 short jobs, 8 at a time: nothing may pile up per job.
+set -- -j 8
+i=0
+while [ $i -lt 300 ]; do
+	set -- "$@" -c true
+	i=$((i + 1))
+done
+check torture-300-jobs 0 "$@"
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

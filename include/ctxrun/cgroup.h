@@ -64,6 +64,12 @@ void cgroup_kill(struct cgroup_job *j);
 /* Does J still hold a process (a zombie too)? */
 bool cgroup_populated(struct cgroup_job *j);
 
+/*
+ * Remove the cgroup directory PATH and every cgroup below it, once empty
+ * (also used by the watchdog, after ctxrun died).
+ */
+void cgroup_remove(const char *path);
+
 void cgroup_job_free(struct cgroup_job *j);
 void cgroup_run_free(struct cgroup_run *r);
 

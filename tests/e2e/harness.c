@@ -757,3 +757,20 @@ h_reap_all(char *desc, size_t size)
 	}
 	return found;
 }
+
+/* Does ctxrun give each job a cgroup here? */
+bool
+h_cgroups(void)
+{
+	static int known = -1;
+	const char *env = getenv("CTXRUN_CGROUP");
+
+	if (known < 0) {
+		struct h_proc p;
+
+		h_run(&p, NULL, "--cgroup", "on", "--", "true");
+		known = h_code(&p) == 0;
+		h_release(&p);
+	}
+	return known && !(env && !strcmp(env, "off"));
+}

@@ -111,6 +111,12 @@ void h_kill(struct h_proc *p, int sig);
 /* Assert that no process was left behind (see step 5). */
 void h_no_survivors(void);
 
+/*
+ * Does ctxrun give each job a cgroup in this run: usable here (--cgroup on
+ * works) and not turned off by CTXRUN_CGROUP=off? Asked once, remembered.
+ */
+bool h_cgroups(void);
+
 /* Free P's buffers. */
 void h_release(struct h_proc *p);
 

@@ -190,7 +190,7 @@ Test(containment, nested_run_escapee_is_stopped_by_both)
 	h_release(&p);
 }
 
-/* Can ctxrun give each job a cgroup here? */
+/* Can ctxrun give each job a cgroup here, whatever CTXRUN_CGROUP says? */
 static bool
 cgroups_usable(void)
 {

@@ -55,6 +55,11 @@ static int th_stdio_ino(int argc, char **argv);
 static int th_lines(int argc, char **argv);
 static int th_escape(int argc, char **argv);
 static int th_pgid_peers(int argc, char **argv);
+static int th_contain(int argc, char **argv);
+static int th_await(int argc, char **argv);
+static int th_forks(int argc, char **argv);
+static int th_close_stdout(int argc, char **argv);
+static int th_flood_err(int argc, char **argv);
 
 static const struct th_cmd th_cmds[] = {
 	{ "exit", 1, th_exit, "exit N" },
@@ -78,6 +83,11 @@ static const struct th_cmd th_cmds[] = {
 	{ "lines", 2, th_lines, "lines N TAG" },
 	{ "escape", 1, th_escape, "escape MS [on-term]" },
 	{ "pgid-peers", 0, th_pgid_peers, "pgid-peers" },
+	{ "contain", 3, th_contain, "contain KIND exit|stay|wait MS [FILE]" },
+	{ "await", 3, th_await, "await PATH MS N" },
+	{ "forks", 2, th_forks, "forks N MS" },
+	{ "close-stdout", 1, th_close_stdout, "close-stdout MS" },
+	{ "flood-err", 1, th_flood_err, "flood-err BYTES" },
 };
 
 /* Print a message and the usage to stderr and exit with TH_EXIT_USAGE. */
@@ -602,6 +612,240 @@ th_stdio_ino(int argc, char **argv)
 		       (unsigned long long)st.st_ino);
 	}
 	printf("\n");
+	return 0;
+}
+
+/* CHILD: point fds 0, 1 and 2 at /dev/null (a daemon's detachment). */
+static void
+th_detach_stdio(void)
+{
+	int null = open("/dev/null", O_RDWR);
+
+	dup2(null, 0);
+	dup2(null, 1);
+	dup2(null, 2);
+	if (null > 2) {
+		close(null);
+	}
+}
+
+/*
+ * CHILD: become the escapee of KIND (see th_contain) and exec SELF sleep
+ * MS. FD, close-on-exec, is the parent's sign: every exec or exit closes
+ * it, and a daemon's middle process writes the daemon's pid to it first.
+ */
+static _Noreturn void
+th_contain_child(const char *kind, const char *self, const char *ms, int fd)
+{
+	char *sleep_argv[] = { "th", "sleep", (char *)ms, NULL };
+	char *no_env[] = { NULL };
+	pid_t pid;
+
+	if (strcmp(kind, "tree") == 0) {
+		th_detach_stdio();
+		if (fork() == -1) {
+			_exit(TH_EXIT_USAGE);
+		}
+	} else if (strcmp(kind, "holdout") == 0) {
+		/* Stays in the group and keeps stdout and stderr open. */
+	} else if (strcmp(kind, "setsid") == 0) {
+		setsid();
+	} else if (strcmp(kind, "daemon") == 0) {
+		setsid();
+		pid = fork();
+		if (pid != 0) {
+			if (pid < 0 || write(fd, &pid, sizeof(pid)) < 0) {
+				_exit(TH_EXIT_USAGE);
+			}
+			_exit(0);
+		}
+		if (chdir("/") < 0) {
+			_exit(TH_EXIT_USAGE);
+		}
+		th_detach_stdio();
+	} else if (strcmp(kind, "nohup") == 0) {
+		execlp("nohup", "nohup", self, "sleep", ms, (char *)NULL);
+		_exit(127);
+	} else if (strcmp(kind, "ignterm") == 0) {
+		setsid();
+		signal(SIGTERM, SIG_IGN);
+	} else if (strcmp(kind, "noenv") == 0) {
+		setsid();
+		th_detach_stdio();
+		execve(self, sleep_argv, no_env);
+		_exit(TH_EXIT_USAGE);
+	} else {
+		_exit(TH_EXIT_USAGE);
+	}
+	execv(self, sleep_argv);
+	_exit(TH_EXIT_USAGE);
+}
+
+/* Start an escapee of KIND sleeping MS, once it is in place; its pid. */
+static pid_t
+th_contain_spawn(const char *kind, const char *self, const char *ms)
+{
+	pid_t pid, daemon = 0;
+	int fds[2];
+	ssize_t n;
+
+	if (pipe2(fds, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+		perror("th: contain");
+		exit(TH_EXIT_USAGE);
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		th_contain_child(kind, self, ms, fds[1]);
+	}
+	close(fds[1]);
+	/* EOF: every process holding the pipe has exec'd or exited. */
+	while ((n = read(fds[0], &daemon, sizeof(daemon))) != 0) {
+		if (n < 0 && errno != EINTR) {
+			break;
+		}
+	}
+	close(fds[0]);
+	if (strcmp(kind, "daemon") == 0) {
+		waitpid(pid, NULL, 0);
+		return daemon;
+	}
+	return pid;
+}
+
+/*
+ * th contain KIND exit|stay|wait MS [FILE]: leave an escapee of KIND
+ * sleeping MS, print "ready <pid> <escapee>", then exit 0 (exit), create
+ * FILE when given and sleep MS (stay), or wait up to MS for FILE to exist
+ * and exit 0 (wait). KIND is one of:
+ *   tree     two processes in our group, stdio on /dev/null (no escape)
+ *   holdout  a child in our group holding stdout and stderr open
+ *   setsid   a child in a new session
+ *   daemon   a double-forked daemon: new session, parent gone, stdio closed
+ *   nohup    a child run through nohup(1), in our group
+ *   ignterm  a child in a new session that ignores SIGTERM
+ *   noenv    a child in a new session with an empty environment (no mark)
+ */
+static int
+th_contain(int argc, char **argv)
+{
+	long ms = th_num(argv[4]);
+	char self[4096];
+	ssize_t n;
+	pid_t esc;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0) {
+		perror("th: /proc/self/exe");
+		return TH_EXIT_USAGE;
+	}
+	self[n] = '\0';
+	if (strcmp(argv[3], "exit") != 0 && strcmp(argv[3], "stay") != 0 &&
+	    (strcmp(argv[3], "wait") != 0 || argc < 6)) {
+		th_die("contain: bad mode");
+	}
+	esc = th_contain_spawn(argv[2], self, argv[4]);
+	printf("ready %ld %ld\n", (long)getpid(), (long)esc);
+	fflush(stdout);
+	if (strcmp(argv[3], "wait") == 0) {
+		char *await_argv[] = { argv[0], "await", argv[5], argv[4], "0",
+				       NULL };
+
+		return th_await(5, await_argv);
+	}
+	if (argc > 5) {
+		char *touch_argv[] = { argv[0], "touch", argv[5], NULL };
+
+		if (th_touch(3, touch_argv) != 0) {
+			return TH_EXIT_USAGE;
+		}
+	}
+	if (strcmp(argv[3], "stay") == 0) {
+		th_sleep_ms(ms);
+	}
+	return 0;
+}
+
+/* th await PATH MS N: wait up to MS for PATH to exist, then exit N (99: never). */
+static int
+th_await(int argc, char **argv)
+{
+	long ms = th_num(argv[3]), waited;
+
+	(void)argc;
+	for (waited = 0; waited <= ms; waited += 10) {
+		if (access(argv[2], F_OK) == 0) {
+			return (int)th_num(argv[4]);
+		}
+		th_sleep_ms(10);
+	}
+	fprintf(stderr, "th: await: no %s after %ld ms\n", argv[2], ms);
+	return TH_EXIT_USAGE;
+}
+
+/*
+ * th forks N MS: fork up to N children in our group as fast as we can
+ * (stopping early when fork fails, as under a pids limit), each sleeping
+ * MS with stdio on /dev/null; print "ready <pid> <forked>", sleep MS.
+ */
+static int
+th_forks(int argc, char **argv)
+{
+	long i, n = th_num(argv[2]), ms = th_num(argv[3]);
+	pid_t pid;
+
+	(void)argc;
+	for (i = 0; i < n; i++) {
+		pid = fork();
+		if (pid == -1) {
+			break;
+		}
+		if (pid == 0) {
+			th_detach_stdio();
+			th_sleep_ms(ms);
+			_exit(0);
+		}
+	}
+	printf("ready %ld %ld\n", (long)getpid(), i);
+	fflush(stdout);
+	th_sleep_ms(ms);
+	return 0;
+}
+
+/* th close-stdout MS: close stdout, say so on stderr, sleep MS, exit 0. */
+static int
+th_close_stdout(int argc, char **argv)
+{
+	(void)argc;
+	fflush(stdout);
+	close(1);
+	fprintf(stderr, "stdout closed\n");
+	th_sleep_ms(th_num(argv[2]));
+	fprintf(stderr, "still here\n");
+	return 0;
+}
+
+/* th flood-err BYTES: write BYTES bytes of "e\n" to stderr, none to stdout. */
+static int
+th_flood_err(int argc, char **argv)
+{
+	static char buf[4096];
+	long left = th_num(argv[2]);
+	ssize_t w;
+	size_t i, n;
+
+	(void)argc;
+	for (i = 0; i < sizeof(buf); i += 2) {
+		buf[i] = 'e';
+		buf[i + 1] = '\n';
+	}
+	while (left > 0) {
+		n = left < (long)sizeof(buf) ? (size_t)left : sizeof(buf);
+		w = write(2, buf, n);
+		if (w == -1) {
+			return 1;
+		}
+		left -= w;
+	}
 	return 0;
 }
 
