@@ -323,6 +323,13 @@ cgroup_signal(struct cgroup_job *j, int sig, int then)
 	return sent;
 }
 
+/* Was PID, a child of ours, in J when it died (or is it still)? */
+bool
+cgroup_holds(struct cgroup_job *j, pid_t pid)
+{
+	return still_in(j, pid);
+}
+
 /* How many processes J holds (a snapshot: nothing is pinned). */
 size_t
 cgroup_count(struct cgroup_job *j)

@@ -334,6 +334,7 @@ output_finish(struct output *o, int64_t drain_ms)
 	if (!o->head || drain_ms < 0) {
 		return;
 	}
+	ev_timer_stop(o->o.loop, &o->drain);
 	ev_timer_set(&o->drain, (ev_tstamp)drain_ms / 1000., 0.);
 	ev_timer_start(o->o.loop, &o->drain);
 }

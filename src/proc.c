@@ -365,6 +365,27 @@ finish(struct proc *p)
 }
 
 /*
+ * Does one of our children that nobody watches belong to P's cgroup: a
+ * member that exited (cgroup.events already says empty) but that we have
+ * not reaped yet? ctxrun must not finish the job, and perhaps exit, before
+ * reaping it.
+ */
+static bool
+members_unreaped(const struct proc *p)
+{
+	pid_t *kids;
+	long n = ptree_children(p->self, &kids);
+	bool found = false;
+
+	for (long i = 0; i < n && !found; i++) {
+		found = !reaper_watches(p->reaper, kids[i]) &&
+			cgroup_holds(p->cgroup, kids[i]);
+	}
+	free(kids);
+	return found;
+}
+
+/*
  * Is P's job provably empty without a walk? The common case is an empty
  * group and no stray process: one syscall proves the first; for the
  * second, anything that left the group and outlived its parent was
@@ -383,7 +404,7 @@ job_gone(const struct proc *p)
 	 * it, so its zombie is reaped like any other orphan.
 	 */
 	if (p->cgroup) {
-		return !cgroup_populated(p->cgroup);
+		return !cgroup_populated(p->cgroup) && !members_unreaped(p);
 	}
 	if (!p->own_group || killpg(p->pgid, 0) == 0 || errno != ESRCH) {
 		return false;

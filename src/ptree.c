@@ -196,6 +196,50 @@ ptree_signal_marked(const char *prefix, int sig)
 	return n;
 }
 
+/* PID's direct children, allocated into *OUT; their number, -1 on error. */
+long
+ptree_children(pid_t pid, pid_t **out)
+{
+	char path[64], buf[4096], *end;
+	size_t cap = 16;
+	long n = 0;
+	char *all = NULL;
+	size_t len = 0;
+	ssize_t got;
+	int fd;
+
+	*out = NULL;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
+		 (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return -1;
+	}
+	while ((got = read(fd, buf, sizeof(buf))) > 0) {
+		all = xrealloc(all, len + (size_t)got + 1);
+		memcpy(all + len, buf, (size_t)got);
+		len += (size_t)got;
+	}
+	close(fd);
+	*out = xmalloc(cap * sizeof(**out));
+	for (char *p = all; p && p < all + len; p = end) {
+		long v;
+
+		all[len] = '\0';
+		v = strtol(p, &end, 10);
+		if (end == p) {
+			break;
+		}
+		if ((size_t)n == cap) {
+			cap *= 2;
+			*out = xrealloc(*out, cap * sizeof(**out));
+		}
+		(*out)[n++] = (pid_t)v;
+	}
+	free(all);
+	return n;
+}
+
 /* Number of PID's direct children. */
 long
 ptree_child_count(pid_t pid)

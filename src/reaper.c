@@ -180,6 +180,19 @@ reaper_watching(const struct reaper *r)
 	return r->count;
 }
 
+/* Is PID watched? */
+bool
+reaper_watches(const struct reaper *r, pid_t pid)
+{
+	for (struct reaper_watch *w = r->buckets[bucket_of(pid, r->nbuckets)]; w;
+	     w = w->next) {
+		if (w->pid == pid) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* The loop's scan. */
 struct scan *
 reaper_scan(struct reaper *r)

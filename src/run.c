@@ -68,6 +68,8 @@ struct run {
 	int64_t grace_ms;
 	struct proc *sweep;  /* stopping what escaped its job, or NULL */
 	struct cgroup_run *cgroup; /* a cgroup per job below it, or NULL */
+	bool quiesced;       /* every job done: waiting for output, watchdog */
+	int late_signal;     /* the first stop signal after that */
 	struct events *events; /* --events, or NULL */
 	struct junit *junit;   /* --junit, or NULL */
 	double wall_start;     /* Unix time the run started, for --junit */
@@ -294,8 +296,14 @@ run_quiesce(struct run *r)
 	if (r->output) {
 		output_finish(r->output, drain_ms);
 	}
+	/*
+	 * Our signal handlers stay, but no longer keep the loop alive:
+	 * stopping them would bring back the default actions, and a signal
+	 * then would kill us before the watchdog is reaped.
+	 */
+	r->quiesced = true;
 	for (size_t i = 0; i < ARRAY_SIZE(stop_signals); i++) {
-		ev_signal_stop(r->loop, &r->sigs[i]);
+		ev_unref(r->loop);
 	}
 	watchdog_dismiss(r->watchdog_fd);
 	r->watchdog_fd = -1;
@@ -372,6 +380,12 @@ run_release(struct run *r)
 	reaper_unwatch(r->reaper, &r->watchdog_watch);
 	reaper_free(r->reaper);
 	ctx_free(r->root);
+	if (r->quiesced) {
+		for (size_t i = 0; i < ARRAY_SIZE(stop_signals); i++) {
+			ev_ref(r->loop);
+			ev_signal_stop(r->loop, &r->sigs[i]);
+		}
+	}
 	ev_loop_destroy(r->loop);
 }
 
@@ -404,7 +418,7 @@ interrupt_signal(const struct run *r)
 	if (root && root->kind == CTX_CAUSE_OUTPUT) {
 		return SIGPIPE;
 	}
-	return r->handover_signal;
+	return r->handover_signal ? r->handover_signal : r->late_signal;
 }
 
 /* Re-raise the signal R was interrupted by, if any. */
@@ -898,6 +912,14 @@ run_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (r->quiesced) {
+		/* Nothing left to stop: give up on the output, die by it. */
+		r->late_signal = r->late_signal ? r->late_signal : w->signum;
+		if (r->output) {
+			output_finish(r->output, 0);
+		}
+		return;
+	}
 	if (r->interrupts++ == 0) {
 		ctx_cancel(r->root, CTX_CAUSE_SIGNAL, w->signum, "interrupted by %s",
 			   signame_name(w->signum));

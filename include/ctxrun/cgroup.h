@@ -29,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "ctxrun/err.h"
 
@@ -54,6 +55,13 @@ void cgroup_spawn_end(struct cgroup_job *j);
  * many were signalled. One read of the cgroup for both.
  */
 size_t cgroup_signal(struct cgroup_job *j, int sig, int then);
+
+/*
+ * Is PID in J, or a dying process or zombie that was? (/proc/PID/cgroup
+ * keeps naming a cgroup until the process is reaped, while cgroup.procs
+ * and cgroup.events forget it as soon as it exits.)
+ */
+bool cgroup_holds(struct cgroup_job *j, pid_t pid);
 
 /* How many processes J holds now. */
 size_t cgroup_count(struct cgroup_job *j);

@@ -88,6 +88,9 @@ size_t ptree_signal_marked(const char *prefix, int sig);
  */
 long ptree_child_count(pid_t pid);
 
+/* PID's direct children into *OUT (to free); their number, -1 on error. */
+long ptree_children(pid_t pid, pid_t **out);
+
 /* Open a pidfd for PID (close-on-exec); -1 with errno when unavailable. */
 int ptree_pidfd_open(pid_t pid);
 

@@ -32,6 +32,7 @@
  * unwatch or unlisten at any time, including from any callback.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -84,6 +85,9 @@ void reaper_unlisten_orphans(struct reaper *r, struct reaper_ear *ear);
 
 /* Number of pids being watched. */
 size_t reaper_watching(const struct reaper *r);
+
+/* Is PID watched? */
+bool reaper_watches(const struct reaper *r, pid_t pid);
 
 /* The loop's scan of /proc. */
 struct scan *reaper_scan(struct reaper *r);
