@@ -548,30 +548,36 @@ th_print(int argc, char **argv)
 	return 0;
 }
 
-/* th flood BYTES: write BYTES bytes of "y\n" to stdout with write(2). */
+/* Write BYTES bytes of "C\n" lines to FD with write(2); 1 on error. */
 static int
-th_flood(int argc, char **argv)
+th_flood_fd(int fd, char c, long bytes)
 {
 	static char buf[4096];
-	long left = th_num(argv[2]);
 	ssize_t w;
 	size_t i, n;
 
-	(void)argc;
 	for (i = 0; i < sizeof(buf); i += 2) {
-		buf[i] = 'y';
+		buf[i] = c;
 		buf[i + 1] = '\n';
 	}
-	while (left > 0) {
-		n = left < (long)sizeof(buf) ? (size_t)left : sizeof(buf);
-		w = write(1, buf, n);
+	while (bytes > 0) {
+		n = bytes < (long)sizeof(buf) ? (size_t)bytes : sizeof(buf);
+		w = write(fd, buf, n);
 		if (w == -1) {
 			perror("th: flood");
 			return 1;
 		}
-		left -= w;
+		bytes -= w;
 	}
 	return 0;
+}
+
+/* th flood BYTES: write BYTES bytes of "y\n" to stdout with write(2). */
+static int
+th_flood(int argc, char **argv)
+{
+	(void)argc;
+	return th_flood_fd(1, 'y', th_num(argv[2]));
 }
 
 /*
@@ -828,25 +834,8 @@ th_close_stdout(int argc, char **argv)
 static int
 th_flood_err(int argc, char **argv)
 {
-	static char buf[4096];
-	long left = th_num(argv[2]);
-	ssize_t w;
-	size_t i, n;
-
 	(void)argc;
-	for (i = 0; i < sizeof(buf); i += 2) {
-		buf[i] = 'e';
-		buf[i + 1] = '\n';
-	}
-	while (left > 0) {
-		n = left < (long)sizeof(buf) ? (size_t)left : sizeof(buf);
-		w = write(2, buf, n);
-		if (w == -1) {
-			return 1;
-		}
-		left -= w;
-	}
-	return 0;
+	return th_flood_fd(2, 'e', th_num(argv[2]));
 }
 
 /* Run the subcommand named by argv[1]. */
