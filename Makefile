@@ -6,12 +6,19 @@ WARNINGS = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror
 CPPFLAGS += -D_GNU_SOURCE -Iinclude
 LDLIBS = -lev -linih -lm
 PREFIX ?= /usr/local
+# ctxrun itself links statically where glibc's libc.a is installed (Debian's
+# libc6-dev): no dynamic loader at start-up halves what ctxrun adds to a
+# short command (issue 6). Sanitizer builds link dynamically, and valgrind
+# runs a dynamic twin, since memcheck cannot replace malloc in a static
+# binary. STATIC=0 forces a dynamic build.
+STATIC ?= $(if $(wildcard $(shell $(CC) -print-file-name=libc.a)),1,0)
 
 BUILD ?= build
 SAN ?=
 ifneq ($(SAN),)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
+STATIC = 0
 endif
 
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
@@ -63,6 +70,9 @@ $(BUILD)/libctxrun.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/ctxrun: $(BUILD)/obj/main.o $(BUILD)/libctxrun.a
+	$(CC) $(LDFLAGS) $(if $(filter 1,$(STATIC)),-static-pie) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/ctxrun-dynamic: $(BUILD)/obj/main.o $(BUILD)/libctxrun.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 ctxrun: $(BUILD)/ctxrun
@@ -120,8 +130,8 @@ check-asan: test-deps
 	CTXRUN_TORTURE_JOBS=2000 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 		$(MAKE) --no-print-directory BUILD=build/asan SAN=1 test-plain
 
-check-valgrind: test-deps $(BUILD)/ctxrun $(BUILD)/th
-	CTXRUN_BIN=$(BUILD)/ctxrun TH_BIN=$(BUILD)/th sh tests/valgrind.sh
+check-valgrind: test-deps $(BUILD)/ctxrun-dynamic $(BUILD)/th
+	CTXRUN_BIN=$(BUILD)/ctxrun-dynamic TH_BIN=$(BUILD)/th sh tests/valgrind.sh
 
 check-clang: test-deps
 	@if command -v clang >/dev/null; then \
