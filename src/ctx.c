@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctxrun/ptimer.h"
 #include "ctxrun/util.h"
 
 /*
@@ -22,7 +23,7 @@ struct ctx {
 	struct ctx *parent;
 	struct ctx *children, *prev_sibling, *next_sibling;
 	struct ctx_ear *ears;
-	ev_timer timer; /* armed only when its deadline beats the parent's */
+	struct ptimer timer; /* armed only when its deadline beats the parent's */
 	ev_tstamp deadline_at;
 	ev_tstamp deadline_wall; /* the same instant as Unix time */
 	char *deadline_text; /* only contexts with a deadline of their own */
@@ -31,7 +32,7 @@ struct ctx {
 	bool freed;
 };
 
-static void ctx_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void ctx_timer_cb(struct ptimer *t);
 static void cancel_tree(struct ctx *c, const struct ctx_cause *cause);
 
 /* Allocate a context on LOOP, unlinked and active. */
@@ -41,7 +42,7 @@ ctx_alloc(struct ev_loop *loop)
 	struct ctx *c = xcalloc(1, sizeof(*c));
 
 	c->loop = loop;
-	ev_init(&c->timer, ctx_timer_cb);
+	ptimer_init(&c->timer, loop, ctx_timer_cb);
 	return c;
 }
 
@@ -84,9 +85,8 @@ set_deadline(struct ctx *c, ev_tstamp at, ev_tstamp wall, const char *cause)
 	c->deadline_wall = wall;
 	free(c->deadline_text);
 	c->deadline_text = xstrdup(cause);
-	ev_timer_stop(c->loop, &c->timer);
-	ev_timer_set(&c->timer, at - ev_now(c->loop), 0.);
-	ev_timer_start(c->loop, &c->timer);
+	/* at is loop time, which may be behind: count from the clock. */
+	ptimer_start(&c->timer, at - ev_time());
 }
 
 /* Give C a deadline in loop time. */
@@ -218,7 +218,7 @@ ctx_free(struct ctx *c)
 		BUG("ctx_free with %s still attached",
 		    c->children ? "children" : "listeners");
 	}
-	ev_timer_stop(c->loop, &c->timer);
+	ptimer_stop(&c->timer);
 	if (c->parent) {
 		if (c->prev_sibling) {
 			c->prev_sibling->next_sibling = c->next_sibling;
@@ -283,7 +283,7 @@ cancel_tree(struct ctx *c, const struct ctx_cause *cause)
 
 		d->cause = *cause;
 		d->cause.inherited = d != c;
-		ev_timer_stop(d->loop, &d->timer);
+		ptimer_stop(&d->timer);
 		d->pins++;
 	}
 	for (size_t i = 0; i < l.len; i++) {
@@ -301,11 +301,9 @@ cancel_tree(struct ctx *c, const struct ctx_cause *cause)
 
 /* The context's own deadline expired. */
 static void
-ctx_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+ctx_timer_cb(struct ptimer *t)
 {
-	struct ctx *c = container_of(w, struct ctx, timer);
+	struct ctx *c = container_of(t, struct ctx, timer);
 
-	(void)loop;
-	(void)revents;
 	ctx_cancel(c, CTX_CAUSE_DEADLINE, 0, "%s", c->deadline_text);
 }

@@ -90,6 +90,7 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 		.on_event = job_proc_cb,
 		.data = j,
 	};
+	bool resources;
 
 	if (j->outcome != JOB_PENDING) {
 		BUG("job '%s' started twice", j->name);
@@ -112,6 +113,7 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 	j->envp = env_build(j);
 	ps.envp = j->envp;
 	ps.mark = j->mark;
+	e->code = 0;
 	if (j->spec.cgroup) {
 		j->cgroup = cgroup_job_new(j->spec.cgroup, mark_seq, e);
 		ps.cgroup = j->cgroup;
@@ -119,14 +121,20 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 	j->proc = !j->spec.cgroup || j->cgroup
 			  ? proc_spawn(ctx_loop(parent), r, &ps, e)
 			  : NULL;
-	if (!j->proc && j->spec.cwd && access(j->spec.cwd, X_OK) < 0) {
+	/* No cgroup or no process: ctxrun failed (125), not the program. */
+	resources = (j->spec.cgroup && !j->cgroup) ||
+		    (!j->proc && e->code == PROC_ERR_RESOURCES);
+	if (!j->proc && !resources && j->spec.cwd &&
+	    access(j->spec.cwd, X_OK) < 0) {
 		/* The chdir failed, not the program: say so. */
 		err_errno(e, errno, "cannot enter directory '%s'", j->spec.cwd);
 		e->saved_errno = ENOENT;
 	}
 	if (!j->proc) {
 		j->outcome = JOB_FAILED;
-		j->exit_code = e->saved_errno == ENOENT ? 127 : 126;
+		j->exit_code = resources			? 125
+			       : e->saved_errno == ENOENT ? 127
+							  : 126;
 		ctx_free(j->ctx);
 		j->ctx = NULL;
 		return -1;

@@ -4,25 +4,22 @@
 #include <sys/wait.h>
 #include <errno.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "ctxrun/cgroup.h"
+#include "ctxrun/ptimer.h"
 #include "ctxrun/ptree.h"
 #include "ctxrun/scan.h"
+#include "ctxrun/spawn.h"
 #include "ctxrun/util.h"
 
 /*
- * Spawning uses glibc's posix_spawn rather than fork+exec by hand. It is a
- * clone(CLONE_VM|CLONE_VFORK), so starting a job does not copy ctxrun's page
- * tables; it resets every signal to its default, sets the mask and the
- * process group, hands over the terminal and closes inherited fds inside
- * the child, all async-signal-safely; and it returns the exec error to the
- * parent itself, which saves the notify pipe that git and libuv build. The
- * price is that nothing custom can run in the child between fork and exec.
+ * Spawning is spawn.h's clone(CLONE_VM|CLONE_VFORK): starting a job does
+ * not copy ctxrun's page tables, and the exec error comes back as a return
+ * value, which saves the notify pipe that git and libuv build.
  */
 
 enum proc_state {
@@ -36,7 +33,7 @@ struct proc {
 	struct reaper *reaper;
 	struct reaper_watch watch;
 	struct reaper_ear orphans;
-	ev_timer grace;
+	struct ptimer grace;
 	enum proc_state state;
 	pid_t pid, pgid, self;
 	int status;
@@ -60,7 +57,7 @@ static void proc_exit_cb(struct reaper_watch *w, int status);
 static void proc_job_control(struct proc *p, int status);
 static void tty_reclaim(struct proc *p);
 static void proc_orphan_cb(struct reaper_ear *ear, pid_t pid, int status);
-static void proc_grace_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void proc_grace_cb(struct ptimer *t);
 static bool proc_precheck(struct scan_req *r);
 static void proc_counted(struct scan_req *r);
 static int spawn_leader(const struct proc_spec *spec, pid_t *pid);
@@ -84,7 +81,7 @@ proc_new(struct ev_loop *loop, struct reaper *r, int stop_signal,
 	p->tty_fd = -1;
 	p->on_event = on_event;
 	p->data = data;
-	ev_init(&p->grace, proc_grace_cb);
+	ptimer_init(&p->grace, loop, proc_grace_cb);
 	return p;
 }
 
@@ -103,6 +100,11 @@ proc_spawn(struct ev_loop *loop, struct reaper *r,
 	rc = spawn_leader(spec, &pid);
 	if (spec->cgroup) {
 		cgroup_spawn_end(spec->cgroup);
+	}
+	if (rc < 0) {
+		err_errno(e, -rc, "cannot start a process for '%s'", spec->argv[0]);
+		e->code = PROC_ERR_RESOURCES;
+		return NULL;
 	}
 	if (rc) {
 		return err_errno(e, rc, "cannot run '%s'", spec->argv[0]), NULL;
@@ -203,12 +205,25 @@ signal_group(struct proc *p, int sig, int then)
 	bool all;
 
 	if (p->cgroup) {
+		pid_t sent_to = 0;
+
 		p->signalled_all = true;
 		if (sig == SIGKILL) {
 			cgroup_kill(p->cgroup);
-		} else {
-			cgroup_signal(p->cgroup, sig, then);
+			return;
 		}
+		/*
+		 * Most jobs are all in their group: killpg() reaches them at
+		 * once, and the cgroup's other members are signalled after.
+		 */
+		if (p->state == PROC_RUNNING && p->own_group &&
+		    killpg(p->pgid, sig) == 0) {
+			sent_to = p->pgid;
+			if (then) {
+				killpg(p->pgid, then);
+			}
+		}
+		cgroup_signal(p->cgroup, sig, then, sent_to);
 		return;
 	}
 	all = p->state != PROC_RUNNING || !p->own_group ||
@@ -238,10 +253,7 @@ proc_stop(struct proc *p)
 	/* A stopped process cannot act on the stop signal until continued. */
 	signal_group(p, p->stop_signal,
 		     p->stop_signal != SIGCONT ? SIGCONT : 0);
-	/* The loop's clock may be stale; a grace period must never be short. */
-	ev_now_update(p->loop);
-	ev_timer_set(&p->grace, (ev_tstamp)p->grace_ms / 1000., 0.);
-	ev_timer_start(p->loop, &p->grace);
+	ptimer_start(&p->grace, (double)p->grace_ms / 1000.);
 }
 
 /* SIGKILL the whole group now. */
@@ -251,7 +263,7 @@ proc_kill(struct proc *p)
 	if (p->state == PROC_FINISHED) {
 		return;
 	}
-	ev_timer_stop(p->loop, &p->grace);
+	ptimer_stop(&p->grace);
 	p->stop_sent = true;
 	p->kill_sent = true;
 	signal_group(p, SIGKILL, 0);
@@ -288,51 +300,26 @@ proc_free(struct proc *p)
 	reaper_unwatch(p->reaper, &p->watch);
 	reaper_unlisten_orphans(p->reaper, &p->orphans);
 	scan_cancel(p->scan, &p->req);
-	ev_timer_stop(p->loop, &p->grace);
+	ptimer_stop(&p->grace);
 	free(p->mark);
 	free(p);
 }
 
-/* Build the spawn attributes and file actions for SPEC and start it. */
+/* Start the leader SPEC describes. */
 static int
 spawn_leader(const struct proc_spec *spec, pid_t *pid)
 {
-	const int std_fds[3] = { spec->stdin_fd, spec->stdout_fd, spec->stderr_fd };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t all, none;
-	short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-	int rc;
+	const struct spawn_req req = {
+		.argv = spec->argv,
+		.envp = spec->envp,
+		.search_path = spec->search_path,
+		.cwd = spec->cwd,
+		.new_group = !spec->foreground,
+		.tty_fd = spec->foreground ? -1 : spec->tty_fd,
+		.fds = { spec->stdin_fd, spec->stdout_fd, spec->stderr_fd },
+	};
 
-	sigfillset(&all);
-	sigemptyset(&none);
-	posix_spawnattr_init(&attr);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	if (!spec->foreground) {
-		flags |= POSIX_SPAWN_SETPGROUP;
-		posix_spawnattr_setpgroup(&attr, 0);
-		if (spec->tty_fd >= 0) {
-			posix_spawn_file_actions_addtcsetpgrp_np(&fa, spec->tty_fd);
-		}
-	}
-	posix_spawnattr_setflags(&attr, flags);
-	for (int i = 0; i < 3; i++) {
-		/* dup2 onto itself clears close-on-exec, which is what we want. */
-		if (std_fds[i] >= 0) {
-			posix_spawn_file_actions_adddup2(&fa, std_fds[i], i);
-		}
-	}
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	if (spec->cwd) {
-		posix_spawn_file_actions_addchdir_np(&fa, spec->cwd);
-	}
-	rc = (spec->search_path ? posix_spawnp : posix_spawn)(
-		pid, spec->argv[0], &fa, &attr, spec->argv, spec->envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	return rc;
+	return spawn_start(&req, pid);
 }
 
 /* Give the terminal back to ctxrun's group if P's group still holds it. */
@@ -357,7 +344,7 @@ static void
 finish(struct proc *p)
 {
 	p->state = PROC_FINISHED;
-	ev_timer_stop(p->loop, &p->grace);
+	ptimer_stop(&p->grace);
 	reaper_unlisten_orphans(p->reaper, &p->orphans);
 	scan_cancel(p->scan, &p->req);
 	tty_reclaim(p);
@@ -529,12 +516,10 @@ proc_orphan_cb(struct reaper_ear *ear, pid_t pid, int status)
 
 /* The grace period is over: SIGKILL the group. */
 static void
-proc_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
+proc_grace_cb(struct ptimer *t)
 {
-	struct proc *p = container_of(w, struct proc, grace);
+	struct proc *p = container_of(t, struct proc, grace);
 
-	(void)loop;
-	(void)revents;
 	p->on_event(p, PROC_KILLED, p->data);
 	proc_kill(p);
 }

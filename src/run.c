@@ -24,6 +24,7 @@
 #include "ctxrun/output.h"
 #include "ctxrun/pipeline.h"
 #include "ctxrun/proc.h"
+#include "ctxrun/ptimer.h"
 #include "ctxrun/ptree.h"
 #include "ctxrun/reaper.h"
 #include "ctxrun/report.h"
@@ -386,6 +387,7 @@ run_release(struct run *r)
 			ev_signal_stop(r->loop, &r->sigs[i]);
 		}
 	}
+	ptimer_release();
 	ev_loop_destroy(r->loop);
 }
 

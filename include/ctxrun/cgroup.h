@@ -12,17 +12,21 @@
  *    NULL, with why in E, when that is not possible (no cgroup2, not
  *    writable, no cgroup.kill): the caller falls back to process groups
  *    and marks (ptree.h), or refuses with --cgroup on.
- * 2. cgroup_job_new() per job attempt creates "job.SEQ" below the run's.
+ * 2. cgroup_job_new() per job attempt: an emptied cgroup of an earlier
+ *    job, or a new "job.SEQ" below the run's.
  * 3. cgroup_spawn_begin() / cgroup_spawn_end() around the spawn: ctxrun
  *    moves itself into the job's cgroup and back, so the leader is born
- *    in it (posix_spawn has no CLONE_INTO_CGROUP), and everything it
+ *    in it (clone3's CLONE_INTO_CGROUP would do it, but glibc has no
+ *    wrapper that runs a child function on its own stack), and everything it
  *    starts stays there.
  * 4. cgroup_signal() sends signals to every process of the job through
  *    pidfds, each re-checked to still be in the cgroup; cgroup_kill()
  *    SIGKILLs them all at once through cgroup.kill; cgroup_populated()
  *    says whether any is left, zombies included.
- * 5. cgroup_job_free() removes the job's cgroup once empty;
- *    cgroup_run_free() the run's.
+ * 5. cgroup_job_free() keeps the job's cgroup, once empty, for the next
+ *    job (so "job.N" is named after the first job that used it), and
+ *    removes it otherwise; cgroup_run_free() removes the run's cgroup and
+ *    every cgroup below it.
  *
  * Each struct owns its directory and the fds it keeps open on it.
  */
@@ -51,10 +55,11 @@ int cgroup_spawn_begin(struct cgroup_job *j, struct err *e);
 void cgroup_spawn_end(struct cgroup_job *j);
 
 /*
- * Send SIG, then THEN unless it is 0, to every process in J; returns how
- * many were signalled. One read of the cgroup for both.
+ * Send SIG, then THEN unless it is 0, to every process in J, except those
+ * in process group SKIP (unless 0), which the caller signalled already;
+ * returns how many were signalled. One read of the cgroup for both.
  */
-size_t cgroup_signal(struct cgroup_job *j, int sig, int then);
+size_t cgroup_signal(struct cgroup_job *j, int sig, int then, pid_t skip);
 
 /*
  * Is PID in J, or a dying process or zombie that was? (/proc/PID/cgroup

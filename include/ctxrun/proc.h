@@ -77,10 +77,15 @@ struct proc_spec {
 	void *data;
 };
 
+/* E->code when ctxrun could not make a process at all (not the program's
+ * fault: no memory, no process slot). */
+#define PROC_ERR_RESOURCES 1
+
 /*
  * Start the leader described by SPEC on LOOP and watch it with R. Returns
  * the proc, or NULL with E filled (E->saved_errno says why: ENOENT for a
- * program not found) and nothing left running. SPEC's fds are not closed.
+ * program not found; E->code PROC_ERR_RESOURCES when no process could be
+ * made) and nothing left running. SPEC's fds are not closed.
  */
 struct proc *proc_spawn(struct ev_loop *loop, struct reaper *r,
 			const struct proc_spec *spec, struct err *e);

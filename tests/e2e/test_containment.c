@@ -371,3 +371,55 @@ Test(containment, killing_ctxrun_stops_the_whole_tree)
 	h_no_survivors();
 	h_release(&p);
 }
+
+/*
+ * An emptied job cgroup serves the next job (no mkdir and rmdir per job),
+ * a job still running never shares one, and the run removes them all.
+ */
+Test(containment, emptied_job_cgroups_are_reused_and_removed_at_the_end)
+{
+	const char *show = "grep '^0::' /proc/self/cgroup";
+	char run_dir[256], one[256], two[256];
+	struct h_proc p;
+	const char *o, *a, *b, *c;
+
+	if (!cgroups_usable()) {
+		cr_skip_test("no writable cgroup v2 hierarchy here");
+	}
+	/* One at a time: three jobs, one cgroup. */
+	h_run(&p, NULL, "--cgroup", "on", "-v", "-o", "raw", "-j", "1", "-c", show,
+	      "-c", show, "-c", show);
+	expect_exit(&p, 0);
+	o = p.out.data;
+	a = strstr(o, "0::");
+	cr_assert_not_null(a, "stdout <%s>", o);
+	b = strstr(a + 1, "0::");
+	cr_assert_not_null(b, "stdout <%s>", o);
+	c = strstr(b + 1, "0::");
+	cr_assert_not_null(c, "stdout <%s>", o);
+	cr_assert(sscanf(a, "0::%255s", one) == 1);
+	cr_assert(sscanf(c, "0::%255s", two) == 1);
+	cr_assert_str_eq(one, two, "stdout <%s>", o);
+	cr_assert(strncmp(b, a, (size_t)(strchr(a, '\n') - a)) == 0,
+		  "stdout <%s>", o);
+	/* The run's directory, from -v, is gone. */
+	a = strstr(p.err.data, "containment: cgroup ");
+	cr_assert_not_null(a, "stderr <%s>", p.err.data);
+	cr_assert(sscanf(a, "containment: cgroup %255s", run_dir) == 1);
+	cr_assert(access(run_dir, F_OK) < 0 && errno == ENOENT,
+		  "%s left behind", run_dir);
+	h_release(&p);
+
+	/* Two at once: two cgroups. */
+	h_run(&p, NULL, "--cgroup", "on", "-o", "raw", "-c",
+	      "sleep 0.3; grep '^0::' /proc/self/cgroup", "-c", show);
+	expect_exit(&p, 0);
+	a = strstr(p.out.data, "0::");
+	cr_assert_not_null(a, "stdout <%s>", p.out.data);
+	b = strstr(a + 1, "0::");
+	cr_assert_not_null(b, "stdout <%s>", p.out.data);
+	cr_assert(sscanf(a, "0::%255s", one) == 1);
+	cr_assert(sscanf(b, "0::%255s", two) == 1);
+	cr_assert_str_neq(one, two, "stdout <%s>", p.out.data);
+	h_release(&p);
+}

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+#include "ctxrun/spawn.h"
+
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+/* The child's stack: what exec needs, plus room for sanitizer runtimes. */
+#define STACK_SIZE (128 * 1024)
+
+struct child {
+	const struct spawn_req *req;
+	const char *path; /* PATH to search */
+	int max_fd;       /* for closing fds where close_range() is missing */
+	int err;          /* written by the child before it exits */
+};
+
+/* The child stack, mapped once with a guard page below it. */
+static char *
+child_stack(void)
+{
+	static char *top;
+	long page = sysconf(_SC_PAGESIZE);
+	char *base;
+
+	if (top) {
+		return top;
+	}
+	base = mmap(NULL, STACK_SIZE + (size_t)page, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (base == MAP_FAILED) {
+		return NULL;
+	}
+	mprotect(base, (size_t)page, PROT_NONE);
+	top = base + STACK_SIZE + page;
+	return top;
+}
+
+/*
+ * Everything below runs in the child, on ctxrun's memory while ctxrun
+ * waits: no allocation, no stdio, nothing that takes a lock, and no
+ * sanitizer instrumentation (its runtime knows nothing of this stack).
+ */
+#define CHILD_CODE __attribute__((no_sanitize("address", "undefined")))
+
+/* Leave the child with E as the reason. */
+CHILD_CODE static _Noreturn void
+child_fail(struct child *c, int e)
+{
+	c->err = e ? e : EINVAL;
+	_exit(127);
+}
+
+/* Close every fd from 3 up. */
+CHILD_CODE static void
+close_from_3(const struct child *c)
+{
+	if (close_range(3, ~0U, 0) == 0) {
+		return;
+	}
+	for (int fd = 3; fd < c->max_fd; fd++) {
+		close(fd);
+	}
+}
+
+/* exec FILE, through the directories of C->path when it has no slash. */
+CHILD_CODE static void
+exec_program(struct child *c, const char *file)
+{
+	const struct spawn_req *r = c->req;
+	size_t flen = strlen(file) + 1;
+	char buf[PATH_MAX];
+	bool denied = false;
+
+	if (!r->search_path || strchr(file, '/')) {
+		execve(file, r->argv, r->envp);
+		child_fail(c, errno);
+	}
+	for (const char *dir = c->path, *end;; dir = end + 1) {
+		size_t dlen;
+
+		end = strchrnul(dir, ':');
+		dlen = (size_t)(end - dir);
+		if (dlen + 1 + flen <= sizeof(buf)) {
+			memcpy(buf, dir, dlen);
+			/* An empty entry is the working directory. */
+			if (dlen) {
+				buf[dlen++] = '/';
+			}
+			memcpy(buf + dlen, file, flen);
+			execve(buf, r->argv, r->envp);
+			/* As execvp: try the next directory on these. */
+			switch (errno) {
+			case EACCES:
+				denied = true;
+				break;
+			case ENOENT:
+			case ENOTDIR:
+			case ESTALE:
+			case ENODEV:
+			case ETIMEDOUT:
+				break;
+			default:
+				child_fail(c, errno);
+			}
+		}
+		if (!*end) {
+			break;
+		}
+	}
+	child_fail(c, denied ? EACCES : ENOENT);
+}
+
+CHILD_CODE static int
+child_main(void *arg)
+{
+	struct child *c = arg;
+	const struct spawn_req *r = c->req;
+	struct sigaction dfl;
+	sigset_t none;
+
+	/* glibc refuses its internal signals: exec resets their handlers. */
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig != SIGKILL && sig != SIGSTOP) {
+			sigaction(sig, &dfl, NULL);
+		}
+	}
+	if (r->new_group) {
+		if (setpgid(0, 0) < 0) {
+			child_fail(c, errno);
+		}
+		/* Allowed from a background group: SIGTTOU is blocked. */
+		if (r->tty_fd >= 0 && tcsetpgrp(r->tty_fd, getpid()) < 0) {
+			child_fail(c, errno);
+		}
+	}
+	for (int i = 0; i < 3; i++) {
+		int fd = r->fds[i];
+
+		/* Onto itself, only close-on-exec needs clearing. */
+		if (fd >= 0 && (fd == i ? fcntl(i, F_SETFD, 0)
+					: dup2(fd, i)) < 0) {
+			child_fail(c, errno);
+		}
+	}
+	close_from_3(c);
+	if (r->cwd && chdir(r->cwd) < 0) {
+		child_fail(c, errno);
+	}
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	exec_program(c, r->argv[0]);
+	return 127;
+}
+
+int
+spawn_start(const struct spawn_req *req, pid_t *pid)
+{
+	static int max_fd;
+	struct child c = { .req = req };
+	char *stack = child_stack();
+	sigset_t all, old;
+	pid_t p;
+	int rc = 0;
+
+	if (!stack) {
+		return -errno;
+	}
+	if (!max_fd) {
+		long n = sysconf(_SC_OPEN_MAX);
+
+		max_fd = n > 0 && n < INT_MAX ? (int)n : 65536;
+	}
+	c.max_fd = max_fd;
+	c.path = getenv("PATH");
+	if (!c.path) {
+		c.path = "/bin:/usr/bin";
+	}
+	/* No handler of ours may run in the child, on our memory. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	p = clone(child_main, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+	if (p < 0) {
+		rc = -errno;
+	} else if (c.err) {
+		rc = c.err;
+		while (waitpid(p, NULL, 0) < 0 && errno == EINTR) {
+		}
+	} else {
+		*pid = p;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}

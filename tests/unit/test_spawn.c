@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+#include <criterion/criterion.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctxrun/spawn.h"
+
+extern char **environ;
+
+static char dir[] = "/tmp/ctxrun-spawn-XXXXXX";
+
+static void
+setup(void)
+{
+	cr_assert_not_null(mkdtemp(dir));
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+	memcpy(dir + strlen(dir) - 6, "XXXXXX", 6);
+}
+
+TestSuite(spawn, .init = setup, .fini = teardown, .timeout = 20);
+
+/* Run ARGV per REQ's other fields; the errno, or its wait status in *ST. */
+static int
+run(struct spawn_req *req, char **argv, int *st)
+{
+	pid_t pid;
+	int rc;
+
+	req->argv = argv;
+	if (!req->envp) {
+		req->envp = environ;
+	}
+	rc = spawn_start(req, &pid);
+	if (rc == 0) {
+		cr_assert_eq(waitpid(pid, st, 0), pid);
+	}
+	return rc;
+}
+
+/* A file in the test's directory with MODE and CONTENT. */
+static void
+make_file(const char *sub, const char *name, mode_t mode, const char *content)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(content, f);
+	fclose(f);
+	chmod(path, mode);
+}
+
+Test(spawn, path_search_skips_unusable_entries_as_execvp_does)
+{
+	char path[512], *argv[] = { "ctxrun-spawn-prog", NULL };
+	char *old = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+	struct spawn_req req = { .search_path = true, .tty_fd = -1,
+				 .fds = { -1, -1, -1 } };
+	int st = 0;
+
+	/* A directory that is missing, one with a non-executable file of the
+	 * name, then the real one: EACCES is remembered, the search goes on. */
+	make_file("noexec", "ctxrun-spawn-prog", 0644, "#!/bin/sh\nexit 9\n");
+	make_file("bin", "ctxrun-spawn-prog", 0755, "#!/bin/sh\nexit 7\n");
+	snprintf(path, sizeof(path), "%s/missing:%s/noexec:%s/bin", dir, dir, dir);
+	setenv("PATH", path, 1);
+	cr_assert_eq(run(&req, argv, &st), 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 7);
+
+	/* Only the non-executable one: EACCES, and the child reaped. */
+	snprintf(path, sizeof(path), "%s/missing:%s/noexec", dir, dir);
+	setenv("PATH", path, 1);
+	cr_assert_eq(run(&req, argv, &st), EACCES);
+	cr_assert_eq(waitpid(-1, NULL, WNOHANG), -1);
+
+	/* Nowhere: ENOENT. */
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	setenv("PATH", path, 1);
+	cr_assert_eq(run(&req, argv, &st), ENOENT);
+	if (old) {
+		setenv("PATH", old, 1);
+		free(old);
+	}
+}
+
+Test(spawn, a_name_with_a_slash_is_not_searched)
+{
+	char prog[256], *argv[] = { prog, NULL };
+	struct spawn_req req = { .search_path = true, .tty_fd = -1,
+				 .fds = { -1, -1, -1 } };
+	int st = 0;
+
+	make_file("bin", "p", 0755, "#!/bin/sh\nexit 5\n");
+	snprintf(prog, sizeof(prog), "%s/bin/p", dir);
+	cr_assert_eq(run(&req, argv, &st), 0);
+	cr_assert_eq(WEXITSTATUS(st), 5);
+	snprintf(prog, sizeof(prog), "%s/bin/none", dir);
+	cr_assert_eq(run(&req, argv, &st), ENOENT);
+}
+
+Test(spawn, fds_directory_group_and_environment)
+{
+	char out[256], *argv[] = { "/bin/sh", "-c",
+		"echo \"$(pwd) $(ls /proc/$$/fd | tr '\\n' ' ')$SPAWN_T\"; "
+		"[ \"$(cut -d' ' -f5 /proc/$$/stat)\" = $$ ]", NULL };
+	char *envp[] = { "SPAWN_T=yes", "PATH=/usr/bin:/bin", NULL };
+	int p[2], extra = open("/dev/null", O_RDONLY); /* not close-on-exec */
+	struct spawn_req req = { .envp = envp, .cwd = dir, .new_group = true,
+				 .tty_fd = -1 };
+	ssize_t n;
+	int st = 0;
+
+	cr_assert(pipe(p) == 0);
+	req.fds[0] = -1;
+	req.fds[1] = p[1];
+	req.fds[2] = -1;
+	cr_assert_eq(run(&req, argv, &st), 0);
+	close(p[1]);
+	n = read(p[0], out, sizeof(out) - 1);
+	close(p[0]);
+	close(extra);
+	cr_assert_gt(n, 0);
+	out[n] = '\0';
+	/* Its fds: 0, 1, 2 and the one ls reads the directory with. */
+	cr_assert(strstr(out, dir) == out, "%s", out);
+	cr_assert(strstr(out, " 0 1 2 3 yes\n"), "%s", out);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "not its own group");
+}
+
+Test(spawn, a_missing_directory_is_enoent)
+{
+	char cwd[256], *argv[] = { "/bin/true", NULL };
+	struct spawn_req req = { .cwd = cwd, .tty_fd = -1,
+				 .fds = { -1, -1, -1 } };
+	int st;
+
+	snprintf(cwd, sizeof(cwd), "%s/nowhere", dir);
+	cr_assert_eq(run(&req, argv, &st), ENOENT);
+	cr_assert_eq(waitpid(-1, NULL, WNOHANG), -1);
+}
+
+Test(spawn, the_callers_signal_mask_is_kept)
+{
+	char *argv[] = { "/bin/true", NULL };
+	struct spawn_req req = { .tty_fd = -1, .fds = { -1, -1, -1 } };
+	sigset_t set, now;
+	int st;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	cr_assert_eq(run(&req, argv, &st), 0);
+	sigprocmask(SIG_BLOCK, NULL, &now);
+	cr_assert_eq(sigismember(&now, SIGUSR2), 1);
+	cr_assert_eq(sigismember(&now, SIGTERM), 0);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
