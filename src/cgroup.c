@@ -218,9 +218,14 @@ void
 cgroup_remove(const char *path)
 {
 	struct timespec ms = { 0, 1000000 };
-	DIR *d = opendir(path);
 	struct dirent *de;
+	DIR *d;
 
+	/* Usually empty, with nothing below: one call. */
+	if (rmdir(path) == 0 || errno != EBUSY) {
+		return;
+	}
+	d = opendir(path);
 	while (d && (de = readdir(d))) {
 		if (de->d_type == DT_DIR && strcmp(de->d_name, ".") &&
 		    strcmp(de->d_name, "..")) {
@@ -445,9 +450,9 @@ cgroup_run_free(struct cgroup_run *r)
 		struct cgroup_job *j = r->spare;
 
 		r->spare = j->next;
+		cgroup_remove(j->path);
 		job_release(j);
 	}
-	/* The spare cgroups go with it. */
 	if (r->path) {
 		cgroup_remove(r->path);
 	}

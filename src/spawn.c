@@ -2,6 +2,7 @@
 #include "ctxrun/spawn.h"
 
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -124,15 +125,18 @@ child_main(void *arg)
 {
 	struct child *c = arg;
 	const struct spawn_req *r = c->req;
-	struct sigaction dfl;
+	/*
+	 * The kernel's struct sigaction, all zero: SIG_DFL (0), no flags, an
+	 * empty mask, whatever the architecture's layout. Straight to the
+	 * kernel, since glibc refuses its internal signals (32, 33), which an
+	 * ignoring parent would otherwise pass on through the exec.
+	 */
+	static const unsigned long dfl[8];
 	sigset_t none;
 
-	/* glibc refuses its internal signals: exec resets their handlers. */
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
 	for (int sig = 1; sig < NSIG; sig++) {
 		if (sig != SIGKILL && sig != SIGSTOP) {
-			sigaction(sig, &dfl, NULL);
+			syscall(SYS_rt_sigaction, sig, dfl, NULL, (NSIG - 1) / 8);
 		}
 	}
 	if (r->new_group) {
