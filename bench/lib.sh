@@ -334,6 +334,52 @@ reps() {
 	done
 }
 
+# reps_rounds PREFIX REPS PROBE...: REPS rounds over the tools of TOOLS,
+# one repetition of each tool per round, in order (interleaved: a change of
+# load on the machine hits every tool alike, the floor included). Each runs
+# as PROBE... -- the tool's command; tool T's lines go to PREFIX$T. A tool is
+# not run again after a "never" (nothing more to learn, and the waits add up)
+# or a probe error (shown, and no result).
+reps_rounds() {
+	local prefix=$1 n=$2 k t out
+	local -a stopped=()
+	shift 2
+	for ((t = 0; t < ${#TOOLS[@]}; t++)); do : >"$prefix$t"; done
+	for ((k = 0; k < n; k++)); do
+		for ((t = 0; t < ${#TOOLS[@]}; t++)); do
+			[ -n "${stopped[t]:-}" ] && continue
+			tool_cmd "$t"
+			out=$("$@" -- "${CMD[@]}" </dev/null 2>"$prefix$t.err")
+			case $out in
+			error=*)
+				echo "   probe error (${TOOLS[t]}): $out"
+				stopped[t]=1
+				continue
+				;;
+			esac
+			echo "$out" >>"$prefix$t"
+			case $out in *never*) stopped[t]=1 ;; esac
+		done
+	done
+}
+
+# minus A B: A - B; "never" when A is, "-" when either is not a number.
+minus() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		num = "^-?[0-9]+([.][0-9]*)?([eE][-+]?[0-9]+)?$"
+		if (a == "never") { print "never"; exit }
+		if (a !~ num || b !~ num) { print "-"; exit }
+		print a - b
+	}'
+}
+
+# over_floor A FLOOR: "; +X ms over the floor" (empty when not a number).
+over_floor() {
+	local d
+	d=$(minus "$1" "$2")
+	case $d in never | -) ;; *) printf '; %+g ms over the floor' "$(fmt "$d")" ;; esac
+}
+
 # stat_of FILE KEY: "median min max" of KEY over FILE's lines.
 stat_of() {
 	field "$2" <"$1" | stats
