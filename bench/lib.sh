@@ -239,6 +239,49 @@ hf() {
 		{ echo "   hyperfine failed:"; sed 's/^/     /' "$json.err"; return 1; }
 }
 
+# hf_rounds OUT ROUNDS WARMUP NAME CMD [NAME CMD...]: the commands
+# interleaved, for comparisons that a change of load on the machine would
+# skew: ROUNDS calls of hyperfine (no shell, failures allowed), each one run
+# of every command, in the given order in even rounds and reversed in odd
+# ones (A B, B A, A B...); the first call adds WARMUP unmeasured runs of
+# each. OUT gets one line per run: "ROUND NAME SECONDS" (NAME without spaces).
+hf_rounds() {
+	local out=$1 rounds=$2 warm=$3 r k i n
+	shift 3
+	local -a cmds=("$@") args
+	n=$((${#cmds[@]} / 2))
+	: >"$out"
+	for ((r = 0; r < rounds; r++)); do
+		args=()
+		for ((k = 0; k < n; k++)); do
+			i=$((r % 2 ? n - 1 - k : k))
+			args+=(-n "${cmds[2 * i]}" "${cmds[2 * i + 1]}")
+		done
+		hyperfine -N -i --style none --runs 1 --warmup "$((r ? 0 : warm))" \
+			--export-json "$out.json" "${args[@]}" >/dev/null 2>"$out.err" ||
+			{ echo "   hyperfine failed:"; sed 's/^/     /' "$out.err"; return 1; }
+		jq -r --argjson r "$r" '.results[] | "\($r) \(.command) \(.times[0])"' "$out.json" >>"$out"
+	done
+}
+
+# rounds_mibs OUT NAME MIB: NAME's throughputs in MiB/s, one per run.
+rounds_mibs() {
+	awk -v n="$2" -v m="$3" '$2 == n && $3 > 0 { print m / $3 }' "$1"
+}
+
+# rounds_ms OUT NAME: NAME's times in ms, one per run.
+rounds_ms() {
+	awk -v n="$2" '$2 == n { print $3 * 1000 }' "$1"
+}
+
+# rounds_ratio OUT A B: per round, A's time over B's (B's throughput over
+# A's, the same bytes), one per line.
+rounds_ratio() {
+	awk -v a="$2" -v b="$3" '
+		$2 == a { ta[$1] = $3 } $2 == b { tb[$1] = $3 }
+		END { for (r in ta) if ((r in tb) && tb[r] > 0) print ta[r] / tb[r] }' "$1"
+}
+
 # hf_stat OUT.json NAME [SCALE] [OFFSET_MS]: "median min max" of NAME in ms
 # (times SCALE, minus OFFSET_MS).
 hf_stat() {
