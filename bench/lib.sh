@@ -347,6 +347,7 @@ tool_cmd() {
 }
 
 # first_word LIST, last_word LIST: the ends of a space-separated list.
+# shellcheck disable=SC2086 # split on purpose
 first_word() { set -- $1; echo "$1"; }
 last_word() { local w; for w in $1; do :; done; echo "$w"; }
 
