@@ -2,7 +2,7 @@
 # takes them with one line:  include bench/bench.mk
 #
 #   make bench         every benchmark at full size (~10-15 min on 2 cores)
-#   make bench-quick   the same ratios on small sizes (under a minute)
+#   make bench-quick   the same ratios on small sizes (about a minute)
 #
 # Results: the report on stdout and in build/bench/out/report.txt, each
 # figure in build/bench/out/results.tsv, a Markdown digest in

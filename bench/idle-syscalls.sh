@@ -45,6 +45,7 @@ for ((t = 0; t < ${#TOOLS[@]}; t++)); do
 	# e.g. ctxrun's watchdog), not its jobs.
 	comm=$(cat "/proc/$sup/comm" 2>/dev/null)
 	pargs=(-p "$sup")
+	# shellcheck disable=SC2013 # the file is one line of pids
 	for c in $(cat "/proc/$sup/task/$sup/children" 2>/dev/null); do
 		[ "$(cat "/proc/$c/comm" 2>/dev/null)" = "$comm" ] && pargs+=(-p "$c")
 	done

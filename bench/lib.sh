@@ -239,6 +239,49 @@ hf() {
 		{ echo "   hyperfine failed:"; sed 's/^/     /' "$json.err"; return 1; }
 }
 
+# hf_rounds OUT ROUNDS WARMUP NAME CMD [NAME CMD...]: the commands
+# interleaved, for comparisons that a change of load on the machine would
+# skew: ROUNDS calls of hyperfine (no shell, failures allowed), each one run
+# of every command, in the given order in even rounds and reversed in odd
+# ones (A B, B A, A B...); the first call adds WARMUP unmeasured runs of
+# each. OUT gets one line per run: "ROUND NAME SECONDS" (NAME without spaces).
+hf_rounds() {
+	local out=$1 rounds=$2 warm=$3 r k i n
+	shift 3
+	local -a cmds=("$@") args
+	n=$((${#cmds[@]} / 2))
+	: >"$out"
+	for ((r = 0; r < rounds; r++)); do
+		args=()
+		for ((k = 0; k < n; k++)); do
+			i=$((r % 2 ? n - 1 - k : k))
+			args+=(-n "${cmds[2 * i]}" "${cmds[2 * i + 1]}")
+		done
+		hyperfine -N -i --style none --runs 1 --warmup "$((r ? 0 : warm))" \
+			--export-json "$out.json" "${args[@]}" >/dev/null 2>"$out.err" ||
+			{ echo "   hyperfine failed:"; sed 's/^/     /' "$out.err"; return 1; }
+		jq -r --argjson r "$r" '.results[] | "\($r) \(.command) \(.times[0])"' "$out.json" >>"$out"
+	done
+}
+
+# rounds_mibs OUT NAME MIB: NAME's throughputs in MiB/s, one per run.
+rounds_mibs() {
+	awk -v n="$2" -v m="$3" '$2 == n && $3 > 0 { print m / $3 }' "$1"
+}
+
+# rounds_ms OUT NAME: NAME's times in ms, one per run.
+rounds_ms() {
+	awk -v n="$2" '$2 == n { print $3 * 1000 }' "$1"
+}
+
+# rounds_ratio OUT A B: per round, A's time over B's (B's throughput over
+# A's, the same bytes), one per line.
+rounds_ratio() {
+	awk -v a="$2" -v b="$3" '
+		$2 == a { ta[$1] = $3 } $2 == b { tb[$1] = $3 }
+		END { for (r in ta) if ((r in tb) && tb[r] > 0) print ta[r] / tb[r] }' "$1"
+}
+
 # hf_stat OUT.json NAME [SCALE] [OFFSET_MS]: "median min max" of NAME in ms
 # (times SCALE, minus OFFSET_MS).
 hf_stat() {
@@ -304,6 +347,7 @@ tool_cmd() {
 }
 
 # first_word LIST, last_word LIST: the ends of a space-separated list.
+# shellcheck disable=SC2086 # split on purpose
 first_word() { set -- $1; echo "$1"; }
 last_word() { local w; for w in $1; do :; done; echo "$w"; }
 
@@ -332,6 +376,52 @@ reps() {
 		echo "$out" >>"$file"
 		case $out in *never*) break ;; esac
 	done
+}
+
+# reps_rounds PREFIX REPS PROBE...: REPS rounds over the tools of TOOLS,
+# one repetition of each tool per round, in order (interleaved: a change of
+# load on the machine hits every tool alike, the floor included). Each runs
+# as PROBE... -- the tool's command; tool T's lines go to PREFIX$T. A tool is
+# not run again after a "never" (nothing more to learn, and the waits add up)
+# or a probe error (shown, and no result).
+reps_rounds() {
+	local prefix=$1 n=$2 k t out
+	local -a stopped=()
+	shift 2
+	for ((t = 0; t < ${#TOOLS[@]}; t++)); do : >"$prefix$t"; done
+	for ((k = 0; k < n; k++)); do
+		for ((t = 0; t < ${#TOOLS[@]}; t++)); do
+			[ -n "${stopped[t]:-}" ] && continue
+			tool_cmd "$t"
+			out=$("$@" -- "${CMD[@]}" </dev/null 2>"$prefix$t.err")
+			case $out in
+			error=*)
+				echo "   probe error (${TOOLS[t]}): $out"
+				stopped[t]=1
+				continue
+				;;
+			esac
+			echo "$out" >>"$prefix$t"
+			case $out in *never*) stopped[t]=1 ;; esac
+		done
+	done
+}
+
+# minus A B: A - B; "never" when A is, "-" when either is not a number.
+minus() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		num = "^-?[0-9]+([.][0-9]*)?([eE][-+]?[0-9]+)?$"
+		if (a == "never") { print "never"; exit }
+		if (a !~ num || b !~ num) { print "-"; exit }
+		print a - b
+	}'
+}
+
+# over_floor A FLOOR: "; +X ms over the floor" (empty when not a number).
+over_floor() {
+	local d
+	d=$(minus "$1" "$2")
+	case $d in never | -) ;; *) printf '; %+g ms over the floor' "$(fmt "$d")" ;; esac
 }
 
 # stat_of FILE KEY: "median min max" of KEY over FILE's lines.

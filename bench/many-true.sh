@@ -55,7 +55,8 @@ if have parallel; then
 fi
 
 # Own CPU of each supervisor process alone, children excluded (runstat):
-# what it costs itself per job, next to the bare posix_spawn loop's.
+# what it costs itself per job, next to the bare posix_spawn loop's. Their
+# stderr (ctxrun's summary lines) goes to a file, not into the report.
 add_tool "floor: sh per job (spawnfloor)" "$BENCH_BIN/spawnfloor" -j "$J" -n "$N" -c true
 add_tool "ctxrun -c (default names)" "$CTXRUN" "${J_ARGS[@]}" "${CTX_ARGS[@]}"
 add_tool "ctxrun -c -n j1,j2,..." "$CTXRUN" "${J_ARGS[@]}" -n "$names" "${CTX_ARGS[@]}"
@@ -65,7 +66,7 @@ for ((t = 0; t < ${#TOOLS[@]}; t++)); do
 	tool_cmd "$t"
 	: >"$BENCH_TMP/cpu$t"
 	for ((k = 0; k < CPU_REPS; k++)); do
-		"$BENCH_BIN/runstat" -- "${CMD[@]}" </dev/null |
+		"$BENCH_BIN/runstat" -- "${CMD[@]}" </dev/null 2>>"$BENCH_TMP/stderr" |
 			field cpu_ms | awk -v n="$N" '{ print $1 * 1000 / n }' >>"$BENCH_TMP/cpu$t"
 	done
 done

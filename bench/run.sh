@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: every benchmark of ctxrun against its peers, one after the
 # other, each bounded in time. QUICK=1 runs small sizes (make bench-quick,
-# under a minute); BENCHES="many-true scaling" runs a subset.
+# about a minute); BENCHES="many-true scaling" runs a subset.
 # Output: the report on stdout and in $BENCH_OUT/report.txt, each figure in
 # $BENCH_OUT/results.tsv, a Markdown digest in $BENCH_OUT/summary.md.
 . "$(dirname "$0")/lib.sh"

@@ -6,6 +6,8 @@
 #             separately up to 2000 jobs.
 #   series B: N x `sleep 2` all at once, N = 100, 1000 (quick: sleep 0.5): the reaper, the
 #             exit path and the output streams with many live jobs.
+# ctxrun's stderr (with -q, still one summary line per job) and the probes'
+# go to a file in the scratch directory, not into the report.
 # Per job: ctxrun's wall time (and the spawnfloor floor's, same N), and
 # ctxrun's own CPU (its process alone, bench/probes/runstat).
 # Target (issue 6): cost per job flat from 100 to 10,000 jobs. Read here as:
@@ -41,9 +43,9 @@ run_series() {
 			a) names=$(ctx_names "$n"); "$BENCH_BIN/runstat" -- "$CTXRUN" -q -j 2 -n "$names" "${CTX_ARGS[@]}" ;;
 			d) "$BENCH_BIN/runstat" -- "$CTXRUN" -q -j 2 "${CTX_ARGS[@]}" ;;
 			b) names=$(ctx_names "$n"); "$BENCH_BIN/runstat" -- "$CTXRUN" -q -n "$names" "${CTX_ARGS[@]}" ;;
-			esac </dev/null >>"$BENCH_TMP/c"
+			esac </dev/null >>"$BENCH_TMP/c" 2>>"$BENCH_TMP/stderr"
 			if [ "$mode" = a ]; then
-				"$BENCH_BIN/runstat" -- "$BENCH_BIN/spawnfloor" -j 2 -n "$n" -c true </dev/null >>"$BENCH_TMP/f"
+				"$BENCH_BIN/runstat" -- "$BENCH_BIN/spawnfloor" -j 2 -n "$n" -c true </dev/null >>"$BENCH_TMP/f" 2>>"$BENCH_TMP/stderr"
 			fi
 		done
 		read -r cw _ _ < <(field wall_ms <"$BENCH_TMP/c" | awk -v n="$n" '{ print $1 * 1000 / n }' | stats)

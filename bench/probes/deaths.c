@@ -16,7 +16,10 @@
  *               "PID NS" to LOG when the stop signal reaches it; per job,
  *               escalation = death - that instant - GRACE_MS.
  * and prints one line:
- *   gone_ms=X exit_ms=Y alive=K jobs=N        (-s, -T)
+ *   gone_ms=X exit_ms=Y alive=K jobs=N early=E    (-s, -T; E: with -T, jobs
+ *               already dead when the probe woke up to the trigger's death,
+ *               counted as gone at t0; rt_t0=1 when the probe waited for
+ *               the trigger as a SCHED_FIFO process, to wake up at once)
  *   esc_ms=X term_ms=T exit_ms=Y alive=K jobs=N   (-e; term_ms: the stop
  *   signal's arrival at the first job, from the moment all jobs were seen)
  * where X is the last job's death after t0 and Y the supervisor's exit after
@@ -27,6 +30,7 @@
 
 #include <getopt.h>
 #include <poll.h>
+#include <sched.h>
 
 static void
 usage(void)
@@ -59,7 +63,8 @@ main(int argc, char **argv)
 	pid_t *pids, trig_pid = 0;
 	char sup_cmd[256];
 	int64_t *death, t0, t_seen, sup_death = 0, deadline;
-	size_t have = 0, alive;
+	size_t have = 0, alive, early = 0;
+	int rt_t0 = 0;
 
 	while ((opt = getopt(argc, argv, "n:m:s:T:e:g:w:S:d:")) != -1) {
 		switch (opt) {
@@ -180,24 +185,66 @@ main(int argc, char **argv)
 		t0 = now_ns();
 		kill(sup, sig);
 	} else if (trigger) {
-		struct pollfd p = { .fd = trig_fd, .events = POLLIN };
+		/*
+		 * The trigger polled together with the jobs: a job that dies
+		 * before it is an error. But t0 is this probe's wake-up, which a
+		 * loaded machine can delay past the supervisor's own reaction
+		 * (the floor's kill loop, say): jobs found dead by the wake-up
+		 * that also finds the trigger dead died after it (the supervisor
+		 * reacted to it) and count as gone at t0 ("early" below).
+		 */
+		struct pollfd *pf = calloc((size_t)count + 1, sizeof(*pf));
+		struct pollfd q = { .fd = trig_fd, .events = POLLIN };
+		int64_t until = now_ns() + startup_ms * 1000000;
+		struct sched_param rt = { .sched_priority = 1 }, normal = { 0 };
 
-		if (poll(&p, 1, (int)startup_ms) != 1) {
-			check_stop_request();
-			printf("error=trigger-never-died\n");
-			kill_all_descendants();
-			return 3;
-		}
-		t0 = now_ns();
+		/*
+		 * Woken by the trigger's death ahead of everything else (where
+		 * allowed): on a busy machine the wake-up of an ordinary process
+		 * can come after the supervisor has already killed the jobs. Only
+		 * for t0: the deaths after it are timestamped as usual.
+		 */
+		rt_t0 = sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &rt) == 0;
+
+		pf[0] = (struct pollfd){ .fd = trig_fd, .events = POLLIN };
 		for (size_t i = 0; i < have; i++) {
-			struct pollfd q = { .fd = fds[i], .events = POLLIN };
+			pf[i + 1] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+		}
+		for (;;) {
+			int64_t left = until - now_ns();
+			int r;
 
-			if (poll(&q, 1, 0) == 1) {
-				printf("error=job-died-before-trigger\n");
+			if (left <= 0) {
+				printf("error=trigger-never-died\n");
 				kill_all_descendants();
 				return 3;
 			}
+			r = poll(pf, (nfds_t)have + 1, (int)(left / 1000000) + 1);
+			check_stop_request();
+			if (r < 0 && errno != EINTR) {
+				die("poll");
+			}
+			if (r > 0) {
+				break;
+			}
 		}
+		t0 = now_ns();
+		if (rt_t0) {
+			sched_setscheduler(0, SCHED_OTHER, &normal);
+		}
+		/* Polled again: it may have died while poll went through the jobs. */
+		if (poll(&q, 1, 0) != 1) {
+			printf("error=job-died-before-trigger\n");
+			kill_all_descendants();
+			return 3;
+		}
+		for (size_t i = 0; i < have; i++) {
+			if (pf[i + 1].revents & (POLLIN | POLLHUP)) {
+				death[i] = t0;
+				early++;
+			}
+		}
+		free(pf);
 	} else {
 		t0 = t_seen;
 	}
@@ -208,7 +255,7 @@ main(int argc, char **argv)
 		size_t *idx = calloc((size_t)count + 1, sizeof(*idx));
 
 		deadline = t0 + wait_ms * 1000000;
-		alive = have;
+		alive = have - early;
 		for (;;) {
 			size_t np = 0;
 			int64_t left = deadline - now_ns();
@@ -300,8 +347,8 @@ main(int argc, char **argv)
 			       ex, alive, have, matched);
 		} else {
 			fmt_ms(gone, sizeof(gone), last - t0, alive == 0);
-			printf("gone_ms=%s exit_ms=%s alive=%zu jobs=%zu\n", gone, ex,
-			       alive, have);
+			printf("gone_ms=%s exit_ms=%s alive=%zu jobs=%zu early=%zu "
+			       "rt_t0=%d\n", gone, ex, alive, have, early, rt_t0);
 		}
 		fflush(stdout);
 	}
