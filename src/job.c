@@ -35,8 +35,6 @@ struct job {
 	struct ctx *ctx;
 	struct ctx_ear ear;
 	struct proc *proc;
-	char **envp;
-	char mark[48]; /* this job's word in CTXRUN_MARK */
 	struct cgroup_job *cgroup; /* NULL: none */
 	enum job_outcome outcome;
 	int exit_code;
@@ -48,7 +46,7 @@ struct job {
 
 static void job_done_cb(struct ctx_ear *ear, const struct ctx_cause *cause);
 static void job_proc_cb(struct proc *p, enum proc_event ev, void *data);
-static char **env_build(const struct job *j);
+static char **env_build(const struct job *j, const char *mark);
 
 /* Create a job from SPEC. */
 struct job *
@@ -76,6 +74,8 @@ emit(struct job *j, struct job_event ev)
 int
 job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 {
+	char mark[48]; /* this job's word in CTXRUN_MARK */
+	char **envp;
 	struct proc_spec ps = {
 		.argv = j->spec.argv,
 		.search_path = j->spec.search_path,
@@ -108,10 +108,15 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 					 (ev_tstamp)j->spec.timeout_ms / 1000.,
 				 cause);
 	}
-	snprintf(j->mark, sizeof(j->mark), "%d.%lu", (int)getpid(), ++mark_seq);
-	j->envp = env_build(j);
-	ps.envp = j->envp;
-	ps.mark = j->mark;
+	/*
+	 * The environment and the mark are only read by the spawn (the proc
+	 * keeps its own copy of the mark): a thousand running jobs would
+	 * otherwise hold a thousand copies of ctxrun's environment.
+	 */
+	snprintf(mark, sizeof(mark), "%d.%lu", (int)getpid(), ++mark_seq);
+	envp = env_build(j, mark);
+	ps.envp = envp;
+	ps.mark = mark;
 	if (j->spec.cgroup) {
 		j->cgroup = cgroup_job_new(j->spec.cgroup, mark_seq, e);
 		ps.cgroup = j->cgroup;
@@ -119,6 +124,7 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 	j->proc = !j->spec.cgroup || j->cgroup
 			  ? proc_spawn(ctx_loop(parent), r, &ps, e)
 			  : NULL;
+	free(envp);
 	if (!j->proc && j->spec.cwd && access(j->spec.cwd, X_OK) < 0) {
 		/* The chdir failed, not the program: say so. */
 		err_errno(e, errno, "cannot enter directory '%s'", j->spec.cwd);
@@ -228,7 +234,6 @@ job_free(struct job *j)
 		BUG("job_free on running job '%s'", j->name);
 	}
 	cgroup_job_free(j->cgroup);
-	free(j->envp);
 	free(j->name);
 	free(j);
 }
@@ -236,10 +241,11 @@ job_free(struct job *j)
 /*
  * Build J's environment: ctxrun's own without any inherited CTXRUN_JOB,
  * CTXRUN_DEADLINE or CTXRUN_MARK, then the job's additions, then those
- * three for this job. One allocation holds the pointers and the new strings.
+ * three for this job, MARK its word in CTXRUN_MARK. One allocation holds
+ * the pointers and the new strings; the caller frees it.
  */
 static char **
-env_build(const struct job *j)
+env_build(const struct job *j, const char *mark)
 {
 	static const char job_var[] = "CTXRUN_JOB=";
 	static const char deadline_var[] = "CTXRUN_DEADLINE=";
@@ -259,7 +265,7 @@ env_build(const struct job *j)
 	}
 	strings_len = sizeof(job_var) + strlen(j->name) + sizeof(deadline_var) +
 		      32 + sizeof(mark_var) + (outer_mark ? strlen(outer_mark) : 0) +
-		      sizeof(j->mark) + 1;
+		      strlen(mark) + 1 + 1;
 	envp = xmalloc((n + extra + 4) * sizeof(*envp) + strings_len);
 	strings = (char *)(envp + n + extra + 4);
 	for (char **e = environ; *e; e++) {
@@ -278,7 +284,7 @@ env_build(const struct job *j)
 	/* A run nested in a job keeps the outer marks: both runs find it. */
 	envp[k++] = s;
 	s += sprintf(s, "%s%s%s%s", mark_var, outer_mark ? outer_mark : "",
-		     outer_mark && *outer_mark ? " " : "", j->mark) + 1;
+		     outer_mark && *outer_mark ? " " : "", mark) + 1;
 	if (deadline) {
 		/*
 		 * Whole milliseconds, rounded down: a deadline handed on may be
