@@ -147,6 +147,7 @@ ctx_cancel(struct ctx *c, enum ctx_cause_kind kind, int value,
 	   const char *fmt, ...)
 {
 	struct ctx_cause cause = { .kind = kind, .value = value };
+	char text[CTX_CAUSE_MAX];
 	va_list ap;
 
 	if (kind == CTX_CAUSE_NONE) {
@@ -156,8 +157,10 @@ ctx_cancel(struct ctx *c, enum ctx_cause_kind kind, int value,
 		return;
 	}
 	va_start(ap, fmt);
-	vsnprintf(cause.text, sizeof(cause.text), fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	/* C owns it (see ctx_destroy()); the subtree borrows it. */
+	cause.text = xstrdup(text);
 	cancel_tree(c, &cause);
 }
 
@@ -203,6 +206,10 @@ ctx_unlisten(struct ctx_ear *ear)
 static void
 ctx_destroy(struct ctx *c)
 {
+	/* Only the context a cancellation started from owns its text. */
+	if (ctx_done(c) && !c->cause.inherited) {
+		free((char *)c->cause.text);
+	}
 	free(c->deadline_text);
 	free(c);
 }

@@ -41,7 +41,8 @@ struct job {
 	bool stopped_running; /* ctx done while the leader ran */
 	bool killed;
 	int signal;
-	struct ctx_cause cause;
+	struct ctx_cause cause; /* its text is cause_text */
+	char *cause_text;
 };
 
 static void job_done_cb(struct ctx_ear *ear, const struct ctx_cause *cause);
@@ -234,6 +235,7 @@ job_free(struct job *j)
 		BUG("job_free on running job '%s'", j->name);
 	}
 	cgroup_job_free(j->cgroup);
+	free(j->cause_text);
 	free(j->name);
 	free(j);
 }
@@ -331,6 +333,10 @@ job_done_cb(struct ctx_ear *ear, const struct ctx_cause *cause)
 	}
 	/* No stop yet means the leader still runs: leftovers get one at exit. */
 	j->cause = *cause;
+	/* The context that owns the text may go before the job does. */
+	free(j->cause_text);
+	j->cause_text = xstrdup(cause->text);
+	j->cause.text = j->cause_text;
 	j->stopped_running = true;
 	emit(j, (struct job_event){ .kind = JOB_EV_SIGNAL,
 				    .pid = proc_pid(j->proc),

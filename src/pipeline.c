@@ -338,7 +338,7 @@ finalize(struct pipeline *p, size_t i)
 	p->done++;
 	r->allowed = sj->allow_failure &&
 		     (r->outcome == JOB_FAILED || r->outcome == JOB_TIMED_OUT);
-	snprintf(cause.text, sizeof(cause.text), "%s", r->cause);
+	cause.text = r->cause;
 	group_report(p->group, r->name, r->outcome, r->exit_code, &cause,
 		     r->allowed);
 	snprintf(why, sizeof(why), "need \"%s\" %s", r->name,
