@@ -216,6 +216,7 @@ pipeline_free(struct pipeline *p)
 			BUG("pipeline_free with job '%s' running",
 			    p->results[i].name);
 		}
+		free((char *)p->results[i].cause);
 		free(p->jobs[i].dependents);
 		spec_argv_free(p->jobs[i].direct);
 	}
@@ -258,6 +259,17 @@ check_finished(struct pipeline *p)
 	p->o.on_event(p, &ev, p->o.data);
 }
 
+/*
+ * Give R a copy of TEXT as its cause, cut at 255 bytes as a context's is;
+ * none when TEXT is NULL or empty.
+ */
+static void
+result_set_cause(struct pipeline_result *r, const char *text)
+{
+	free((char *)r->cause);
+	r->cause = text && *text ? xstrndup(text, CTX_CAUSE_MAX - 1) : NULL;
+}
+
 /* Mark job I skipped with CAUSE (it must not have started) and say so. */
 static void
 skip_one(struct pipeline *p, size_t i, const char *cause)
@@ -267,8 +279,8 @@ skip_one(struct pipeline *p, size_t i, const char *cause)
 	p->jobs[i].state = PJ_DONE;
 	p->done++;
 	r->outcome = JOB_SKIPPED;
-	snprintf(r->cause, sizeof(r->cause), "%s", cause);
-	emit(p, PL_EV_SKIP, i, r->cause);
+	result_set_cause(r, cause);
+	emit(p, PL_EV_SKIP, i, r->cause ? r->cause : "");
 }
 
 struct skip_item {
@@ -338,7 +350,7 @@ finalize(struct pipeline *p, size_t i)
 	p->done++;
 	r->allowed = sj->allow_failure &&
 		     (r->outcome == JOB_FAILED || r->outcome == JOB_TIMED_OUT);
-	cause.text = r->cause;
+	cause.text = r->cause ? r->cause : "";
 	group_report(p->group, r->name, r->outcome, r->exit_code, &cause,
 		     r->allowed);
 	snprintf(why, sizeof(why), "need \"%s\" %s", r->name,
@@ -501,7 +513,7 @@ attempt_done(struct pjob *pj)
 	r->killed = job_killed(pj->job);
 	r->signal = job_signal(pj->job);
 	r->duration = ev_now(p->loop) - r->started_at;
-	snprintf(r->cause, sizeof(r->cause), "%s", cause ? cause->text : "");
+	result_set_cause(r, cause ? cause->text : NULL);
 	r->cause_kind = cause ? cause->kind : CTX_CAUSE_NONE;
 	job_free(pj->job);
 	pj->job = NULL;
