@@ -17,21 +17,31 @@
  * events the same way while it dispatches them).
  */
 
+/*
+ * A deadline of a context's own, kept apart: most contexts only inherit
+ * their parent's and need no timer.
+ */
+struct ctx_timer {
+	ev_timer timer;
+	struct ctx *ctx;
+	char text[]; /* the cause when it expires */
+};
+
 struct ctx {
 	struct ev_loop *loop;
 	struct ctx *parent;
 	struct ctx *children, *prev_sibling, *next_sibling;
 	struct ctx_ear *ears;
-	ev_timer timer; /* armed only when its deadline beats the parent's */
+	struct ctx_timer *own; /* NULL unless its deadline beat the parent's */
 	ev_tstamp deadline_at;
 	ev_tstamp deadline_wall; /* the same instant as Unix time */
-	char *deadline_text; /* only contexts with a deadline of their own */
 	struct ctx_cause cause;
 	int pins;
 	bool freed;
 };
 
 static void ctx_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void timer_release(struct ctx *c);
 static void cancel_tree(struct ctx *c, const struct ctx_cause *cause);
 
 /* Allocate a context on LOOP, unlinked and active. */
@@ -41,7 +51,6 @@ ctx_alloc(struct ev_loop *loop)
 	struct ctx *c = xcalloc(1, sizeof(*c));
 
 	c->loop = loop;
-	ev_init(&c->timer, ctx_timer_cb);
 	return c;
 }
 
@@ -82,11 +91,12 @@ set_deadline(struct ctx *c, ev_tstamp at, ev_tstamp wall, const char *cause)
 	}
 	c->deadline_at = at;
 	c->deadline_wall = wall;
-	free(c->deadline_text);
-	c->deadline_text = xstrdup(cause);
-	ev_timer_stop(c->loop, &c->timer);
-	ev_timer_set(&c->timer, at - ev_now(c->loop), 0.);
-	ev_timer_start(c->loop, &c->timer);
+	timer_release(c);
+	c->own = xmalloc(sizeof(*c->own) + strlen(cause) + 1);
+	c->own->ctx = c;
+	strcpy(c->own->text, cause);
+	ev_timer_init(&c->own->timer, ctx_timer_cb, at - ev_now(c->loop), 0.);
+	ev_timer_start(c->loop, &c->own->timer);
 }
 
 /* Give C a deadline in loop time. */
@@ -210,7 +220,6 @@ ctx_destroy(struct ctx *c)
 	if (ctx_done(c) && !c->cause.inherited) {
 		free((char *)c->cause.text);
 	}
-	free(c->deadline_text);
 	free(c);
 }
 
@@ -225,7 +234,7 @@ ctx_free(struct ctx *c)
 		BUG("ctx_free with %s still attached",
 		    c->children ? "children" : "listeners");
 	}
-	ev_timer_stop(c->loop, &c->timer);
+	timer_release(c);
 	if (c->parent) {
 		if (c->prev_sibling) {
 			c->prev_sibling->next_sibling = c->next_sibling;
@@ -290,7 +299,7 @@ cancel_tree(struct ctx *c, const struct ctx_cause *cause)
 
 		d->cause = *cause;
 		d->cause.inherited = d != c;
-		ev_timer_stop(d->loop, &d->timer);
+		timer_release(d);
 		d->pins++;
 	}
 	for (size_t i = 0; i < l.len; i++) {
@@ -306,13 +315,25 @@ cancel_tree(struct ctx *c, const struct ctx_cause *cause)
 	free(l.items);
 }
 
+/* Stop C's own timer, if it has one, and free it. */
+static void
+timer_release(struct ctx *c)
+{
+	if (c->own) {
+		ev_timer_stop(c->loop, &c->own->timer);
+		free(c->own);
+		c->own = NULL;
+	}
+}
+
 /* The context's own deadline expired. */
 static void
 ctx_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct ctx *c = container_of(w, struct ctx, timer);
+	struct ctx_timer *t = container_of(w, struct ctx_timer, timer);
 
 	(void)loop;
 	(void)revents;
-	ctx_cancel(c, CTX_CAUSE_DEADLINE, 0, "%s", c->deadline_text);
+	/* The text is formatted before the cancellation frees the timer. */
+	ctx_cancel(t->ctx, CTX_CAUSE_DEADLINE, 0, "%s", t->text);
 }
