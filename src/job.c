@@ -30,7 +30,6 @@ extern char **environ;
 static unsigned long mark_seq;
 
 struct job {
-	char *name;
 	struct job_spec spec;
 	struct ctx *ctx;
 	struct ctx_ear ear;
@@ -43,6 +42,7 @@ struct job {
 	int signal;
 	struct ctx_cause cause; /* its text is cause_text */
 	char *cause_text;
+	char name[]; /* the copy of the spec's, in the job's allocation */
 };
 
 static void job_done_cb(struct ctx_ear *ear, const struct ctx_cause *cause);
@@ -53,10 +53,11 @@ static char **env_build(const struct job *j, const char *mark);
 struct job *
 job_new(const struct job_spec *spec)
 {
-	struct job *j = xcalloc(1, sizeof(*j));
+	size_t name_len = strlen(spec->name) + 1;
+	struct job *j = xcalloc(1, sizeof(*j) + name_len);
 
 	j->spec = *spec;
-	j->name = xstrdup(spec->name);
+	memcpy(j->name, spec->name, name_len);
 	j->spec.name = j->name;
 	j->exit_code = -1;
 	return j;
@@ -236,7 +237,6 @@ job_free(struct job *j)
 	}
 	cgroup_job_free(j->cgroup);
 	free(j->cause_text);
-	free(j->name);
 	free(j);
 }
 
