@@ -111,20 +111,19 @@ struct output_stream {
 	struct output_stream *prev, *next; /* in output.streams */
 	ev_io io;
 	int which;          /* 1 or 2 */
+	int prefix_len;
 	const char *prefix; /* "name | ", padded (and coloured), in the job */
-	size_t prefix_len;
 	union {
-		struct held line; /* prefixed */
-		struct part part; /* grouped */
+		struct held line;  /* prefixed */
+		struct part *part; /* grouped; NULL while it holds nothing */
 	};
 };
 
 struct output_job {
 	struct output *out;
-	const char *name; /* in strings */
 	size_t grouped_mem; /* bytes of both parts in memory */
 	struct output_stream s[2];
-	char strings[]; /* the name, then the prefix or prefixes */
+	char name[]; /* and after its NUL, the prefix or prefixes */
 };
 
 static void output_write_cb(struct ev_loop *loop, ev_io *w, int revents);
@@ -242,8 +241,8 @@ output_job_open(struct output *o, const char *name, size_t colour, int fds[2],
 	j = xcalloc(1, sizeof(*j) + name_len + len[0] + 1 +
 			       (same ? 0 : len[1] + 1));
 	j->out = o;
-	j->name = memcpy(j->strings, name, name_len);
-	prefix[0] = j->strings + name_len;
+	memcpy(j->name, name, name_len);
+	prefix[0] = j->name + name_len;
 	prefix_format(o, name, 1, colour, prefix[0], len[0] + 1);
 	prefix[1] = same ? prefix[0] : prefix[0] + len[0] + 1;
 	if (!same) {
@@ -666,11 +665,8 @@ stream_init(struct output_job *j, int which, int rfd, const char *prefix)
 	fcntl(rfd, F_SETFL, O_NONBLOCK);
 	s->job = j;
 	s->which = which;
-	if (o->o.mode == OUTPUT_GROUPED) {
-		s->part.file = -1;
-	}
 	s->prefix = prefix;
-	s->prefix_len = strlen(prefix);
+	s->prefix_len = (int)strlen(prefix);
 	ev_io_init(&s->io, stream_read_cb, rfd, EV_READ);
 	s->next = o->streams;
 	if (o->streams) {
@@ -715,7 +711,7 @@ emit_line(struct output_stream *s, const char *held, size_t held_len,
 	  const char *p, size_t len)
 {
 	struct output *o = s->job->out;
-	size_t plen = s->prefix_len, n = plen + held_len + len + 1;
+	size_t plen = (size_t)s->prefix_len, n = plen + held_len + len + 1;
 	char *dst;
 
 	if (o->sinks[s->which - 1].closed) {
@@ -845,17 +841,26 @@ spill_write(int fd, const char *p, size_t len)
 	return true;
 }
 
-/* Append the queue chunks of part P (bound for WHICH) and reset it. */
-static void
-part_queue(struct output *o, struct part *p, int which)
+/* Does part P hold anything? */
+static bool
+part_held(const struct part *p)
 {
+	return p && (p->len || p->file_len);
+}
+
+/* Append the queue chunks of the part at *PP (bound for WHICH); drop it. */
+static void
+part_queue(struct output *o, struct part **pp, int which)
+{
+	struct part *p = *pp;
 	struct chunk *c;
 
-	if (!p->len && !p->file_len) {
-		if (p->file >= 0) {
+	if (!part_held(p)) {
+		if (p && p->file >= 0) {
 			close(p->file);
 		}
-		*p = (struct part){ .file = -1 };
+		free(p);
+		*pp = NULL;
 		return;
 	}
 	c = xcalloc(1, sizeof(*c));
@@ -875,7 +880,8 @@ part_queue(struct output *o, struct part *p, int which)
 	if (p->last != '\n') {
 		output_write(o, which, "\n", 1);
 	}
-	*p = (struct part){ .file = -1 };
+	free(p);
+	*pp = NULL;
 }
 
 /* Queue J's block: its stdout part, then its stderr part. */
@@ -883,8 +889,7 @@ static void
 block_queue(struct output_job *j)
 {
 	struct output *o = j->out;
-	struct part *out = &j->s[0].part, *err = &j->s[1].part;
-	bool empty = !out->len && !out->file_len && !err->len && !err->file_len;
+	bool empty = !part_held(j->s[0].part) && !part_held(j->s[1].part);
 	char *line;
 
 	if (o->o.github && !empty) {
@@ -892,12 +897,22 @@ block_queue(struct output_job *j)
 		output_write(o, 1, line, strlen(line));
 		free(line);
 	}
-	part_queue(o, out, 1);
-	part_queue(o, err, 2);
+	part_queue(o, &j->s[0].part, 1);
+	part_queue(o, &j->s[1].part, 2);
 	if (o->o.github && !empty) {
 		output_write(o, 1, "::endgroup::\n", 13);
 	}
 	j->grouped_mem = 0;
+}
+
+/* A part holding nothing yet. */
+static struct part *
+part_new(void)
+{
+	struct part *p = xcalloc(1, sizeof(*p));
+
+	p->file = -1;
+	return p;
 }
 
 /*
@@ -909,16 +924,21 @@ static void
 block_append(struct output_stream *s, const char *p, size_t len)
 {
 	struct output_job *j = s->job;
-	struct part *pt = &s->part;
+	struct part *pt = s->part;
 
 	if (j->out->sinks[s->which - 1].closed || !len) {
 		return;
 	}
+	if (!pt) {
+		pt = s->part = part_new();
+	}
 	if (pt->file < 0 && j->grouped_mem + len > OUTPUT_GROUP_MEM) {
 		pt->file = spill_open();
 		if (pt->file < 0) {
+			/* Queueing the block drops its parts: start a new one. */
 			block_queue(j);
 			writer_run(j->out);
+			pt = s->part = part_new();
 		}
 	}
 	if (pt->file >= 0) {
