@@ -3,7 +3,6 @@
 
 #include <sys/wait.h>
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,9 +290,12 @@ env_build(const struct job *j, const char *mark)
 		/*
 		 * Whole milliseconds, rounded down: a deadline handed on may be
 		 * a little early, never late. The epsilon keeps 416.967 (stored
-		 * as 416.96699...) from losing a millisecond.
+		 * as 416.96699...) from losing a millisecond. A Unix time is
+		 * positive, so the conversion's truncation is floor(): no libm,
+		 * which would be ctxrun's only use of it (a dynamic build then
+		 * loads it, and it costs RSS).
 		 */
-		long long ms = (long long)floor(deadline * 1000. + 1e-6);
+		long long ms = (long long)(deadline * 1000. + 1e-6);
 
 		envp[k++] = s;
 		sprintf(s, "%s%lld.%03lld", deadline_var, ms / 1000, ms % 1000);
