@@ -18,21 +18,31 @@
  * events the same way while it dispatches them).
  */
 
+/*
+ * A deadline of a context's own, kept apart: most contexts only inherit
+ * their parent's and need no timer.
+ */
+struct ctx_timer {
+	struct ptimer timer;
+	struct ctx *ctx;
+	char text[]; /* the cause when it expires */
+};
+
 struct ctx {
 	struct ev_loop *loop;
 	struct ctx *parent;
 	struct ctx *children, *prev_sibling, *next_sibling;
 	struct ctx_ear *ears;
-	struct ptimer timer; /* armed only when its deadline beats the parent's */
+	struct ctx_timer *own; /* NULL unless its deadline beat the parent's */
 	ev_tstamp deadline_at;
 	ev_tstamp deadline_wall; /* the same instant as Unix time */
-	char *deadline_text; /* only contexts with a deadline of their own */
 	struct ctx_cause cause;
 	int pins;
 	bool freed;
 };
 
 static void ctx_timer_cb(struct ptimer *t);
+static void timer_release(struct ctx *c);
 static void cancel_tree(struct ctx *c, const struct ctx_cause *cause);
 
 /* Allocate a context on LOOP, unlinked and active. */
@@ -42,7 +52,6 @@ ctx_alloc(struct ev_loop *loop)
 	struct ctx *c = xcalloc(1, sizeof(*c));
 
 	c->loop = loop;
-	ptimer_init(&c->timer, loop, ctx_timer_cb);
 	return c;
 }
 
@@ -83,10 +92,13 @@ set_deadline(struct ctx *c, ev_tstamp at, ev_tstamp wall, const char *cause)
 	}
 	c->deadline_at = at;
 	c->deadline_wall = wall;
-	free(c->deadline_text);
-	c->deadline_text = xstrdup(cause);
+	timer_release(c);
+	c->own = xmalloc(sizeof(*c->own) + strlen(cause) + 1);
+	c->own->ctx = c;
+	strcpy(c->own->text, cause);
+	ptimer_init(&c->own->timer, c->loop, ctx_timer_cb);
 	/* at is loop time, which may be behind: count from the clock. */
-	ptimer_start(&c->timer, at - ev_time());
+	ptimer_start(&c->own->timer, at - ev_time());
 }
 
 /* Give C a deadline in loop time. */
@@ -147,6 +159,7 @@ ctx_cancel(struct ctx *c, enum ctx_cause_kind kind, int value,
 	   const char *fmt, ...)
 {
 	struct ctx_cause cause = { .kind = kind, .value = value };
+	char text[CTX_CAUSE_MAX];
 	va_list ap;
 
 	if (kind == CTX_CAUSE_NONE) {
@@ -156,8 +169,10 @@ ctx_cancel(struct ctx *c, enum ctx_cause_kind kind, int value,
 		return;
 	}
 	va_start(ap, fmt);
-	vsnprintf(cause.text, sizeof(cause.text), fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	/* C owns it (see ctx_destroy()); the subtree borrows it. */
+	cause.text = xstrdup(text);
 	cancel_tree(c, &cause);
 }
 
@@ -203,7 +218,10 @@ ctx_unlisten(struct ctx_ear *ear)
 static void
 ctx_destroy(struct ctx *c)
 {
-	free(c->deadline_text);
+	/* Only the context a cancellation started from owns its text. */
+	if (ctx_done(c) && !c->cause.inherited) {
+		free((char *)c->cause.text);
+	}
 	free(c);
 }
 
@@ -218,7 +236,7 @@ ctx_free(struct ctx *c)
 		BUG("ctx_free with %s still attached",
 		    c->children ? "children" : "listeners");
 	}
-	ptimer_stop(&c->timer);
+	timer_release(c);
 	if (c->parent) {
 		if (c->prev_sibling) {
 			c->prev_sibling->next_sibling = c->next_sibling;
@@ -283,7 +301,7 @@ cancel_tree(struct ctx *c, const struct ctx_cause *cause)
 
 		d->cause = *cause;
 		d->cause.inherited = d != c;
-		ptimer_stop(&d->timer);
+		timer_release(d);
 		d->pins++;
 	}
 	for (size_t i = 0; i < l.len; i++) {
@@ -299,11 +317,23 @@ cancel_tree(struct ctx *c, const struct ctx_cause *cause)
 	free(l.items);
 }
 
+/* Stop C's own timer, if it has one, and free it. */
+static void
+timer_release(struct ctx *c)
+{
+	if (c->own) {
+		ptimer_stop(&c->own->timer);
+		free(c->own);
+		c->own = NULL;
+	}
+}
+
 /* The context's own deadline expired. */
 static void
 ctx_timer_cb(struct ptimer *t)
 {
-	struct ctx *c = container_of(t, struct ctx, timer);
+	struct ctx_timer *own = container_of(t, struct ctx_timer, timer);
 
-	ctx_cancel(c, CTX_CAUSE_DEADLINE, 0, "%s", c->deadline_text);
+	/* The text is formatted before the cancellation frees the timer. */
+	ctx_cancel(own->ctx, CTX_CAUSE_DEADLINE, 0, "%s", own->text);
 }

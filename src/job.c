@@ -3,7 +3,6 @@
 
 #include <sys/wait.h>
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,34 +29,34 @@ extern char **environ;
 static unsigned long mark_seq;
 
 struct job {
-	char *name;
 	struct job_spec spec;
 	struct ctx *ctx;
 	struct ctx_ear ear;
 	struct proc *proc;
-	char **envp;
-	char mark[48]; /* this job's word in CTXRUN_MARK */
 	struct cgroup_job *cgroup; /* NULL: none */
 	enum job_outcome outcome;
 	int exit_code;
 	bool stopped_running; /* ctx done while the leader ran */
 	bool killed;
 	int signal;
-	struct ctx_cause cause;
+	struct ctx_cause cause; /* its text is cause_text */
+	char *cause_text;
+	char name[]; /* the copy of the spec's, in the job's allocation */
 };
 
 static void job_done_cb(struct ctx_ear *ear, const struct ctx_cause *cause);
 static void job_proc_cb(struct proc *p, enum proc_event ev, void *data);
-static char **env_build(const struct job *j);
+static char **env_build(const struct job *j, const char *mark);
 
 /* Create a job from SPEC. */
 struct job *
 job_new(const struct job_spec *spec)
 {
-	struct job *j = xcalloc(1, sizeof(*j));
+	size_t name_len = strlen(spec->name) + 1;
+	struct job *j = xcalloc(1, sizeof(*j) + name_len);
 
 	j->spec = *spec;
-	j->name = xstrdup(spec->name);
+	memcpy(j->name, spec->name, name_len);
 	j->spec.name = j->name;
 	j->exit_code = -1;
 	return j;
@@ -76,6 +75,8 @@ emit(struct job *j, struct job_event ev)
 int
 job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 {
+	char mark[48]; /* this job's word in CTXRUN_MARK */
+	char **envp;
 	struct proc_spec ps = {
 		.argv = j->spec.argv,
 		.search_path = j->spec.search_path,
@@ -109,10 +110,15 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 					 (ev_tstamp)j->spec.timeout_ms / 1000.,
 				 cause);
 	}
-	snprintf(j->mark, sizeof(j->mark), "%d.%lu", (int)getpid(), ++mark_seq);
-	j->envp = env_build(j);
-	ps.envp = j->envp;
-	ps.mark = j->mark;
+	/*
+	 * The environment and the mark are only read by the spawn (the proc
+	 * keeps its own copy of the mark): a thousand running jobs would
+	 * otherwise hold a thousand copies of ctxrun's environment.
+	 */
+	snprintf(mark, sizeof(mark), "%d.%lu", (int)getpid(), ++mark_seq);
+	envp = env_build(j, mark);
+	ps.envp = envp;
+	ps.mark = mark;
 	e->code = 0;
 	if (j->spec.cgroup) {
 		j->cgroup = cgroup_job_new(j->spec.cgroup, mark_seq, e);
@@ -121,6 +127,7 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 	j->proc = !j->spec.cgroup || j->cgroup
 			  ? proc_spawn(ctx_loop(parent), r, &ps, e)
 			  : NULL;
+	free(envp);
 	/* No cgroup or no process: ctxrun failed (125), not the program. */
 	resources = (j->spec.cgroup && !j->cgroup) ||
 		    (!j->proc && e->code == PROC_ERR_RESOURCES);
@@ -236,18 +243,18 @@ job_free(struct job *j)
 		BUG("job_free on running job '%s'", j->name);
 	}
 	cgroup_job_free(j->cgroup);
-	free(j->envp);
-	free(j->name);
+	free(j->cause_text);
 	free(j);
 }
 
 /*
  * Build J's environment: ctxrun's own without any inherited CTXRUN_JOB,
  * CTXRUN_DEADLINE or CTXRUN_MARK, then the job's additions, then those
- * three for this job. One allocation holds the pointers and the new strings.
+ * three for this job, MARK its word in CTXRUN_MARK. One allocation holds
+ * the pointers and the new strings; the caller frees it.
  */
 static char **
-env_build(const struct job *j)
+env_build(const struct job *j, const char *mark)
 {
 	static const char job_var[] = "CTXRUN_JOB=";
 	static const char deadline_var[] = "CTXRUN_DEADLINE=";
@@ -267,7 +274,7 @@ env_build(const struct job *j)
 	}
 	strings_len = sizeof(job_var) + strlen(j->name) + sizeof(deadline_var) +
 		      32 + sizeof(mark_var) + (outer_mark ? strlen(outer_mark) : 0) +
-		      sizeof(j->mark) + 1;
+		      strlen(mark) + 1 + 1;
 	envp = xmalloc((n + extra + 4) * sizeof(*envp) + strings_len);
 	strings = (char *)(envp + n + extra + 4);
 	for (char **e = environ; *e; e++) {
@@ -286,14 +293,17 @@ env_build(const struct job *j)
 	/* A run nested in a job keeps the outer marks: both runs find it. */
 	envp[k++] = s;
 	s += sprintf(s, "%s%s%s%s", mark_var, outer_mark ? outer_mark : "",
-		     outer_mark && *outer_mark ? " " : "", j->mark) + 1;
+		     outer_mark && *outer_mark ? " " : "", mark) + 1;
 	if (deadline) {
 		/*
 		 * Whole milliseconds, rounded down: a deadline handed on may be
 		 * a little early, never late. The epsilon keeps 416.967 (stored
-		 * as 416.96699...) from losing a millisecond.
+		 * as 416.96699...) from losing a millisecond. A Unix time is
+		 * positive, so the conversion's truncation is floor(): no libm,
+		 * which would be ctxrun's only use of it (a dynamic build then
+		 * loads it, and it costs RSS).
 		 */
-		long long ms = (long long)floor(deadline * 1000. + 1e-6);
+		long long ms = (long long)(deadline * 1000. + 1e-6);
 
 		envp[k++] = s;
 		sprintf(s, "%s%lld.%03lld", deadline_var, ms / 1000, ms % 1000);
@@ -333,6 +343,10 @@ job_done_cb(struct ctx_ear *ear, const struct ctx_cause *cause)
 	}
 	/* No stop yet means the leader still runs: leftovers get one at exit. */
 	j->cause = *cause;
+	/* The context that owns the text may go before the job does. */
+	free(j->cause_text);
+	j->cause_text = xstrdup(cause->text);
+	j->cause.text = j->cause_text;
 	j->stopped_running = true;
 	emit(j, (struct job_event){ .kind = JOB_EV_SIGNAL,
 				    .pid = proc_pid(j->proc),

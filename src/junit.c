@@ -234,7 +234,7 @@ message(const struct pipeline_result *r, const struct entry *e, char *buf,
 
 	if (e && e->error) {
 		snprintf(buf, size, "%s", e->error);
-	} else if (r->cause[0]) {
+	} else if (r->cause) {
 		snprintf(buf, size, "%s", r->cause);
 	} else if (r->signal) {
 		snprintf(buf, size, "killed by %s", signame_name(r->signal));

@@ -31,11 +31,20 @@
  *
  * Prefixed lines are gathered with their prefixes straight into the tail
  * chunk, so one read of a pipe costs one write(2), not one per line, and a
- * line is never torn: only whole lines (or OUTPUT_MAX_LINE pieces) leave a
- * stream's buffer.
+ * line is never torn: only whole lines (or OUTPUT_MAX_LINE pieces) are
+ * queued.
+ *
+ * Every pipe is read into one buffer of the output's, a pipe's worth, and
+ * its bytes are passed on before the next read: a job keeps memory of its
+ * own only for the incomplete line its last read ended with, as long as it
+ * is, or for its grouped block. A thousand jobs that print a line now and
+ * then cost a thousand short lines, not a thousand pipe buffers. Nothing
+ * that runs while the bytes are passed on reads a pipe: the only callback
+ * on that path, on_closed, cancels contexts, and jobs end from the loop.
  */
 
 #define CHUNK_SIZE 65536
+#define READ_SIZE 65536 /* a pipe's worth (Linux's default pipe size) */
 /* Written chunks kept for reuse: as many as a full queue holds, and two. */
 #define MAX_SPARE (OUTPUT_MAX_PENDING / CHUNK_SIZE + 2)
 #define SINK_PLAIN 0   /* regular file: write(2) does not wait for long */
@@ -88,37 +97,49 @@ struct output {
 	ev_timer drain;
 	output_tap_fn *tap; /* sees output as read, e.g. for --junit */
 	void *tap_data;
+	char *rbuf; /* READ_SIZE bytes every pipe is read into; NULL until used */
+};
+
+/* An incomplete line: no newline, shorter than OUTPUT_MAX_LINE. */
+struct held {
+	char *buf; /* NULL when none */
+	size_t len, cap;
 };
 
 struct output_stream {
 	struct output_job *job;
 	struct output_stream *prev, *next; /* in output.streams */
 	ev_io io;
-	int which;    /* 1 or 2 */
-	char *prefix; /* "name | ", padded (and coloured): built once */
-	size_t prefix_len;
-	char *buf;    /* a partial line, at most OUTPUT_MAX_LINE bytes */
-	size_t len, cap;
-	struct part part; /* grouped */
+	int which;          /* 1 or 2 */
+	int prefix_len;
+	const char *prefix; /* "name | ", padded (and coloured), in the job */
+	union {
+		struct held line;  /* prefixed */
+		struct part *part; /* grouped; NULL while it holds nothing */
+	};
 };
 
 struct output_job {
 	struct output *out;
-	char *name;
 	size_t grouped_mem; /* bytes of both parts in memory */
 	struct output_stream s[2];
+	char name[]; /* and after its NUL, the prefix or prefixes */
 };
 
 static void output_write_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void output_drain_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void stream_read_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void sink_init(struct sink *k, int fd);
+static size_t prefix_format(const struct output *o, const char *name,
+			    int which, size_t colour, char *buf, size_t size);
 static void stream_init(struct output_job *j, int which, int rfd,
-			size_t colour);
+			const char *prefix);
 static void stream_release(struct output_stream *s);
 static void writer_run(struct output *o);
 static bool read_available(struct output_stream *s, bool all);
-static void drain_lines(struct output_stream *s, bool final);
+static void take_lines(struct output_stream *s, const char *p, size_t len);
+static void emit_line(struct output_stream *s, const char *held,
+		      size_t held_len, const char *p, size_t len);
 static void block_queue(struct output_job *j);
 
 /* Parse an output mode. */
@@ -198,6 +219,12 @@ output_job_open(struct output *o, const char *name, size_t colour, int fds[2],
 		struct err *e)
 {
 	struct output_job *j;
+	size_t name_len = strlen(name) + 1;
+	size_t len[2] = { prefix_format(o, name, 1, colour, NULL, 0),
+			  prefix_format(o, name, 2, colour, NULL, 0) };
+	/* The common case: both prefixes alike, one copy. */
+	bool same = o->o.colour_out == o->o.colour_err;
+	char *prefix[2];
 	int out[2], err[2];
 
 	if (pipe2(out, O_CLOEXEC) < 0) {
@@ -210,11 +237,19 @@ output_job_open(struct output *o, const char *name, size_t colour, int fds[2],
 		close(out[1]);
 		return NULL;
 	}
-	j = xcalloc(1, sizeof(*j));
+	/* One allocation: the job, its name and its prefixes. */
+	j = xcalloc(1, sizeof(*j) + name_len + len[0] + 1 +
+			       (same ? 0 : len[1] + 1));
 	j->out = o;
-	j->name = xstrdup(name);
-	stream_init(j, 1, out[0], colour);
-	stream_init(j, 2, err[0], colour);
+	memcpy(j->name, name, name_len);
+	prefix[0] = j->name + name_len;
+	prefix_format(o, name, 1, colour, prefix[0], len[0] + 1);
+	prefix[1] = same ? prefix[0] : prefix[0] + len[0] + 1;
+	if (!same) {
+		prefix_format(o, name, 2, colour, prefix[1], len[1] + 1);
+	}
+	stream_init(j, 1, out[0], prefix[0]);
+	stream_init(j, 2, err[0], prefix[1]);
 	o->jobs++;
 	fds[0] = out[1];
 	fds[1] = err[1];
@@ -259,19 +294,18 @@ output_job_close(struct output_job *j)
 			read_available(s, true);
 		}
 		if (o->o.mode == OUTPUT_PREFIXED) {
-			drain_lines(s, true);
+			/* A last line without a newline. */
+			if (s->line.len) {
+				emit_line(s, s->line.buf, s->line.len, NULL, 0);
+			}
+			free(s->line.buf);
 		}
 		stream_release(s);
 	}
 	if (o->o.mode == OUTPUT_GROUPED) {
 		block_queue(j);
 	}
-	for (int i = 0; i < 2; i++) {
-		free(j->s[i].buf);
-		free(j->s[i].prefix);
-	}
 	o->jobs--;
-	free(j->name);
 	free(j);
 	writer_run(o);
 }
@@ -390,6 +424,7 @@ output_free(struct output *o)
 		}
 	}
 	ev_timer_stop(o->o.loop, &o->drain);
+	free(o->rbuf);
 	free(o);
 }
 
@@ -591,30 +626,47 @@ writer_run(struct output *o)
 	}
 }
 
-/* Set up stream WHICH of J, reading RFD. */
-static void
-stream_init(struct output_job *j, int which, int rfd, size_t colour)
+/*
+ * Put the prefix of NAME's stream WHICH, coloured with palette entry COLOUR
+ * if that stream is, into the SIZE bytes at BUF (none when SIZE is 0, to
+ * measure it); return its length.
+ */
+static size_t
+prefix_format(const struct output *o, const char *name, int which,
+	      size_t colour, char *buf, size_t size)
 {
 	/* Cyan, yellow, green, magenta, blue, then their bright forms. */
 	static const char *const palette[] = { "36", "33", "32", "35", "34",
 					       "96", "93", "92", "95", "94" };
+	bool colour_on = which == 1 ? o->o.colour_out : o->o.colour_err;
+	int n;
+
+	if (colour_on) {
+		n = snprintf(buf, size, "\033[%sm%-*s |\033[0m ",
+			     palette[colour % ARRAY_SIZE(palette)], o->o.width,
+			     name);
+	} else {
+		n = snprintf(buf, size, "%-*s | ", o->o.width, name);
+	}
+	if (n < 0) {
+		BUG("cannot format the prefix of '%s'", name);
+	}
+	return (size_t)n;
+}
+
+/* Set up stream WHICH of J, reading RFD, its lines prefixed with PREFIX. */
+static void
+stream_init(struct output_job *j, int which, int rfd, const char *prefix)
+{
 	struct output *o = j->out;
 	struct output_stream *s = &j->s[which - 1];
-	bool colour_on = which == 1 ? o->o.colour_out : o->o.colour_err;
 
 	/* Only our end is non-blocking; the job sees an ordinary pipe. */
 	fcntl(rfd, F_SETFL, O_NONBLOCK);
 	s->job = j;
 	s->which = which;
-	s->part.file = -1;
-	if (colour_on) {
-		s->prefix = xasprintf("\033[%sm%-*s |\033[0m ",
-				      palette[colour % ARRAY_SIZE(palette)],
-				      o->o.width, j->name);
-	} else {
-		s->prefix = xasprintf("%-*s | ", o->o.width, j->name);
-	}
-	s->prefix_len = strlen(s->prefix);
+	s->prefix = prefix;
+	s->prefix_len = (int)strlen(prefix);
 	ev_io_init(&s->io, stream_read_cb, rfd, EV_READ);
 	s->next = o->streams;
 	if (o->streams) {
@@ -649,51 +701,101 @@ stream_release(struct output_stream *s)
 	s->prev = s->next = NULL;
 }
 
-/* Queue "name | ", the LEN bytes of a line at P, and a newline. */
+/*
+ * Queue "name | ", the HELD_LEN bytes at HELD and the LEN bytes at P (a
+ * line, or a piece of one, in two parts), and a newline; nothing when the
+ * stream's destination is closed.
+ */
 static void
-emit_line(struct output_stream *s, const char *p, size_t len)
+emit_line(struct output_stream *s, const char *held, size_t held_len,
+	  const char *p, size_t len)
 {
 	struct output *o = s->job->out;
-	size_t plen = s->prefix_len;
-	char *dst = queue_reserve(o, s->which, plen + len + 1);
+	size_t plen = (size_t)s->prefix_len, n = plen + held_len + len + 1;
+	char *dst;
 
+	if (o->sinks[s->which - 1].closed) {
+		return;
+	}
+	dst = queue_reserve(o, s->which, n);
 	memcpy(dst, s->prefix, plen);
-	memcpy(dst + plen, p, len);
-	dst[plen + len] = '\n';
-	queue_commit(o, plen + len + 1);
+	/* Either part may be empty, and its pointer NULL. */
+	if (held_len) {
+		memcpy(dst + plen, held, held_len);
+	}
+	if (len) {
+		memcpy(dst + plen + held_len, p, len);
+	}
+	dst[n - 1] = '\n';
+	queue_commit(o, n);
+}
+
+/* Append the LEN bytes at P to the incomplete line H, growing it to need. */
+static void
+held_append(struct held *h, const char *p, size_t len)
+{
+	if (h->cap - h->len < len) {
+		h->cap = h->len + len > 2 * h->cap ? h->len + len : 2 * h->cap;
+		h->cap = h->cap < OUTPUT_MAX_LINE ? h->cap : OUTPUT_MAX_LINE;
+		h->buf = xrealloc(h->buf, h->cap);
+	}
+	memcpy(h->buf + h->len, p, len);
+	h->len += len;
 }
 
 /*
- * Queue every whole line of S's buffer; with FINAL, a partial last line
- * too. Lines longer than OUTPUT_MAX_LINE go out in pieces of that size.
+ * Queue the whole lines of S's incomplete line followed by the LEN bytes
+ * at P, and keep what is left of a line. A line longer than
+ * OUTPUT_MAX_LINE goes out in pieces of that size as soon as they are
+ * whole, so what is kept is always shorter and has no newline.
  */
 static void
-drain_lines(struct output_stream *s, bool final)
+take_lines(struct output_stream *s, const char *p, size_t len)
 {
-	size_t start = 0;
+	struct held *h = &s->line;
 
+	if (h->len) {
+		/* Bytes of P that complete the held line, or fill a piece. */
+		size_t room = OUTPUT_MAX_LINE - h->len;
+		const char *nl = memchr(p, '\n', len);
+
+		if (nl && (size_t)(nl - p) <= room) {
+			emit_line(s, h->buf, h->len, p, (size_t)(nl - p));
+			len -= (size_t)(nl - p) + 1;
+			p = nl + 1;
+		} else if (len >= room) {
+			emit_line(s, h->buf, h->len, p, room);
+			len -= room;
+			p += room;
+		} else {
+			held_append(h, p, len);
+			return;
+		}
+		free(h->buf);
+		*h = (struct held){ 0 };
+	}
 	for (;;) {
-		size_t avail = s->len - start, take, skip;
-		char *nl = memchr(s->buf + start, '\n', avail);
+		const char *nl = memchr(p, '\n', len);
+		size_t take, skip;
 
 		if (nl) {
-			take = (size_t)(nl - (s->buf + start));
+			take = (size_t)(nl - p);
 			skip = take + 1;
-		} else if (avail >= OUTPUT_MAX_LINE || (final && avail)) {
-			take = skip = avail;
+		} else if (len >= OUTPUT_MAX_LINE) {
+			take = skip = len;
 		} else {
 			break;
 		}
 		if (take > OUTPUT_MAX_LINE) {
 			take = skip = OUTPUT_MAX_LINE;
 		}
-		if (!s->job->out->sinks[s->which - 1].closed) {
-			emit_line(s, s->buf + start, take);
-		}
-		start += skip;
+		emit_line(s, NULL, 0, p, take);
+		p += skip;
+		len -= skip;
 	}
-	memmove(s->buf, s->buf + start, s->len - start);
-	s->len -= start;
+	if (len) {
+		held_append(h, p, len);
+	}
 }
 
 /* Make an unlinked temporary file in $TMPDIR or /tmp; -1 on failure. */
@@ -739,17 +841,26 @@ spill_write(int fd, const char *p, size_t len)
 	return true;
 }
 
-/* Append the queue chunks of part P (bound for WHICH) and reset it. */
-static void
-part_queue(struct output *o, struct part *p, int which)
+/* Does part P hold anything? */
+static bool
+part_held(const struct part *p)
 {
+	return p && (p->len || p->file_len);
+}
+
+/* Append the queue chunks of the part at *PP (bound for WHICH); drop it. */
+static void
+part_queue(struct output *o, struct part **pp, int which)
+{
+	struct part *p = *pp;
 	struct chunk *c;
 
-	if (!p->len && !p->file_len) {
-		if (p->file >= 0) {
+	if (!part_held(p)) {
+		if (p && p->file >= 0) {
 			close(p->file);
 		}
-		*p = (struct part){ .file = -1 };
+		free(p);
+		*pp = NULL;
 		return;
 	}
 	c = xcalloc(1, sizeof(*c));
@@ -769,7 +880,8 @@ part_queue(struct output *o, struct part *p, int which)
 	if (p->last != '\n') {
 		output_write(o, which, "\n", 1);
 	}
-	*p = (struct part){ .file = -1 };
+	free(p);
+	*pp = NULL;
 }
 
 /* Queue J's block: its stdout part, then its stderr part. */
@@ -777,8 +889,7 @@ static void
 block_queue(struct output_job *j)
 {
 	struct output *o = j->out;
-	struct part *out = &j->s[0].part, *err = &j->s[1].part;
-	bool empty = !out->len && !out->file_len && !err->len && !err->file_len;
+	bool empty = !part_held(j->s[0].part) && !part_held(j->s[1].part);
 	char *line;
 
 	if (o->o.github && !empty) {
@@ -786,12 +897,22 @@ block_queue(struct output_job *j)
 		output_write(o, 1, line, strlen(line));
 		free(line);
 	}
-	part_queue(o, out, 1);
-	part_queue(o, err, 2);
+	part_queue(o, &j->s[0].part, 1);
+	part_queue(o, &j->s[1].part, 2);
 	if (o->o.github && !empty) {
 		output_write(o, 1, "::endgroup::\n", 13);
 	}
 	j->grouped_mem = 0;
+}
+
+/* A part holding nothing yet. */
+static struct part *
+part_new(void)
+{
+	struct part *p = xcalloc(1, sizeof(*p));
+
+	p->file = -1;
+	return p;
 }
 
 /*
@@ -803,16 +924,21 @@ static void
 block_append(struct output_stream *s, const char *p, size_t len)
 {
 	struct output_job *j = s->job;
-	struct part *pt = &s->part;
+	struct part *pt = s->part;
 
 	if (j->out->sinks[s->which - 1].closed || !len) {
 		return;
 	}
+	if (!pt) {
+		pt = s->part = part_new();
+	}
 	if (pt->file < 0 && j->grouped_mem + len > OUTPUT_GROUP_MEM) {
 		pt->file = spill_open();
 		if (pt->file < 0) {
+			/* Queueing the block drops its parts: start a new one. */
 			block_queue(j);
 			writer_run(j->out);
+			pt = s->part = part_new();
 		}
 	}
 	if (pt->file >= 0) {
@@ -849,23 +975,20 @@ read_available(struct output_stream *s, bool all)
 		if (!all && o->paused) {
 			return false;
 		}
-		/* A pipe's worth per read(2), once a job prints at all. */
-		if (s->cap - s->len < 4096) {
-			s->cap = s->cap ? s->cap * 2 : 65536;
-			s->buf = xrealloc(s->buf, s->cap);
+		/* A pipe's worth per read(2), once any job prints at all. */
+		if (!o->rbuf) {
+			o->rbuf = xmalloc(READ_SIZE);
 		}
-		n = read(s->io.fd, s->buf + s->len, s->cap - s->len);
+		n = read(s->io.fd, o->rbuf, READ_SIZE);
 		if (n > 0) {
 			if (o->tap) {
 				o->tap(o->tap_data, s->job->name, s->which,
-				       s->buf + s->len, (size_t)n);
+				       o->rbuf, (size_t)n);
 			}
-			s->len += (size_t)n;
 			if (o->o.mode == OUTPUT_GROUPED) {
-				block_append(s, s->buf, s->len);
-				s->len = 0;
+				block_append(s, o->rbuf, (size_t)n);
 			} else {
-				drain_lines(s, false);
+				take_lines(s, o->rbuf, (size_t)n);
 			}
 			/* One write for many small reads, within the bound. */
 			if (o->queued >= CHUNK_SIZE) {

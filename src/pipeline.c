@@ -25,19 +25,23 @@
 
 enum pjob_state { PJ_WAITING, PJ_READY, PJ_RUNNING, PJ_RETRY, PJ_DONE };
 
+/* The delay before another attempt, for a job that has retries. */
+struct pjob_retry {
+	ev_timer timer;
+	struct pjob *pj;
+};
+
 struct pjob {
 	struct pipeline *p;
 	size_t idx;
 	enum pjob_state state;
 	size_t pending;     /* needs not yet satisfied */
-	size_t *dependents; /* jobs that need this one */
+	size_t *dependents; /* jobs that need this one; NULL when none */
 	size_t n_dependents;
 	struct job *job;    /* the running attempt */
 	struct output_job *io; /* NULL: the job has ctxrun's fds */
-	ev_timer retry;
+	struct pjob_retry *retry; /* NULL: no retries */
 	int64_t retry_delay_ms;
-	char *sh_argv[4]; /* shell -c command, borrowed from the spec */
-	char **direct;    /* the command without the shell, or NULL */
 };
 
 struct pipeline {
@@ -75,8 +79,10 @@ link_dependents(struct pipeline *p)
 		}
 	}
 	for (size_t i = 0; i < p->n; i++) {
-		p->jobs[i].dependents =
-			xcalloc(p->jobs[i].n_dependents, sizeof(size_t));
+		if (p->jobs[i].n_dependents) {
+			p->jobs[i].dependents =
+				xcalloc(p->jobs[i].n_dependents, sizeof(size_t));
+		}
 	}
 	for (size_t i = 0; i < p->n; i++) {
 		for (size_t k = 0; k < s->jobs[i].n_needs; k++) {
@@ -106,11 +112,11 @@ pipeline_new(const struct pipeline_opts *opts)
 
 		pj->p = p;
 		pj->idx = i;
-		pj->sh_argv[0] = opts->spec->shell;
-		pj->sh_argv[1] = "-c";
-		pj->sh_argv[2] = opts->spec->jobs[i].command;
-		pj->direct = spec_direct_argv(opts->spec, &opts->spec->jobs[i]);
-		ev_init(&pj->retry, pipeline_retry_cb);
+		if (opts->spec->jobs[i].retries > 0) {
+			pj->retry = xcalloc(1, sizeof(*pj->retry));
+			pj->retry->pj = pj;
+			ev_init(&pj->retry->timer, pipeline_retry_cb);
+		}
 		p->results[i].name = opts->spec->jobs[i].name;
 		p->results[i].exit_code = -1;
 	}
@@ -211,13 +217,16 @@ pipeline_free(struct pipeline *p)
 	ev_idle_stop(p->loop, &p->kick);
 	ctx_unlisten(&p->ear);
 	for (size_t i = 0; i < p->n; i++) {
-		ev_timer_stop(p->loop, &p->jobs[i].retry);
+		if (p->jobs[i].retry) {
+			ev_timer_stop(p->loop, &p->jobs[i].retry->timer);
+			free(p->jobs[i].retry);
+		}
 		if (p->jobs[i].job) {
 			BUG("pipeline_free with job '%s' running",
 			    p->results[i].name);
 		}
+		free((char *)p->results[i].cause);
 		free(p->jobs[i].dependents);
-		spec_argv_free(p->jobs[i].direct);
 	}
 	group_free(p->group);
 	free(p->jobs);
@@ -258,6 +267,17 @@ check_finished(struct pipeline *p)
 	p->o.on_event(p, &ev, p->o.data);
 }
 
+/*
+ * Give R a copy of TEXT as its cause, cut at 255 bytes as a context's is;
+ * none when TEXT is NULL or empty.
+ */
+static void
+result_set_cause(struct pipeline_result *r, const char *text)
+{
+	free((char *)r->cause);
+	r->cause = text && *text ? xstrndup(text, CTX_CAUSE_MAX - 1) : NULL;
+}
+
 /* Mark job I skipped with CAUSE (it must not have started) and say so. */
 static void
 skip_one(struct pipeline *p, size_t i, const char *cause)
@@ -267,8 +287,8 @@ skip_one(struct pipeline *p, size_t i, const char *cause)
 	p->jobs[i].state = PJ_DONE;
 	p->done++;
 	r->outcome = JOB_SKIPPED;
-	snprintf(r->cause, sizeof(r->cause), "%s", cause);
-	emit(p, PL_EV_SKIP, i, r->cause);
+	result_set_cause(r, cause);
+	emit(p, PL_EV_SKIP, i, r->cause ? r->cause : "");
 }
 
 struct skip_item {
@@ -338,7 +358,7 @@ finalize(struct pipeline *p, size_t i)
 	p->done++;
 	r->allowed = sj->allow_failure &&
 		     (r->outcome == JOB_FAILED || r->outcome == JOB_TIMED_OUT);
-	snprintf(cause.text, sizeof(cause.text), "%s", r->cause);
+	cause.text = r->cause ? r->cause : "";
 	group_report(p->group, r->name, r->outcome, r->exit_code, &cause,
 		     r->allowed);
 	snprintf(why, sizeof(why), "need \"%s\" %s", r->name,
@@ -360,19 +380,14 @@ finalize(struct pipeline *p, size_t i)
 	check_finished(p);
 }
 
-/* Build the job spec for an attempt of job I. */
+/* Build the job spec for an attempt of job I; the caller sets the argv. */
 static struct job_spec
 attempt_spec(struct pipeline *p, size_t i, int out_fd, int err_fd)
 {
 	const struct spec_job *sj = &p->o.spec->jobs[i];
-	const struct pjob *pj = &p->jobs[i];
 
 	return (struct job_spec){
 		.name = sj->name,
-		.argv = sj->argv     ? sj->argv
-			: pj->direct ? pj->direct
-				     : pj->sh_argv,
-		.search_path = sj->argv || pj->direct,
 		.env_add = sj->env,
 		.cwd = sj->directory,
 		.timeout_ms = sj->timeout_ms,
@@ -431,6 +446,14 @@ start_attempt(struct pipeline *p, size_t i)
 {
 	struct pjob *pj = &p->jobs[i];
 	struct pipeline_result *r = &p->results[i];
+	const struct spec *s = p->o.spec;
+	const struct spec_job *sj = &s->jobs[i];
+	/*
+	 * Only the spawn reads the argv: built for each attempt, it costs a
+	 * running job nothing.
+	 */
+	char *sh_argv[] = { s->shell, "-c", sj->command, NULL };
+	char **direct = NULL;
 	struct job_spec js;
 	struct err e;
 	int out_fd, err_fd;
@@ -445,6 +468,11 @@ start_attempt(struct pipeline *p, size_t i)
 		return;
 	}
 	js = attempt_spec(p, i, out_fd, err_fd);
+	if (!sj->argv) {
+		direct = spec_direct_argv(s, sj);
+	}
+	js.argv = sj->argv ? sj->argv : direct ? direct : sh_argv;
+	js.search_path = sj->argv || direct;
 	pj->job = job_new(&js);
 	p->running++;
 	if (job_start(pj->job, group_ctx(p->group), p->o.reaper, &e) < 0) {
@@ -455,6 +483,7 @@ start_attempt(struct pipeline *p, size_t i)
 		pj->job = NULL;
 		attempt_failed_to_start(p, i, code, e.msg);
 	}
+	spec_argv_free(direct);
 	/* The job has its copies; ours would keep the pipes from ending. */
 	if (out_fd >= 0) {
 		close(out_fd);
@@ -501,7 +530,7 @@ attempt_done(struct pjob *pj)
 	r->killed = job_killed(pj->job);
 	r->signal = job_signal(pj->job);
 	r->duration = ev_now(p->loop) - r->started_at;
-	snprintf(r->cause, sizeof(r->cause), "%s", cause ? cause->text : "");
+	result_set_cause(r, cause ? cause->text : NULL);
 	r->cause_kind = cause ? cause->kind : CTX_CAUSE_NONE;
 	job_free(pj->job);
 	pj->job = NULL;
@@ -511,8 +540,9 @@ attempt_done(struct pjob *pj)
 		pj->state = PJ_RETRY;
 		pj->retry_delay_ms = sj->retry_delay_ms;
 		emit(p, PL_EV_RETRY, pj->idx, NULL);
-		ev_timer_set(&pj->retry, (ev_tstamp)sj->retry_delay_ms / 1000., 0.);
-		ev_timer_start(p->loop, &pj->retry);
+		ev_timer_set(&pj->retry->timer,
+			     (ev_tstamp)sj->retry_delay_ms / 1000., 0.);
+		ev_timer_start(p->loop, &pj->retry->timer);
 		schedule(p);
 		return;
 	}
@@ -551,7 +581,7 @@ pipeline_job_cb(struct job *j, const struct job_event *ev, void *data)
 static void
 pipeline_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct pjob *pj = container_of(w, struct pjob, retry);
+	struct pjob *pj = container_of(w, struct pjob_retry, timer)->pj;
 
 	(void)loop;
 	(void)revents;
@@ -574,7 +604,7 @@ pipeline_cancel_cb(struct ctx_ear *ear, const struct ctx_cause *cause)
 			skip_one(p, i, cause->text);
 		} else if (pj->state == PJ_RETRY) {
 			/* Its last attempt's failure stands. */
-			ev_timer_stop(p->loop, &pj->retry);
+			ev_timer_stop(p->loop, &pj->retry->timer);
 			finalize(p, i);
 		}
 	}

@@ -159,9 +159,9 @@ summary_table(FILE *out, const struct pipeline_result *r, size_t n,
 		len = snprintf(line, sizeof(line), "ctxrun: %-*s  %s  %-*s  %-*s  %s%s",
 			       wn, r[i].name, word, ws,
 			       report_status(&r[i], st, sizeof(st)), wt, time,
-			       r[i].cause,
-			       r[i].killed ? (r[i].cause[0] ? "; killed after grace"
-							    : "killed after grace")
+			       r[i].cause ? r[i].cause : "",
+			       r[i].killed ? (r[i].cause ? "; killed after grace"
+							 : "killed after grace")
 					   : "");
 		/* No trailing blanks when the last columns are empty. */
 		while (len > 0 && (size_t)len < sizeof(line) && line[len - 1] == ' ') {

@@ -509,7 +509,8 @@ command_result(const struct run *r)
 	};
 	const struct ctx_cause *cause = job_cause(r->job);
 
-	snprintf(res.cause, sizeof(res.cause), "%s", cause ? cause->text : "");
+	/* Borrowed from the job, which outlives the reports. */
+	res.cause = cause && *cause->text ? cause->text : NULL;
 	res.cause_kind = cause ? cause->kind : CTX_CAUSE_NONE;
 	return res;
 }

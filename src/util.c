@@ -80,6 +80,18 @@ xstrdup(const char *s)
 	return memcpy(xmalloc(len), s, len);
 }
 
+/* strndup that aborts on failure. */
+char *
+xstrndup(const char *s, size_t n)
+{
+	size_t len = strnlen(s, n);
+	char *p = xmalloc(len + 1);
+
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
 /* Return a heap string built from a printf format. */
 char *
 xasprintf(const char *fmt, ...)

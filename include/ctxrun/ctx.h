@@ -44,12 +44,21 @@ enum ctx_cause_kind {
 	CTX_CAUSE_OUTPUT,    /* ctxrun's own stdout or stderr closed */
 };
 
-/* Why a context is done. Owned by the context. */
+/* Longest cause text kept, with its NUL; longer ones are cut. */
+#define CTX_CAUSE_MAX 256
+
+/*
+ * Why a context is done. Owned by the context. The text is stored once, by
+ * the context the cancellation started from, and shared by the descendants
+ * that inherit it; a descendant never outlives it, so the text of any
+ * context's cause is valid until that context is freed. Keep a copy of
+ * the text, not of the pointer, to use it after that.
+ */
 struct ctx_cause {
 	enum ctx_cause_kind kind;
 	int value;
-	bool inherited; /* came from an ancestor's cancellation */
-	char text[256]; /* "deadline exceeded (--timeout 30s)" */
+	bool inherited;   /* came from an ancestor's cancellation */
+	const char *text; /* "deadline exceeded (--timeout 30s)" */
 };
 
 struct ctx_ear;

@@ -13,8 +13,8 @@
  * (its own deadline) or "cancelled" (anything else), with the cause.
  *
  * Lifecycle:
- *   1. job_new(spec): copies the name; argv, env and cwd are borrowed and
- *      must outlive the job.
+ *   1. job_new(spec): copies the name; argv, env and cwd are borrowed, and
+ *      only job_start() reads them.
  *   2. job_start(): derives the context, builds the environment (adding
  *      CTXRUN_JOB and CTXRUN_DEADLINE) and spawns. A job that cannot start
  *      returns -1 with E filled, outcome JOB_FAILED and exit code 126/127,

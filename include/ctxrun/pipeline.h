@@ -47,7 +47,8 @@ struct pipeline_result {
 	int attempts;
 	ev_tstamp started_at;     /* loop time; 0 when it never ran */
 	ev_tstamp duration;       /* seconds, over all attempts */
-	char cause[256];          /* why timed out, cancelled or skipped */
+	const char *cause;        /* why timed out, cancelled or skipped;
+				     NULL when none; at most 255 bytes */
 	enum ctx_cause_kind cause_kind; /* of a job that ran and was stopped */
 };
 

@@ -37,6 +37,9 @@ void *xrealloc(void *ptr, size_t size);
 /* strdup that aborts on failure; the caller owns the copy. */
 char *xstrdup(const char *s);
 
+/* strndup that aborts on failure: at most N bytes of S, and a NUL. */
+char *xstrndup(const char *s, size_t n);
+
 /* Return a heap string built from a printf format; the caller owns it. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

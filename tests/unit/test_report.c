@@ -24,8 +24,8 @@ results(struct pipeline_result r[4])
 					 .started_at = 1, .duration = 0.1 };
 	r[3] = (struct pipeline_result){ .name = "e2e", .outcome = JOB_SKIPPED,
 					 .exit_code = -1 };
-	snprintf(r[2].cause, sizeof(r[2].cause), "job \"unit\" failed");
-	snprintf(r[3].cause, sizeof(r[3].cause), "need \"unit\" failed");
+	r[2].cause = "job \"unit\" failed";
+	r[3].cause = "need \"unit\" failed";
 }
 
 /* Run FN on the results into a string (caller frees). */
