@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -753,20 +754,24 @@ static void
 take_lines(struct output_stream *s, const char *p, size_t len)
 {
 	struct held *h = &s->line;
+	struct output *o = s->job->out;
+	size_t plen = (size_t)s->prefix_len, room = 0, used = 0;
+	bool closed = o->sinks[s->which - 1].closed;
+	char *dst = NULL;
 
 	if (h->len) {
 		/* Bytes of P that complete the held line, or fill a piece. */
-		size_t room = OUTPUT_MAX_LINE - h->len;
+		size_t fits = OUTPUT_MAX_LINE - h->len;
 		const char *nl = memchr(p, '\n', len);
 
-		if (nl && (size_t)(nl - p) <= room) {
+		if (nl && (size_t)(nl - p) <= fits) {
 			emit_line(s, h->buf, h->len, p, (size_t)(nl - p));
 			len -= (size_t)(nl - p) + 1;
 			p = nl + 1;
-		} else if (len >= room) {
-			emit_line(s, h->buf, h->len, p, room);
-			len -= room;
-			p += room;
+		} else if (len >= fits) {
+			emit_line(s, h->buf, h->len, p, fits);
+			len -= fits;
+			p += fits;
 		} else {
 			held_append(h, p, len);
 			return;
@@ -774,9 +779,13 @@ take_lines(struct output_stream *s, const char *p, size_t len)
 		free(h->buf);
 		*h = (struct held){ 0 };
 	}
+	/*
+	 * The common case, many short lines: each goes straight into the
+	 * queue's tail chunk, committed once per chunk, not once per line.
+	 */
 	for (;;) {
 		const char *nl = memchr(p, '\n', len);
-		size_t take, skip;
+		size_t take, skip, n;
 
 		if (nl) {
 			take = (size_t)(nl - p);
@@ -789,9 +798,27 @@ take_lines(struct output_stream *s, const char *p, size_t len)
 		if (take > OUTPUT_MAX_LINE) {
 			take = skip = OUTPUT_MAX_LINE;
 		}
-		emit_line(s, NULL, 0, p, take);
+		n = plen + take + 1;
+		if (!closed) {
+			if (room < n) {
+				if (used) {
+					queue_commit(o, used);
+				}
+				dst = queue_reserve(o, s->which, n);
+				room = o->tail->cap - o->tail->len;
+				used = 0;
+			}
+			memcpy(dst + used, s->prefix, plen);
+			memcpy(dst + used + plen, p, take);
+			dst[used + plen + take] = '\n';
+			used += n;
+			room -= n;
+		}
 		p += skip;
 		len -= skip;
+	}
+	if (used) {
+		queue_commit(o, used);
 	}
 	if (len) {
 		held_append(h, p, len);
