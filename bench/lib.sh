@@ -282,6 +282,23 @@ rounds_ratio() {
 		END { for (r in ta) if ((r in tb) && tb[r] > 0) print ta[r] / tb[r] }' "$1"
 }
 
+# paired_rows OUT REF REF_LABEL CTX_LABEL MIB HEADER: the header, then
+# the throughput rows of REF and of ctxrun from interleaved rounds (OUT of
+# hf_rounds) and the median of their per-round ratios. Sets REF_MIBS (REF's
+# median throughput) and PAIRED_RATIO (ctxrun's over REF's, per round).
+# shellcheck disable=SC2153 # ROUNDS: set by the calling script
+paired_rows() {
+	local out=$1 ref=$2 mib=$5 med mn mx
+	read -r REF_MIBS _ _ < <(rounds_mibs "$out" "$ref" "$mib" | stats)
+	header "$6"
+	read -r med mn mx < <(rounds_mibs "$out" "$ref" "$mib" | stats)
+	row "$3" "$med" "$mn" "$mx" MiB/s "$(ratio "$med" "$REF_MIBS")" "($ROUNDS runs)"
+	read -r med mn mx < <(rounds_mibs "$out" ctxrun "$mib" | stats)
+	row "$4" "$med" "$mn" "$mx" MiB/s "$(ratio "$med" "$REF_MIBS")" "($ROUNDS runs; ratio of the medians)"
+	read -r PAIRED_RATIO mn mx < <(rounds_ratio "$out" "$ref" ctxrun | stats)
+	row "ctxrun / $ref, per round" "$PAIRED_RATIO" "$mn" "$mx" x "-" "(median of $ROUNDS paired ratios)"
+}
+
 # hf_stat OUT.json NAME [SCALE] [OFFSET_MS]: "median min max" of NAME in ms
 # (times SCALE, minus OFFSET_MS).
 hf_stat() {

@@ -43,14 +43,10 @@ mibs() { # JSON NAME MIB -> "median min max" in MiB/s (min from the slowest run)
 	jq -r --arg n "$2" --argjson m "$3" '.results[] | select(.command == $n) |
 		"\($m / .median) \($m / .max) \($m / .min)"' "$1"
 }
-read -r fmed _ _ < <(rounds_mibs "$BENCH_TMP/rounds" floor "$SIZE_MIB" | stats)
-header "cat floor"
-read -r med mn mx < <(rounds_mibs "$BENCH_TMP/rounds" floor "$SIZE_MIB" | stats)
-row "floor: genlines | cat" "$med" "$mn" "$mx" MiB/s "$(ratio "$med" "$fmed")" "($ROUNDS runs)"
-read -r med mn mx < <(rounds_mibs "$BENCH_TMP/rounds" ctxrun "$SIZE_MIB" | stats)
-row "ctxrun -n gen -c genlines" "$med" "$mn" "$mx" MiB/s "$(ratio "$med" "$fmed")" "($ROUNDS runs; ratio of the medians)"
-read -r rmed rmn rmx < <(rounds_ratio "$BENCH_TMP/rounds" floor ctxrun | stats)
-row "ctxrun / floor, per round" "$rmed" "$rmn" "$rmx" x "-" "(median of $ROUNDS paired ratios)"
+paired_rows "$BENCH_TMP/rounds" floor "floor: genlines | cat" \
+	"ctxrun -n gen -c genlines" "$SIZE_MIB" "cat floor"
+fmed=$REF_MIBS
+rmed=$PAIRED_RATIO
 for ((i = 0; i < ${#cmds[@]}; i += 2)); do
 	read -r med mn mx < <(mibs "$BENCH_TMP/a.json" "${cmds[i]}" "$SIZE_MIB")
 	row "${cmds[i]}" "$med" "$mn" "$mx" MiB/s "$(ratio "$med" "$fmed")" "($RUNS runs)"

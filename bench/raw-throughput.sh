@@ -33,14 +33,9 @@ hf_rounds "$BENCH_TMP/rounds" "$ROUNDS" "$WARM" \
 	ctxrun0 "$(qcmd sh -c "$C -q -o raw -c '$G 0' | cat")" || exit 1
 note "$ROUNDS interleaved rounds after $WARM warm-up runs of each; ratios per round, their median for the target"
 
-read -r tmed _ _ < <(rounds_mibs "$BENCH_TMP/rounds" timeout "$SIZE_MIB" | stats)
-header "timeout"
-read -r med mn mx < <(rounds_mibs "$BENCH_TMP/rounds" timeout "$SIZE_MIB" | stats)
-row "timeout 60 genlines | cat" "$med" "$mn" "$mx" MiB/s "$(ratio "$med" "$tmed")" "($ROUNDS runs)"
-read -r med mn mx < <(rounds_mibs "$BENCH_TMP/rounds" ctxrun "$SIZE_MIB" | stats)
-row "ctxrun -o raw -c genlines | cat" "$med" "$mn" "$mx" MiB/s "$(ratio "$med" "$tmed")" "($ROUNDS runs; ratio of the medians)"
-read -r rmed rmn rmx < <(rounds_ratio "$BENCH_TMP/rounds" timeout ctxrun | stats)
-row "ctxrun / timeout, per round" "$rmed" "$rmn" "$rmx" x "-" "(median of $ROUNDS paired ratios)"
+paired_rows "$BENCH_TMP/rounds" timeout "timeout 60 genlines | cat" \
+	"ctxrun -o raw -c genlines | cat" "$SIZE_MIB" timeout
+rmed=$PAIRED_RATIO
 read -r t0 _ _ < <(rounds_ms "$BENCH_TMP/rounds" timeout0 | stats)
 read -r c0 _ _ < <(rounds_ms "$BENCH_TMP/rounds" ctxrun0 | stats)
 read -r tms _ _ < <(rounds_ms "$BENCH_TMP/rounds" timeout | stats)
