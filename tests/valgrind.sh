@@ -45,6 +45,7 @@ check reports-command 124 --events "$log/c.jsonl" --junit "$log/c.xml" -t 0.3 --
 check reports-group 3 --events "$log/g.jsonl" --junit "$log/g.xml" -c 'printf "x\377]]>"; exit 3' -c 'sleep 30'
 check reports-unwritable 125 --events "$log/no/such/dir" -- true
 check prefixed 0 -n a,b -c "$th flood 300000" -c "$th print out err; printf tail"
+check prefixed-mixed 0 --color always -n m -c "$th mixed 7 5000"
 check grouped-spill 0 -o grouped -c "$th flood 1500000" -c "$th print out err"
 check one-prefixed 3 -o prefixed -q -- sh -c 'echo out; echo err >&2; exit 3'
 check quiet 2 -q --color always -c 'exit 2' -c 'sleep 30'

@@ -433,6 +433,111 @@ Test(output, two_floods_of_lines_stay_whole)
 	h_release(&p);
 }
 
+/* All that `th mixed SEED N` prints, in *LEN bytes. */
+static char *
+th_mixed_output(const char *seed, const char *n, size_t *len)
+{
+	char cmd[4096], *buf = NULL;
+	size_t cap = 0;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "'%s' mixed %s %s", h_th, seed, n);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f, "popen: %s", strerror(errno));
+	*len = 0;
+	for (;;) {
+		if (cap - *len < 65536) {
+			cap = 2 * cap + 65536;
+			buf = realloc(buf, cap);
+			cr_assert_not_null(buf);
+		}
+		size_t got = fread(buf + *len, 1, cap - *len, f);
+
+		if (got == 0) {
+			break;
+		}
+		*len += got;
+	}
+	cr_assert_eq(pclose(f), 0);
+	return buf;
+}
+
+/*
+ * What prefixed output makes of RAW: each line, and each piece of a line
+ * of the longest length (65,536 bytes), after PREFIX and newline-ended.
+ */
+static char *
+prefixed(const char *raw, size_t len, const char *prefix, size_t *out_len)
+{
+	size_t plen = strlen(prefix), cap = 2 * len + 65536, n = 0;
+	char *out = malloc(cap);
+
+	cr_assert_not_null(out);
+	while (len) {
+		const char *nl = memchr(raw, '\n', len);
+		size_t take = nl ? (size_t)(nl - raw) : len, skip = nl ? take + 1 : take;
+
+		if (take > 65536) {
+			take = skip = 65536;
+		}
+		if (n + plen + take + 1 > cap) {
+			cap = 2 * (n + plen + take + 1);
+			out = realloc(out, cap);
+			cr_assert_not_null(out);
+		}
+		memcpy(out + n, prefix, plen);
+		memcpy(out + n + plen, raw, take);
+		n += plen + take;
+		out[n++] = '\n';
+		raw += skip;
+		len -= skip;
+	}
+	*out_len = n;
+	return out;
+}
+
+/*
+ * Lines of every length, cut anywhere by the job's writes, come out whole
+ * and unchanged after their prefix: short, long (longer than the 128 bytes
+ * copied in line) and coloured prefixes.
+ */
+Test(output, prefixed_lines_of_every_length_stay_whole)
+{
+	char long_name[151];
+	size_t raw_len;
+	char *raw = th_mixed_output("7", "20000", &raw_len);
+
+	memset(long_name, 'n', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	cr_assert_gt(raw_len, 1 << 20, "th mixed printed %zu bytes", raw_len);
+	for (int v = 0; v < 3; v++) {
+		const char *name = v == 1 ? long_name : "m";
+		char prefix[256];
+		size_t want_len, at = 0;
+		struct h_proc p;
+		char *want;
+
+		snprintf(prefix, sizeof(prefix), v == 2 ? "\033[36m%s |\033[0m " : "%s | ",
+			 name);
+		h_start(&p, NULL, "-q", "--color", v == 2 ? "always" : "never", "-n",
+			name, "-c", "$TH mixed 7 20000");
+		h_finish(&p, 30000);
+		expect_exit(&p, 0);
+		want = prefixed(raw, raw_len, prefix, &want_len);
+		while (at < want_len && at < p.out.len && want[at] == p.out.data[at]) {
+			at++;
+		}
+		cr_assert(at == want_len && p.out.len == want_len,
+			  "prefix <%s>: %zu bytes, want %zu; first difference at %zu: <%.60s> for <%.60s>",
+			  prefix, p.out.len, want_len, at, p.out.data + at,
+			  at < want_len ? want + at : "");
+		free(want);
+		h_release(&p);
+	}
+	free(raw);
+	h_no_survivors();
+}
+
 /* Spawn ctxrun with ARGV, its stdout on a pipe (*OUT) and stderr on *ERR. */
 static pid_t
 spawn_own(const char *const *argv, int *out, int *err)

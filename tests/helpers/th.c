@@ -53,6 +53,7 @@ static int th_print(int argc, char **argv);
 static int th_flood(int argc, char **argv);
 static int th_stdio_ino(int argc, char **argv);
 static int th_lines(int argc, char **argv);
+static int th_mixed(int argc, char **argv);
 static int th_escape(int argc, char **argv);
 static int th_pgid_peers(int argc, char **argv);
 static int th_contain(int argc, char **argv);
@@ -81,6 +82,7 @@ static const struct th_cmd th_cmds[] = {
 	{ "flood", 1, th_flood, "flood BYTES" },
 	{ "stdio-ino", 0, th_stdio_ino, "stdio-ino" },
 	{ "lines", 2, th_lines, "lines N TAG" },
+	{ "mixed", 2, th_mixed, "mixed SEED N" },
 	{ "escape", 1, th_escape, "escape MS [on-term]" },
 	{ "pgid-peers", 0, th_pgid_peers, "pgid-peers" },
 	{ "contain", 3, th_contain, "contain KIND exit|stay|wait MS [FILE]" },
@@ -598,6 +600,62 @@ th_lines(int argc, char **argv)
 		       argv[3], i);
 	}
 	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/*
+ * th mixed SEED N: print N lines of pseudo-random lengths (from SEED; most
+ * under 200 bytes, some of thousands, a few longer than ctxrun's longest
+ * line) and then a line without a newline, in writes of random sizes, so
+ * that lines start and end anywhere in ctxrun's reads and scan blocks.
+ */
+static int
+th_mixed(int argc, char **argv)
+{
+	static char line[70001];
+	unsigned long x = (unsigned long)th_num(argv[2]) * 2654435761UL + 1;
+	long n = th_num(argv[3]);
+	char *out = NULL;
+	size_t len = 0, cap = 0;
+
+	(void)argc;
+	for (long i = 0; i <= n; i++) {
+		size_t l;
+
+		x = x * 6364136223846793005UL + 1442695040888963407UL;
+		l = (x >> 33) % 1000 < 949 ? (x >> 40) % 200
+		    : (x >> 33) % 1000 < 999 ? (x >> 40) % 5000
+					     : sizeof(line) - 1;
+		for (size_t k = 0; k < l; k++) {
+			line[k] = (char)('!' + (x >> (k % 40)) % 90);
+		}
+		if (len + l + 1 > cap) {
+			cap = 2 * (len + l + 1);
+			out = realloc(out, cap);
+			if (!out) {
+				return 1;
+			}
+		}
+		memcpy(out + len, line, l);
+		len += l;
+		if (i < n) {
+			out[len++] = '\n';
+		}
+	}
+	for (size_t off = 0; off < len;) {
+		size_t want;
+		ssize_t w;
+
+		x = x * 6364136223846793005UL + 1442695040888963407UL;
+		want = 1 + (x >> 33) % 100000;
+		w = write(1, out + off, want < len - off ? want : len - off);
+		if (w == -1) {
+			perror("th: mixed");
+			return 1;
+		}
+		off += (size_t)w;
+	}
+	free(out);
+	return 0;
 }
 
 /* th stdio-ino: print the inode numbers of fds 0, 1 and 2. */
