@@ -4,7 +4,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 WARNINGS = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror
 CPPFLAGS += -D_GNU_SOURCE -Iinclude
-LDLIBS = -lev -linih -lm
+LDLIBS = -lev -linih
 PREFIX ?= /usr/local
 # ctxrun itself links statically where glibc's libc.a is installed (Debian's
 # libc6-dev): no dynamic loader at start-up halves what ctxrun adds to a

@@ -13,7 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 
 N=${N:-$([ "$QUICK" = 1 ] && echo 20 || echo 100)}
-REPS=${REPS:-$([ "$QUICK" = 1 ] && echo 1 || echo 3)}
+REPS=${REPS:-$([ "$QUICK" = 1 ] && echo 1 || echo 5)}
 WAIT_MS=${WAIT_MS:-$([ "$QUICK" = 1 ] && echo 500 || echo 15000)}
 S=$((N - 1))
 

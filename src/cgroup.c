@@ -43,7 +43,7 @@ struct cgroup_job {
 	struct cgroup_run *run;
 	char *path;
 	char *rel;
-	int procs;  /* its cgroup.procs, to move ctxrun in */
+	int procs;  /* its cgroup.procs: ctxrun moves in, members are read */
 	int events; /* its cgroup.events, re-read from the start when asked */
 	struct cgroup_job *next; /* in the spare list */
 };
@@ -195,13 +195,13 @@ cgroup_job_new(struct cgroup_run *r, unsigned long seq, struct err *e)
 	j->procs = j->events = -1;
 	if (mkdir(j->path, 0755) < 0 ||
 	    (dir = open(j->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    (j->procs = openat(dir, "cgroup.procs", O_WRONLY | O_CLOEXEC)) < 0 ||
+	    (j->procs = openat(dir, "cgroup.procs", O_RDWR | O_CLOEXEC)) < 0 ||
 	    (j->events = openat(dir, "cgroup.events", O_RDONLY | O_CLOEXEC)) < 0) {
 		err_errno(e, errno, "cannot create cgroup %s", j->path);
 		if (dir >= 0) {
 			close(dir);
 		}
-		cgroup_job_free(j);
+		cgroup_job_free(j, false);
 		return NULL;
 	}
 	close(dir);
@@ -263,31 +263,29 @@ cgroup_spawn_end(struct cgroup_job *j)
 	}
 }
 
-/* Read the whole of file NAME in J's directory, allocated; NULL on error. */
+/*
+ * J's member pids, allocated; NULL on error. cgroup.procs, like every
+ * seq_file, starts over when read from offset 0: the fd J keeps open to
+ * move ctxrun in serves, with no path lookup per read.
+ */
 static char *
-read_at(const struct cgroup_job *j, const char *name)
+read_procs(const struct cgroup_job *j)
 {
-	char path[PATH_MAX];
-	int fd = (size_t)snprintf(path, sizeof(path), "%s/%s", j->path, name) <
-				 sizeof(path)
-			 ? open(path, O_RDONLY | O_CLOEXEC)
-			 : -1;
 	size_t len = 0, cap = 4096;
-	char *buf;
+	char *buf = xmalloc(cap + 1);
 	ssize_t n;
 
-	if (fd < 0) {
-		return NULL;
-	}
-	buf = xmalloc(cap + 1);
-	while ((n = read(fd, buf + len, cap - len)) > 0) {
+	while ((n = pread(j->procs, buf + len, cap - len, (off_t)len)) > 0) {
 		len += (size_t)n;
 		if (len == cap) {
 			cap *= 2;
 			buf = xrealloc(buf, cap + 1);
 		}
 	}
-	close(fd);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
 	buf[len] = '\0';
 	return buf;
 }
@@ -326,7 +324,7 @@ still_in(const struct cgroup_job *j, pid_t pid)
 size_t
 cgroup_signal(struct cgroup_job *j, int sig, int then, pid_t skip)
 {
-	char *procs = read_at(j, "cgroup.procs"), *p, *end;
+	char *procs = read_procs(j), *p, *end;
 	size_t sent = 0;
 
 	for (p = procs; p && *p; p = end) {
@@ -367,7 +365,7 @@ cgroup_holds(struct cgroup_job *j, pid_t pid)
 size_t
 cgroup_count(struct cgroup_job *j)
 {
-	char *procs = read_at(j, "cgroup.procs");
+	char *procs = read_procs(j);
 	size_t n = 0;
 
 	for (const char *p = procs; p && *p; p++) {
@@ -423,14 +421,17 @@ job_release(struct cgroup_job *j)
 	free(j);
 }
 
-/* Done with J: keep its cgroup for the next job if empty, else remove it. */
+/*
+ * Done with J: keep its cgroup for the next job if REUSE and it is empty,
+ * else remove it.
+ */
 void
-cgroup_job_free(struct cgroup_job *j)
+cgroup_job_free(struct cgroup_job *j, bool reuse)
 {
 	if (!j) {
 		return;
 	}
-	if (j->procs >= 0 && j->events >= 0 && !cgroup_populated(j)) {
+	if (reuse && j->procs >= 0 && j->events >= 0 && !cgroup_populated(j)) {
 		j->next = j->run->spare;
 		j->run->spare = j;
 		return;

@@ -242,7 +242,7 @@ job_free(struct job *j)
 	if (j->outcome == JOB_RUNNING) {
 		BUG("job_free on running job '%s'", j->name);
 	}
-	cgroup_job_free(j->cgroup);
+	cgroup_job_free(j->cgroup, !j->stopped_running);
 	free(j->cause_text);
 	free(j);
 }

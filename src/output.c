@@ -111,6 +111,13 @@ struct output {
 struct held {
 	char *buf; /* NULL when none */
 	size_t len, cap;
+	/*
+	 * The last read ended a piece of OUTPUT_MAX_LINE bytes: a newline
+	 * first thing in the next one ends that line rather than being a line
+	 * of its own, so a line of exactly that length is one line however
+	 * its bytes were read.
+	 */
+	bool cut;
 };
 
 struct output_stream {
@@ -862,8 +869,16 @@ take_lines(struct output_stream *s, const char *p, size_t len)
 	struct held *h = &s->line;
 	struct output *o = s->job->out;
 	bool closed = o->sinks[s->which - 1].closed;
+	const char *end = p + len, *piece_end = NULL;
 	size_t whole;
 
+	if (h->cut) {
+		h->cut = false;
+		if (*p == '\n') {
+			p++;
+			len--;
+		}
+	}
 	if (h->len) {
 		/* Bytes of P that complete the held line, or fill a piece. */
 		size_t fits = OUTPUT_MAX_LINE - h->len;
@@ -877,6 +892,7 @@ take_lines(struct output_stream *s, const char *p, size_t len)
 			emit_line(s, h->buf, h->len, p, fits);
 			len -= fits;
 			p += fits;
+			piece_end = p;
 		} else {
 			held_append(h, p, len);
 			return;
@@ -898,7 +914,9 @@ take_lines(struct output_stream *s, const char *p, size_t len)
 		emit_line(s, NULL, 0, p, OUTPUT_MAX_LINE);
 		p += OUTPUT_MAX_LINE;
 		len -= OUTPUT_MAX_LINE;
+		piece_end = p;
 	}
+	h->cut = piece_end == end;
 	if (len) {
 		held_append(h, p, len);
 	}

@@ -461,7 +461,7 @@ start_attempt(struct pipeline *p, size_t i)
 	pj->state = PJ_RUNNING;
 	r->attempts++;
 	if (!r->started_at) {
-		r->started_at = ev_now(p->loop);
+		r->started_at = ev_time();
 	}
 	if (!open_streams(p, i, &out_fd, &err_fd, &e)) {
 		attempt_failed_to_start(p, i, 125, e.msg);
@@ -529,7 +529,7 @@ attempt_done(struct pjob *pj)
 	r->exit_code = job_exit_code(pj->job);
 	r->killed = job_killed(pj->job);
 	r->signal = job_signal(pj->job);
-	r->duration = ev_now(p->loop) - r->started_at;
+	r->duration = ev_time() - r->started_at;
 	result_set_cause(r, cause ? cause->text : NULL);
 	r->cause_kind = cause ? cause->kind : CTX_CAUSE_NONE;
 	job_free(pj->job);

@@ -74,7 +74,7 @@ struct run {
 	struct events *events; /* --events, or NULL */
 	struct junit *junit;   /* --junit, or NULL */
 	double wall_start;     /* Unix time the run started, for --junit */
-	ev_tstamp started_at;  /* loop time the run started */
+	ev_tstamp started_at;  /* ev_time() when the run started */
 	ev_tstamp job_started_at, job_ended_at; /* one-command mode */
 };
 
@@ -129,7 +129,7 @@ run_init(struct run *r, const struct run_opts *o)
 	if (!r->loop) {
 		BUG("cannot initialise libev");
 	}
-	r->started_at = ev_now(r->loop);
+	r->started_at = ev_time();
 	r->wall_start = wall_now();
 	/* Orphans of a job are re-parented to us, not to init. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -486,7 +486,7 @@ reports_finish(struct run *r, const char *name,
 		};
 
 		ev_now_update(r->loop);
-		suite.duration = ev_now(r->loop) - r->started_at;
+		suite.duration = ev_time() - r->started_at;
 		if (junit_write(r->junit, &suite, res, n, &e) < 0) {
 			fprintf(stderr, "ctxrun: %s\n", e.msg);
 		}
@@ -1011,7 +1011,7 @@ run_job_cb(struct job *j, const struct job_event *ev, void *data)
 	}
 	switch (ev->kind) {
 	case JOB_EV_START:
-		r->job_started_at = ev_now(r->loop);
+		r->job_started_at = ev_time();
 		break;
 	case JOB_EV_EXIT:
 		/*
@@ -1034,7 +1034,7 @@ run_job_cb(struct job *j, const struct job_event *ev, void *data)
 		job_resume(j);
 		break;
 	case JOB_EV_DONE:
-		r->job_ended_at = ev_now(r->loop);
+		r->job_ended_at = ev_time();
 		run_sweep(r);
 		break;
 	default:

@@ -24,9 +24,9 @@
  *    SIGKILLs them all at once through cgroup.kill; cgroup_populated()
  *    says whether any is left, zombies included.
  * 5. cgroup_job_free() keeps the job's cgroup, once empty, for the next
- *    job (so "job.N" is named after the first job that used it), and
- *    removes it otherwise; cgroup_run_free() removes the run's cgroup and
- *    every cgroup below it.
+ *    job (so "job.N" is named after the first job that used it), unless
+ *    the caller expects none, and removes it otherwise; cgroup_run_free()
+ *    removes the run's cgroup and every cgroup below it.
  *
  * Each struct owns its directory and the fds it keeps open on it.
  */
@@ -83,7 +83,12 @@ bool cgroup_populated(struct cgroup_job *j);
  */
 void cgroup_remove(const char *path);
 
-void cgroup_job_free(struct cgroup_job *j);
+/*
+ * REUSE: later jobs may want the cgroup. A job that was stopped usually
+ * dies with its siblings, the run ending: its cgroup is better removed
+ * while the others still die than all at once at the end.
+ */
+void cgroup_job_free(struct cgroup_job *j, bool reuse);
 void cgroup_run_free(struct cgroup_run *r);
 
 #endif

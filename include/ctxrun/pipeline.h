@@ -45,7 +45,7 @@ struct pipeline_result {
 	int exit_code;            /* -1 when it never ran */
 	int signal;               /* signal that ended it, 0 when it exited */
 	int attempts;
-	ev_tstamp started_at;     /* loop time; 0 when it never ran */
+	ev_tstamp started_at;     /* ev_time() at its first start; 0: never ran */
 	ev_tstamp duration;       /* seconds, over all attempts */
 	const char *cause;        /* why timed out, cancelled or skipped;
 				     NULL when none; at most 255 bytes */

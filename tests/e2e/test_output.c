@@ -538,6 +538,40 @@ Test(output, prefixed_lines_of_every_length_stay_whole)
 	h_no_survivors();
 }
 
+/*
+ * A line of exactly 64 KiB is one line, even when ctxrun has read all of
+ * it before its newline comes (the pause makes that likely); one byte
+ * more and it is two.
+ */
+Test(output, line_of_the_longest_length_is_one_line)
+{
+	for (int extra = 0; extra < 2; extra++) {
+		char cmd[200], *want;
+		size_t want_len = 0, n = 65536 + (size_t)extra;
+		struct h_proc p;
+
+		snprintf(cmd, sizeof(cmd),
+			 "head -c %zu /dev/zero | tr '\\0' a; sleep 0.2; printf '\\nnext\\n'",
+			 n);
+		h_start(&p, NULL, "-q", "-n", "m", "-c", cmd);
+		h_finish(&p, 20000);
+		expect_exit(&p, 0);
+		want = malloc(n + 32);
+		cr_assert_not_null(want);
+		want_len += (size_t)sprintf(want, "m | ");
+		memset(want + want_len, 'a', 65536);
+		want_len += 65536;
+		want_len += (size_t)sprintf(want + want_len, "%s\nm | next\n",
+					    extra ? "\nm | a" : "");
+		cr_assert(p.out.len == want_len && !memcmp(p.out.data, want, want_len),
+			  "%zu-byte line: got %zu bytes, ending <%s>", n, p.out.len,
+			  p.out.data + (p.out.len > 40 ? p.out.len - 40 : 0));
+		free(want);
+		h_release(&p);
+	}
+	h_no_survivors();
+}
+
 /* Spawn ctxrun with ARGV, its stdout on a pipe (*OUT) and stderr on *ERR. */
 static pid_t
 spawn_own(const char *const *argv, int *out, int *err)
