@@ -58,7 +58,8 @@ static void proc_job_control(struct proc *p, int status);
 static void tty_reclaim(struct proc *p);
 static void proc_orphan_cb(struct reaper_ear *ear, pid_t pid, int status);
 static void proc_grace_cb(struct ptimer *t);
-static bool proc_precheck(struct scan_req *r);
+static enum scan_verdict proc_precheck(struct scan_req *r,
+				       const struct scan_children *kids);
 static void proc_counted(struct scan_req *r);
 static int spawn_leader(const struct proc_spec *spec, pid_t *pid);
 
@@ -352,80 +353,73 @@ finish(struct proc *p)
 }
 
 /*
- * Does one of our children that nobody watches belong to P's cgroup: a
- * member that exited (cgroup.events already says empty) but that we have
- * not reaped yet? ctxrun must not finish the job, and perhaps exit, before
- * reaping it.
+ * Is one of KIDS, our children, nobody watches and in P's cgroup: a member
+ * that exited (cgroup.events already said empty) but that we have not
+ * reaped yet? ctxrun must not finish the job, and perhaps exit, before
+ * reaping it. A member leaves its cgroup before it is a zombie its parent
+ * can reap, so the list must be read after cgroup.events (scan.h).
  */
 static bool
-members_unreaped(const struct proc *p)
+members_unreaped(const struct proc *p, const struct scan_children *kids)
 {
-	pid_t *kids;
-	long n = ptree_children(p->self, &kids);
-	bool found = false;
-
-	for (long i = 0; i < n && !found; i++) {
-		found = !reaper_watches(p->reaper, kids[i]) &&
-			cgroup_holds(p->cgroup, kids[i]);
+	for (long i = 0; i < kids->n; i++) {
+		if (!reaper_watches(p->reaper, kids->pids[i]) &&
+		    cgroup_holds(p->cgroup, kids->pids[i])) {
+			return true;
+		}
 	}
-	free(kids);
-	return found;
+	return false;
 }
 
 /*
- * Is P's job provably empty without a walk? The common case is an empty
- * group and no stray process: one syscall proves the first; for the
- * second, anything that left the group and outlived its parent was
- * re-parented to us (we are a subreaper), so it shows as a child nobody
- * watches.
+ * Settle a count without walking /proc when possible: the common case is
+ * an empty job and no stray process. A cgroup is exact: one read proves
+ * it empty (our other children may be other jobs' escapees: a daemon
+ * re-parented to us stays in its own job's cgroup), and the children
+ * list then shows a member that died but is not reaped yet. Without a
+ * cgroup, an empty group proves the first; for the second, anything that
+ * left the group and outlived its parent was re-parented to us (we are a
+ * subreaper), so it shows as a child nobody watches. Once the leftovers
+ * are known, a group that still has processes needs no count: the last
+ * of them to go is reaped by us, which asks again.
  */
-static bool
-job_gone(const struct proc *p)
-{
-	long children;
-
-	/*
-	 * A cgroup is exact. Our other children may be other jobs' escapees
-	 * (a daemon re-parented to us stays in its own job's cgroup), and a
-	 * member that died is out of the cgroup before its parent hears of
-	 * it, so its zombie is reaped like any other orphan.
-	 */
-	if (p->cgroup) {
-		return !cgroup_populated(p->cgroup) && !members_unreaped(p);
-	}
-	if (!p->own_group || killpg(p->pgid, 0) == 0 || errno != ESRCH) {
-		return false;
-	}
-	children = ptree_child_count(p->self);
-	return children >= 0 && (size_t)children <= reaper_watching(p->reaper);
-}
-
-/*
- * Settle a recount without walking /proc when possible. Once the
- * leftovers are known, a group that still has processes needs no count:
- * the last of them to go is reaped by us, which asks again.
- */
-static bool
-proc_precheck(struct scan_req *r)
+static enum scan_verdict
+proc_precheck(struct scan_req *r, const struct scan_children *kids)
 {
 	struct proc *p = container_of(r, struct proc, req);
 
-	if (p->cgroup) {
-		/* Exact: a count, and a last word from cgroup.events. */
-		size_t n = cgroup_count(p->cgroup);
-
-		r->visit.found = n ? n : !job_gone(p);
-		return true;
+	if (kids && p->cgroup) {
+		r->visit.found = members_unreaped(p, kids);
+		return SCAN_SETTLED;
 	}
-	if (p->listening && p->own_group && killpg(p->pgid, 0) == 0) {
-		r->visit.found = 1;
-		return true;
-	}
-	if (job_gone(p)) {
+	if (kids) {
+		/* Unreadable, or more children than we watch: look closer. */
+		if (kids->n < 0 || (size_t)kids->n > reaper_watching(p->reaper)) {
+			return SCAN_WALK;
+		}
 		r->visit.found = 0;
-		return true;
+		return SCAN_SETTLED;
 	}
-	return false;
+	if (p->cgroup) {
+		/* Processes in cgroups below the job's own count as one. */
+		if (!cgroup_populated(p->cgroup)) {
+			return SCAN_CHILDREN;
+		}
+		r->visit.found = cgroup_count(p->cgroup);
+		r->visit.found += !r->visit.found;
+		return SCAN_SETTLED;
+	}
+	if (!p->own_group) {
+		return SCAN_WALK;
+	}
+	if (killpg(p->pgid, 0) == 0) {
+		if (!p->listening) {
+			return SCAN_WALK;
+		}
+		r->visit.found = 1;
+		return SCAN_SETTLED;
+	}
+	return errno == ESRCH ? SCAN_CHILDREN : SCAN_WALK;
 }
 
 /*
@@ -462,10 +456,7 @@ proc_exit_cb(struct reaper_watch *w, int status)
 	p->status = status;
 	p->state = PROC_DRAINING;
 	p->on_event(p, PROC_EXITED, p->data);
-	if (job_gone(p)) {
-		finish(p);
-		return;
-	}
+	/* Jobs that end together share the proof that they are over. */
 	scan_count(p->scan, &p->req);
 }
 

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctxrun/util.h"
 
@@ -22,6 +23,7 @@ struct req_list {
 
 struct scan {
 	struct ev_loop *loop;
+	pid_t self;
 	ev_timer flush;
 	struct req_list queue, serving;
 	struct ptree_visit *visits; /* the walk's copy of the batch */
@@ -37,6 +39,7 @@ scan_new(struct ev_loop *loop)
 	struct scan *s = xcalloc(1, sizeof(*s));
 
 	s->loop = loop;
+	s->self = getpid();
 	ev_timer_init(&s->flush, scan_flush_cb, 0., 0.);
 	return s;
 }
@@ -121,14 +124,63 @@ scan_cancel(struct scan *s, struct scan_req *r)
 	req_reset(r);
 }
 
-/* Does R need the walk: signals to send, or a count precheck cannot give? */
-static bool
-needs_walk(struct scan_req *r)
+/* Where a request of the batch stands before the walk (r->walked). */
+enum { SCAN_NO_WALK = -1, SCAN_NO_CHILDREN = -2 };
+
+/* R's first verdict: signals to send always need the walk. */
+static enum scan_verdict
+first_verdict(struct scan_req *r)
 {
-	if (r->visit.sigs[0] || r->visit.outside_sigs[0]) {
-		return true;
+	if (r->visit.sigs[0] || r->visit.outside_sigs[0] || !r->count ||
+	    !r->precheck) {
+		return SCAN_WALK;
 	}
-	return !r->count || !r->precheck || !r->precheck(r);
+	return r->precheck(r, NULL);
+}
+
+/*
+ * Settle what the prechecks can, reading our children once for all that
+ * asked, and give each request left its place in the walk.
+ */
+static size_t
+settle(struct scan *s)
+{
+	struct req_list *b = &s->serving;
+	struct scan_children kids = { 0 };
+	pid_t *pids = NULL;
+	bool asked = false;
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->len; i++) {
+		struct scan_req *r = b->reqs[i];
+		enum scan_verdict v;
+
+		r->visit.found = r->visit.live = r->visit.sent = 0;
+		v = first_verdict(r);
+		r->walked = v == SCAN_SETTLED ? SCAN_NO_WALK : SCAN_NO_CHILDREN;
+		if (v == SCAN_WALK) {
+			r->walked = (long)n++;
+		}
+		asked |= v == SCAN_CHILDREN;
+	}
+	if (!asked) {
+		return n;
+	}
+	kids.n = ptree_children(s->self, &pids);
+	kids.pids = pids;
+	for (size_t i = 0; i < b->len; i++) {
+		struct scan_req *r = b->reqs[i];
+
+		if (r->walked != SCAN_NO_CHILDREN) {
+			continue;
+		}
+		r->walked = SCAN_NO_WALK;
+		if (r->precheck(r, &kids) != SCAN_SETTLED) {
+			r->walked = (long)n++;
+		}
+	}
+	free(pids);
+	return n;
 }
 
 /* Serve the batch: one walk for all that need it, then the callbacks. */
@@ -136,17 +188,15 @@ static void
 serve(struct scan *s)
 {
 	struct req_list *b = &s->serving;
-	size_t n = 0;
+	size_t n = settle(s);
 
-	if (s->visits_cap < b->len) {
-		s->visits_cap = b->len;
-		s->visits = xrealloc(s->visits, b->len * sizeof(*s->visits));
+	if (s->visits_cap < n) {
+		s->visits_cap = n;
+		s->visits = xrealloc(s->visits, n * sizeof(*s->visits));
 	}
 	for (size_t i = 0; i < b->len; i++) {
 		struct scan_req *r = b->reqs[i];
 
-		r->visit.found = r->visit.live = r->visit.sent = 0;
-		r->walked = needs_walk(r) ? (long)n++ : -1;
 		if (r->walked >= 0) {
 			s->visits[r->walked] = r->visit;
 		}

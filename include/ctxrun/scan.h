@@ -20,9 +20,13 @@
  *    queued at most once, and signals accumulate in order.
  * 3. When served: a request with no signals that asked for a count is
  *    offered to `precheck` first, which may settle it without the walk
- *    (set visit.found, return true); it must not queue or drop requests.
- *    Then `done` is called for every
- *    request that asked for a count, with visit.found set.
+ *    (set visit.found, return SCAN_SETTLED) or ask for ctxrun's children
+ *    list (SCAN_CHILDREN). The list is read once for the whole batch,
+ *    after every first call, so it is newer than anything a precheck read
+ *    before asking; each precheck that asked is called again with it and
+ *    must then settle or return SCAN_WALK. Prechecks must not queue or
+ *    drop requests. Then `done` is called for every request that asked
+ *    for a count, with visit.found set.
  * 4. scan_cancel() at any time, from any callback too: the request is
  *    dropped, and `done` is not called.
  */
@@ -36,7 +40,17 @@
 struct scan;
 struct scan_req;
 
-typedef bool scan_precheck_fn(struct scan_req *r);
+enum scan_verdict { SCAN_SETTLED, SCAN_WALK, SCAN_CHILDREN };
+
+/* ctxrun's children at one instant; n is -1 when they could not be read. */
+struct scan_children {
+	const pid_t *pids;
+	long n;
+};
+
+/* KIDS is NULL on the first call, the batch's children list on the second. */
+typedef enum scan_verdict scan_precheck_fn(struct scan_req *r,
+					   const struct scan_children *kids);
 typedef void scan_done_fn(struct scan_req *r);
 
 struct scan_req {
@@ -46,7 +60,7 @@ struct scan_req {
 	/* Owned by the scan. */
 	int where;
 	size_t slot;
-	long walked; /* its place in the walk being served, -1: none */
+	long walked; /* its place in the walk being served, or SCAN_NO_* */
 	bool count;
 };
 
