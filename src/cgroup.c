@@ -43,8 +43,10 @@ struct cgroup_job {
 	struct cgroup_run *run;
 	char *path;
 	char *rel;
-	int procs;  /* its cgroup.procs: ctxrun moves in, members are read */
+	int dir;    /* its directory: jobs are cloned into it */
+	int procs;  /* its cgroup.procs, opened when first needed, or -1 */
 	int events; /* its cgroup.events, re-read from the start when asked */
+	bool killed; /* through cgroup.kill: never handed to another job */
 	struct cgroup_job *next; /* in the spare list */
 };
 
@@ -181,7 +183,6 @@ struct cgroup_job *
 cgroup_job_new(struct cgroup_run *r, unsigned long seq, struct err *e)
 {
 	struct cgroup_job *j = r->spare;
-	int dir = -1;
 
 	if (j) {
 		r->spare = j->next;
@@ -192,19 +193,16 @@ cgroup_job_new(struct cgroup_run *r, unsigned long seq, struct err *e)
 	j->run = r;
 	j->rel = xasprintf("%s/job.%lu", r->rel, seq);
 	j->path = xasprintf("%s/job.%lu", r->path, seq);
-	j->procs = j->events = -1;
-	if (mkdir(j->path, 0755) < 0 ||
-	    (dir = open(j->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    (j->procs = openat(dir, "cgroup.procs", O_RDWR | O_CLOEXEC)) < 0 ||
-	    (j->events = openat(dir, "cgroup.events", O_RDONLY | O_CLOEXEC)) < 0) {
+	j->dir = j->procs = j->events = -1;
+	if (mkdir(j->path, 0755) == 0) {
+		j->dir = open(j->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (j->dir < 0 || (j->events = openat(j->dir, "cgroup.events",
+					      O_RDONLY | O_CLOEXEC)) < 0) {
 		err_errno(e, errno, "cannot create cgroup %s", j->path);
-		if (dir >= 0) {
-			close(dir);
-		}
 		cgroup_job_free(j, false);
 		return NULL;
 	}
-	close(dir);
 	return j;
 }
 
@@ -244,11 +242,34 @@ cgroup_remove(const char *path)
 	}
 }
 
+/*
+ * J's cgroup.procs, opened on first use: most jobs end without anyone
+ * reading it, and every fd ctxrun holds counts against its limit and is
+ * copied at each spawn.
+ */
+static int
+procs_fd(struct cgroup_job *j)
+{
+	if (j->procs < 0) {
+		j->procs = openat(j->dir, "cgroup.procs", O_RDWR | O_CLOEXEC);
+	}
+	return j->procs;
+}
+
+/* J's directory, for clone3()'s CLONE_INTO_CGROUP. */
+int
+cgroup_dir(const struct cgroup_job *j)
+{
+	return j->dir;
+}
+
 /* Move ctxrun into J's cgroup. */
 int
 cgroup_spawn_begin(struct cgroup_job *j, struct err *e)
 {
-	if (move_self(j->procs) < 0) {
+	int fd = procs_fd(j);
+
+	if (fd < 0 || move_self(fd) < 0) {
 		return err_errno(e, errno, "cannot enter cgroup %s", j->path);
 	}
 	return 0;
@@ -265,17 +286,22 @@ cgroup_spawn_end(struct cgroup_job *j)
 
 /*
  * J's member pids, allocated; NULL on error. cgroup.procs, like every
- * seq_file, starts over when read from offset 0: the fd J keeps open to
- * move ctxrun in serves, with no path lookup per read.
+ * seq_file, starts over when read from offset 0: the fd J keeps open
+ * serves every read, with no path lookup.
  */
 static char *
-read_procs(const struct cgroup_job *j)
+read_procs(struct cgroup_job *j)
 {
+	int fd = procs_fd(j);
 	size_t len = 0, cap = 4096;
-	char *buf = xmalloc(cap + 1);
+	char *buf;
 	ssize_t n;
 
-	while ((n = pread(j->procs, buf + len, cap - len, (off_t)len)) > 0) {
+	if (fd < 0) {
+		return NULL;
+	}
+	buf = xmalloc(cap + 1);
+	while ((n = pread(fd, buf + len, cap - len, (off_t)len)) > 0) {
 		len += (size_t)n;
 		if (len == cap) {
 			cap *= 2;
@@ -383,7 +409,12 @@ cgroup_kill(struct cgroup_job *j)
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 
 	free(path);
-
+	/*
+	 * Linux (6.18 at least) remembers the kill: clone3() into this
+	 * cgroup then SIGKILLs the new child at once (the kill sequence it
+	 * compares is the parent's cgroup's, not the target's).
+	 */
+	j->killed = true;
 	if (fd < 0 || write(fd, "1", 1) != 1) {
 		cgroup_signal(j, SIGKILL, 0, 0);
 	}
@@ -410,6 +441,9 @@ cgroup_populated(struct cgroup_job *j)
 static void
 job_release(struct cgroup_job *j)
 {
+	if (j->dir >= 0) {
+		close(j->dir);
+	}
 	if (j->procs >= 0) {
 		close(j->procs);
 	}
@@ -431,7 +465,8 @@ cgroup_job_free(struct cgroup_job *j, bool reuse)
 	if (!j) {
 		return;
 	}
-	if (reuse && j->procs >= 0 && j->events >= 0 && !cgroup_populated(j)) {
+	if (reuse && !j->killed && j->dir >= 0 && j->events >= 0 &&
+	    !cgroup_populated(j)) {
 		j->next = j->run->spare;
 		j->run->spare = j;
 		return;

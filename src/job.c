@@ -338,10 +338,14 @@ job_done_cb(struct ctx_ear *ear, const struct ctx_cause *cause)
 {
 	struct job *j = container_of(ear, struct job, ear);
 
-	if (proc_stop_sent(j->proc)) {
+	/*
+	 * A leader already reaped ended on its own, whatever the context
+	 * says now: if it left processes, the count that finds them stops
+	 * them (PROC_LEFTOVERS).
+	 */
+	if (proc_stop_sent(j->proc) || proc_reaped(j->proc)) {
 		return;
 	}
-	/* No stop yet means the leader still runs: leftovers get one at exit. */
 	j->cause = *cause;
 	/* The context that owns the text may go before the job does. */
 	free(j->cause_text);

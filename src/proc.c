@@ -3,6 +3,7 @@
 
 #include <sys/wait.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,11 @@ static void proc_grace_cb(struct ptimer *t);
 static enum scan_verdict proc_precheck(struct scan_req *r,
 				       const struct scan_children *kids);
 static void proc_counted(struct scan_req *r);
-static int spawn_leader(const struct proc_spec *spec, pid_t *pid);
+static int spawn_leader(const struct proc_spec *spec, pid_t *pid,
+			struct err *e);
+
+/* spawn_leader() could not enter the job's cgroup (E says why). */
+enum { NO_CGROUP = INT_MIN };
 
 /* A proc with nothing started yet. */
 static struct proc *
@@ -95,12 +100,9 @@ proc_spawn(struct ev_loop *loop, struct reaper *r,
 	pid_t pid;
 	int rc;
 
-	if (spec->cgroup && cgroup_spawn_begin(spec->cgroup, e) < 0) {
+	rc = spawn_leader(spec, &pid, e);
+	if (rc == NO_CGROUP) {
 		return NULL;
-	}
-	rc = spawn_leader(spec, &pid);
-	if (spec->cgroup) {
-		cgroup_spawn_end(spec->cgroup);
 	}
 	if (rc < 0) {
 		err_errno(e, -rc, "cannot start a process for '%s'", spec->argv[0]);
@@ -306,11 +308,15 @@ proc_free(struct proc *p)
 	free(p);
 }
 
-/* Start the leader SPEC describes. */
+/*
+ * Start the leader SPEC describes, in its cgroup if it has one: born there
+ * by clone3() where the system can; else ctxrun moves itself in around
+ * the spawn (two cgroup migrations, each dearer than the clone).
+ */
 static int
-spawn_leader(const struct proc_spec *spec, pid_t *pid)
+spawn_leader(const struct proc_spec *spec, pid_t *pid, struct err *e)
 {
-	const struct spawn_req req = {
+	struct spawn_req req = {
 		.argv = spec->argv,
 		.envp = spec->envp,
 		.search_path = spec->search_path,
@@ -318,9 +324,21 @@ spawn_leader(const struct proc_spec *spec, pid_t *pid)
 		.new_group = !spec->foreground,
 		.tty_fd = spec->foreground ? -1 : spec->tty_fd,
 		.fds = { spec->stdin_fd, spec->stdout_fd, spec->stderr_fd },
+		.in_cgroup = spec->cgroup != NULL,
+		.cgroup_fd = spec->cgroup ? cgroup_dir(spec->cgroup) : -1,
 	};
+	int rc = spawn_start(&req, pid);
 
-	return spawn_start(&req, pid);
+	if (rc != -ENOSYS || !req.in_cgroup) {
+		return rc;
+	}
+	if (cgroup_spawn_begin(spec->cgroup, e) < 0) {
+		return NO_CGROUP;
+	}
+	req.in_cgroup = false;
+	rc = spawn_start(&req, pid);
+	cgroup_spawn_end(spec->cgroup);
+	return rc;
 }
 
 /* Give the terminal back to ctxrun's group if P's group still holds it. */
@@ -388,16 +406,13 @@ proc_precheck(struct scan_req *r, const struct scan_children *kids)
 {
 	struct proc *p = container_of(r, struct proc, req);
 
-	if (kids && p->cgroup) {
-		r->visit.found = members_unreaped(p, kids);
-		return SCAN_SETTLED;
-	}
 	if (kids) {
-		/* Unreadable, or more children than we watch: look closer. */
-		if (kids->n < 0 || (size_t)kids->n > reaper_watching(p->reaper)) {
+		/* No list, or more children than we watch: look closer. */
+		if (kids->n < 0 || (!p->cgroup && (size_t)kids->n >
+						     reaper_watching(p->reaper))) {
 			return SCAN_WALK;
 		}
-		r->visit.found = 0;
+		r->visit.found = p->cgroup && members_unreaped(p, kids);
 		return SCAN_SETTLED;
 	}
 	if (p->cgroup) {

@@ -159,6 +159,7 @@ settle(struct scan *s)
 		v = first_verdict(r);
 		r->walked = v == SCAN_SETTLED ? SCAN_NO_WALK : SCAN_NO_CHILDREN;
 		if (v == SCAN_WALK) {
+			r->visit.found = 0;
 			r->walked = (long)n++;
 		}
 		asked |= v == SCAN_CHILDREN;
@@ -176,6 +177,7 @@ settle(struct scan *s)
 		}
 		r->walked = SCAN_NO_WALK;
 		if (r->precheck(r, &kids) != SCAN_SETTLED) {
+			r->visit.found = 0;
 			r->walked = (long)n++;
 		}
 	}

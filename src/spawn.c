@@ -9,6 +9,8 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
@@ -167,6 +169,89 @@ child_main(void *arg)
 	return 127;
 }
 
+#if defined(__x86_64__) && defined(SYS_clone3)
+#define HAVE_CLONE3_RUN 1
+
+/* clone3()'s arguments, as far as CLONE_INTO_CGROUP (CLONE_ARGS_SIZE_VER2). */
+struct clone3_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
+	uint64_t stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+#define CLONE3_INTO_CGROUP 0x200000000ULL
+
+/*
+ * clone3(ARGS), the child calling FN(ARG) on the stack ARGS gives it and
+ * exiting with what it returns: the parent gets the pid or -errno. glibc
+ * has no such wrapper, and the child cannot return into C code whose
+ * stack frame it no longer has, so the call and the jump are one piece of
+ * assembly (glibc's clone() is the same for clone).
+ */
+static long
+clone3_run(struct clone3_args *args, int (*fn)(void *), void *arg)
+{
+	register void *a __asm__("r8") = arg;
+	register int (*f)(void *) __asm__("r9") = fn;
+	long ret;
+
+	/* syscall keeps every register but rax, rcx and r11: r8, r9 too. */
+	__asm__ volatile("syscall\n\t"
+			 "testq %%rax, %%rax\n\t"
+			 "jnz 1f\n\t"
+			 "xorl %%ebp, %%ebp\n\t"
+			 "movq %%r8, %%rdi\n\t"
+			 "callq *%%r9\n\t"
+			 "movl %%eax, %%edi\n\t"
+			 "movl %[exit], %%eax\n\t"
+			 "syscall\n\t"
+			 "hlt\n"
+			 "1:"
+			 : "=a"(ret)
+			 : "a"((long)SYS_clone3), "D"(args), "S"(sizeof(*args)),
+			   "r"(a), "r"(f), [exit] "i"(SYS_exit)
+			 : "rcx", "r11", "memory", "cc");
+	return ret;
+}
+#endif
+
+/*
+ * Clone the child of C, in the cgroup C's request names if any: -errno
+ * when no child was made, and -ENOSYS at once once clone3() turned out
+ * to be missing (an old kernel, seccomp, valgrind).
+ */
+static pid_t
+clone_child(struct child *c, char *stack)
+{
+	pid_t p;
+
+	if (!c->req->in_cgroup) {
+		p = clone(child_main, stack, CLONE_VM | CLONE_VFORK | SIGCHLD,
+			  c);
+		return p < 0 ? -errno : p;
+	}
+#ifdef HAVE_CLONE3_RUN
+	static bool missing;
+	struct clone3_args args = {
+		.flags = CLONE_VM | CLONE_VFORK | CLONE3_INTO_CGROUP,
+		.exit_signal = SIGCHLD,
+		.stack = (uint64_t)(uintptr_t)(stack - STACK_SIZE),
+		.stack_size = STACK_SIZE,
+		.cgroup = (uint64_t)c->req->cgroup_fd,
+	};
+
+	if (!missing) {
+		p = (pid_t)clone3_run(&args, child_main, c);
+		/* Kernels before 5.7 reject the flag or the size. */
+		missing = p == -ENOSYS || p == -E2BIG || p == -EINVAL ||
+			  p == -EPERM;
+		if (!missing) {
+			return p;
+		}
+	}
+#endif
+	return -ENOSYS;
+}
+
 int
 spawn_start(const struct spawn_req *req, pid_t *pid)
 {
@@ -193,9 +278,9 @@ spawn_start(const struct spawn_req *req, pid_t *pid)
 	/* No handler of ours may run in the child, on our memory. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
-	p = clone(child_main, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+	p = clone_child(&c, stack);
 	if (p < 0) {
-		rc = -errno;
+		rc = p;
 	} else if (c.err) {
 		rc = c.err;
 		while (waitpid(p, NULL, 0) < 0 && errno == EINTR) {

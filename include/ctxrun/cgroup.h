@@ -14,18 +14,19 @@
  *    and marks (ptree.h), or refuses with --cgroup on.
  * 2. cgroup_job_new() per job attempt: an emptied cgroup of an earlier
  *    job, or a new "job.SEQ" below the run's.
- * 3. cgroup_spawn_begin() / cgroup_spawn_end() around the spawn: ctxrun
- *    moves itself into the job's cgroup and back, so the leader is born
- *    in it (clone3's CLONE_INTO_CGROUP would do it, but glibc has no
- *    wrapper that runs a child function on its own stack), and everything it
- *    starts stays there.
+ * 3. The leader is born in the job's cgroup, and everything it starts
+ *    stays there: clone3()'s CLONE_INTO_CGROUP with cgroup_dir() where
+ *    the system has it (spawn.h); else cgroup_spawn_begin() /
+ *    cgroup_spawn_end() around the spawn, where ctxrun moves itself into
+ *    the job's cgroup and back.
  * 4. cgroup_signal() sends signals to every process of the job through
  *    pidfds, each re-checked to still be in the cgroup; cgroup_kill()
  *    SIGKILLs them all at once through cgroup.kill; cgroup_populated()
  *    says whether any is left, zombies included.
  * 5. cgroup_job_free() keeps the job's cgroup, once empty, for the next
  *    job (so "job.N" is named after the first job that used it), unless
- *    the caller expects none, and removes it otherwise; cgroup_run_free()
+ *    the caller expects none or cgroup_kill() was used on it, and removes
+ *    it otherwise; cgroup_run_free()
  *    removes the run's cgroup and every cgroup below it.
  *
  * Each struct owns its directory and the fds it keeps open on it.
@@ -47,6 +48,9 @@ const char *cgroup_run_path(const struct cgroup_run *r);
 
 struct cgroup_job *cgroup_job_new(struct cgroup_run *r, unsigned long seq,
 				  struct err *e);
+
+/* J's directory (an fd J owns), for CLONE_INTO_CGROUP. */
+int cgroup_dir(const struct cgroup_job *j);
 
 /* Move ctxrun into J's cgroup; 0, or -1 with E filled. */
 int cgroup_spawn_begin(struct cgroup_job *j, struct err *e);

@@ -35,12 +35,17 @@ struct spawn_req {
 	bool new_group;    /* setpgid(0, 0) in the child */
 	int tty_fd;        /* >= 0 with new_group: give it this terminal */
 	int fds[3];        /* the child's 0, 1, 2; -1: ctxrun's own */
+	bool in_cgroup;    /* born in the cgroup v2 directory cgroup_fd */
+	int cgroup_fd;
 };
 
 /*
  * Start REQ's program: 0 and its pid in *PID; or the errno of the step
  * that failed in the child (the exec, chdir...), the child reaped; or a
- * negative errno when no child could be made (clone, the stack).
+ * negative errno when no child could be made (clone, the stack). -ENOSYS
+ * with in_cgroup: this system cannot start a child in a cgroup (clone3
+ * with CLONE_INTO_CGROUP, x86-64 only here); the caller can move itself
+ * into the cgroup around a spawn without one instead.
  */
 int spawn_start(const struct spawn_req *req, pid_t *pid);
 

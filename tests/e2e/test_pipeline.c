@@ -1320,6 +1320,40 @@ Test(pipeline, sigint_stops_all_and_reraises)
 	h_release(&p);
 }
 
+/*
+ * A job whose leader exited on its own keeps its outcome when an interrupt
+ * arrives before ctxrun has looked at the job again: ctxrun is stopped
+ * while the leader exits, then hears SIGINT and the exit together.
+ */
+Test(pipeline, job_that_exited_before_an_interrupt_keeps_its_outcome)
+{
+	struct h_proc p;
+	pid_t pid;
+
+	tmp_make();
+	h_start(&p, NULL, "-o", "raw", "-n", "a,b",
+		"-c", "echo ready $$; exec \"$TH\" await \"$D/go\" 20000 0",
+		"-c", "exec \"$TH\" sleep 30000");
+	h_wait_ready(&p, &pid, 1, 10000);
+	h_kill(&p, SIGSTOP);
+	tmp_write("go", "");
+	/* Stopped, ctxrun cannot reap it: gone means a zombie here. */
+	for (int i = 0; i < 2000 && !h_gone(pid); i++) {
+		usleep(5000);
+	}
+	cr_assert(h_gone(pid), "a did not exit");
+	h_kill(&p, SIGINT);
+	h_kill(&p, SIGCONT);
+	h_finish(&p, 20000);
+	expect_signal(&p, SIGINT);
+	expect_row(&p, "a", "succeeded", "exit 0", NULL);
+	expect_row(&p, "b", "cancelled", "SIGTERM", "interrupted by SIGINT");
+	expect_err_lacks(&p, "ctxrun: a: SIGTERM");
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
 /* A second SIGINT kills jobs that ignore their stop signal at once. */
 Test(pipeline, second_sigint_kills_at_once)
 {

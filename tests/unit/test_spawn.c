@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,4 +174,78 @@ Test(spawn, the_callers_signal_mask_is_kept)
 	cr_assert_eq(sigismember(&now, SIGUSR2), 1);
 	cr_assert_eq(sigismember(&now, SIGTERM), 0);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+/* A new cgroup v2 directory below ours, its path in PATH; false if none. */
+static bool
+make_cgroup(char *path, size_t size)
+{
+	static const char *const mounts[] = { "/sys/fs/cgroup/unified",
+					      "/sys/fs/cgroup" };
+	char line[512] = "", probe[600];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+
+	while (f && fgets(line, sizeof(line), f) && strncmp(line, "0::", 3)) {
+	}
+	if (f) {
+		fclose(f);
+	}
+	if (strncmp(line, "0::", 3)) {
+		return false;
+	}
+	line[strcspn(line, "\n")] = '\0';
+	for (size_t i = 0; i < sizeof(mounts) / sizeof(*mounts); i++) {
+		snprintf(probe, sizeof(probe), "%s/cgroup.controllers",
+			 mounts[i]);
+		if (access(probe, F_OK) < 0) {
+			continue;
+		}
+		snprintf(path, size, "%s%s/ctxrun-spawn-test.%d", mounts[i],
+			 strcmp(line + 3, "/") ? line + 3 : "", (int)getpid());
+		return mkdir(path, 0755) == 0;
+	}
+	return false;
+}
+
+Test(spawn, the_child_is_born_in_the_cgroup_it_is_given)
+{
+	char cg[1024], out[256], got[4096] = "", *argv[] = { "sh", "-c",
+		"exec cat /proc/self/cgroup", NULL };
+	struct spawn_req req = { .search_path = true, .tty_fd = -1,
+				 .fds = { -1, -1, -1 }, .in_cgroup = true };
+	const char *rel;
+	FILE *f;
+	int st = -1, rc;
+
+	if (!make_cgroup(cg, sizeof(cg))) {
+		cr_skip_test("no writable cgroup v2 here");
+	}
+	snprintf(out, sizeof(out), "%s/cgroup", dir);
+	req.fds[1] = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	req.cgroup_fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cr_assert_geq(req.fds[1], 0);
+	cr_assert_geq(req.cgroup_fd, 0);
+	rc = run(&req, argv, &st);
+	close(req.fds[1]);
+	close(req.cgroup_fd);
+	rmdir(cg);
+	if (rc == -ENOSYS) {
+		cr_skip_test("no clone3() with CLONE_INTO_CGROUP here");
+	}
+	cr_assert_eq(rc, 0, "spawn_start: %s", strerror(rc < 0 ? -rc : rc));
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	f = fopen(out, "re");
+	cr_assert_not_null(f);
+	fread(got, 1, sizeof(got) - 1, f);
+	fclose(f);
+	/* The cgroup v2 line names the new cgroup, relative to the mount. */
+	rel = strstr(cg, "/ctxrun-spawn-test.");
+	cr_assert_not_null(strstr(got, rel), "the child's cgroups: %s", got);
+	/* And we stayed where we were. */
+	f = fopen("/proc/self/cgroup", "re");
+	cr_assert_not_null(f);
+	memset(got, 0, sizeof(got));
+	fread(got, 1, sizeof(got) - 1, f);
+	fclose(f);
+	cr_assert_null(strstr(got, rel), "ours: %s", got);
 }
