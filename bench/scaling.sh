@@ -20,7 +20,8 @@ else
 	A_SIZES=${A_SIZES:-"100 1000 10000"}; D_SIZES=${D_SIZES:-"100 1000 2000"}; B_SIZES=${B_SIZES:-"100 1000"}; B_SLEEP=2
 fi
 reps_for() { # N MODE
-	if [ "$1" -ge 5000 ] || [ "$QUICK" = 1 ]; then echo 1
+	if [ "$QUICK" = 1 ] || { [ "$1" -ge 5000 ] && [ "$2" != b ]; }; then echo 1
+	elif [ "$2" = b ]; then echo 3
 	elif [ "$1" -ge 1000 ]; then [ "$2" = a ] && echo 2 || echo 1
 	else echo 3; fi
 }
@@ -28,32 +29,46 @@ reps_for() { # N MODE
 bench_init scaling "cost per job from $(first_word "$A_SIZES") to $(last_word "$A_SIZES") jobs"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 
-# run_series LABEL SIZES MODE: MODE a (named, -j2), d (default names, -j2), b (all at once)
+# one_run N MODE: one run of series MODE at size N, appended to c$N (and f$N).
+one_run() {
+	local n=$1 mode=$2 names
+	case $mode in
+	a | d) ctx_args "$n" true ;;
+	b) ctx_args "$n" "sleep $B_SLEEP" ;;
+	esac
+	case $mode in
+	a) names=$(ctx_names "$n"); "$BENCH_BIN/runstat" -- "$CTXRUN" -q -j 2 -n "$names" "${CTX_ARGS[@]}" ;;
+	d) "$BENCH_BIN/runstat" -- "$CTXRUN" -q -j 2 "${CTX_ARGS[@]}" ;;
+	b) names=$(ctx_names "$n"); "$BENCH_BIN/runstat" -- "$CTXRUN" -q -n "$names" "${CTX_ARGS[@]}" ;;
+	esac </dev/null >>"$BENCH_TMP/c$n" 2>>"$BENCH_TMP/stderr"
+	if [ "$mode" = a ]; then
+		"$BENCH_BIN/runstat" -- "$BENCH_BIN/spawnfloor" -j 2 -n "$n" -c true </dev/null >>"$BENCH_TMP/f$n" 2>>"$BENCH_TMP/stderr"
+	fi
+}
+
+# run_series LABEL SIZES MODE: MODE a (named, -j2), d (default names, -j2),
+# b (all at once). The sizes take turns, round by round, so that a machine
+# whose speed drifts during the series weighs on every size alike.
 run_series() {
-	local label=$1 sizes=$2 mode=$3 n k r first_cpu='' last_cpu='' names
+	local label=$1 sizes=$2 mode=$3 n k r rounds=0 first_cpu='' last_cpu=''
+	for n in $sizes; do
+		: >"$BENCH_TMP/c$n"; : >"$BENCH_TMP/f$n"
+		r=$(reps_for "$n" "$mode")
+		[ "$r" -gt "$rounds" ] && rounds=$r
+	done
+	for ((k = 0; k < rounds; k++)); do
+		for n in $sizes; do
+			[ "$k" -lt "$(reps_for "$n" "$mode")" ] && one_run "$n" "$mode"
+		done
+	done
 	for n in $sizes; do
 		r=$(reps_for "$n" "$mode")
-		: >"$BENCH_TMP/c" ; : >"$BENCH_TMP/f"
-		case $mode in
-		a | d) ctx_args "$n" true ;;
-		b) ctx_args "$n" "sleep $B_SLEEP" ;;
-		esac
-		for ((k = 0; k < r; k++)); do
-			case $mode in
-			a) names=$(ctx_names "$n"); "$BENCH_BIN/runstat" -- "$CTXRUN" -q -j 2 -n "$names" "${CTX_ARGS[@]}" ;;
-			d) "$BENCH_BIN/runstat" -- "$CTXRUN" -q -j 2 "${CTX_ARGS[@]}" ;;
-			b) names=$(ctx_names "$n"); "$BENCH_BIN/runstat" -- "$CTXRUN" -q -n "$names" "${CTX_ARGS[@]}" ;;
-			esac </dev/null >>"$BENCH_TMP/c" 2>>"$BENCH_TMP/stderr"
-			if [ "$mode" = a ]; then
-				"$BENCH_BIN/runstat" -- "$BENCH_BIN/spawnfloor" -j 2 -n "$n" -c true </dev/null >>"$BENCH_TMP/f" 2>>"$BENCH_TMP/stderr"
-			fi
-		done
-		read -r cw _ _ < <(field wall_ms <"$BENCH_TMP/c" | awk -v n="$n" '{ print $1 * 1000 / n }' | stats)
-		read -r cc ccmin ccmax < <(field cpu_ms <"$BENCH_TMP/c" | awk -v n="$n" '{ print $1 * 1000 / n }' | stats)
+		read -r cw _ _ < <(field wall_ms <"$BENCH_TMP/c$n" | awk -v n="$n" '{ print $1 * 1000 / n }' | stats)
+		read -r cc ccmin ccmax < <(field cpu_ms <"$BENCH_TMP/c$n" | awk -v n="$n" '{ print $1 * 1000 / n }' | stats)
 		[ -z "$first_cpu" ] && first_cpu=$cc
 		last_cpu=$cc
 		if [ "$mode" = a ]; then
-			read -r fw _ _ < <(field wall_ms <"$BENCH_TMP/f" | awk -v n="$n" '{ print $1 * 1000 / n }' | stats)
+			read -r fw _ _ < <(field wall_ms <"$BENCH_TMP/f$n" | awk -v n="$n" '{ print $1 * 1000 / n }' | stats)
 			row "$label N=$n: wall per job (floor $(fmt "$fw") us)" "$cw" "$cw" "$cw" us "$(ratio "$cw" "$fw")" "($r runs; ratio to the floor)"
 		else
 			row "$label N=$n: wall per job" "$cw" "$cw" "$cw" us "-" "($r runs)"
