@@ -29,6 +29,7 @@
 #include "ctxrun/reaper.h"
 #include "ctxrun/report.h"
 #include "ctxrun/signame.h"
+#include "ctxrun/spawn.h"
 #include "ctxrun/util.h"
 #include "ctxrun/watchdog.h"
 
@@ -125,6 +126,7 @@ run_init(struct run *r, const struct run_opts *o)
 	r->devnull = -1;
 	r->watchdog_fd = -1;
 	std_fds_open();
+	spawn_raise_fd_limit();
 	r->loop = ev_default_loop(EVFLAG_AUTO);
 	if (!r->loop) {
 		BUG("cannot initialise libev");

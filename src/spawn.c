@@ -2,6 +2,7 @@
 #include "ctxrun/spawn.h"
 
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <errno.h>
@@ -15,6 +16,10 @@
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
+
+/* The limit on open fds ctxrun was given, restored in every child. */
+static struct rlimit job_nofile;
+static bool nofile_raised;
 
 /* The child's stack: what exec needs, plus room for sanitizer runtimes. */
 #define STACK_SIZE (128 * 1024)
@@ -141,6 +146,9 @@ child_main(void *arg)
 			syscall(SYS_rt_sigaction, sig, dfl, NULL, (NSIG - 1) / 8);
 		}
 	}
+	if (nofile_raised && setrlimit(RLIMIT_NOFILE, &job_nofile) < 0) {
+		child_fail(c, errno);
+	}
 	if (r->new_group) {
 		if (setpgid(0, 0) < 0) {
 			child_fail(c, errno);
@@ -167,6 +175,25 @@ child_main(void *arg)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	exec_program(c, r->argv[0]);
 	return 127;
+}
+
+/* Lift ctxrun's soft limit on open fds; see spawn.h. */
+void
+spawn_raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	/*
+	 * Without close_range(), the child closes every fd up to the limit
+	 * one by one: not with a limit of a million.
+	 */
+	if (close_range(INT_MAX, INT_MAX, 0) < 0 ||
+	    getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max) {
+		return;
+	}
+	job_nofile = rl;
+	rl.rlim_cur = rl.rlim_max;
+	nofile_raised = setrlimit(RLIMIT_NOFILE, &rl) == 0;
 }
 
 #if defined(__x86_64__) && defined(SYS_clone3)

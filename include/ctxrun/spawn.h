@@ -51,4 +51,13 @@ struct spawn_req {
  */
 int spawn_start(const struct spawn_req *req, pid_t *pid);
 
+/*
+ * Lift ctxrun's soft limit on open fds to its hard limit, once, before
+ * any spawn: every running job holds four fds (two pipes, two on its
+ * cgroup), and the usual soft limit of 1024 stopped a run at 253 jobs at
+ * once. Children get the limit ctxrun was started with (a program using
+ * select() must not meet fds above 1023 it did not ask for).
+ */
+void spawn_raise_fd_limit(void);
+
 #endif

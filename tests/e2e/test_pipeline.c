@@ -20,6 +20,7 @@
 #include "expect.h"
 #include "harness.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -1177,6 +1178,42 @@ Test(pipeline, leftovers_ignoring_term_killed_before_dependents)
 	h_no_survivors();
 	h_release(&p);
 	tmp_remove();
+}
+
+/*
+ * Forty jobs at once hold some 160 fds (two pipes and two cgroup fds
+ * each): ctxrun started with a soft limit of 64 lifts its own to the hard
+ * limit, and each job still gets the 64 it was given.
+ */
+Test(pipeline, many_jobs_under_a_low_fd_limit)
+{
+	enum { JOBS = 40 };
+	const char *argv[6 + 2 * JOBS + 1] = {
+		"/bin/sh", "-c", "ulimit -S -n 64 && exec \"$0\" \"$@\"",
+		h_ctxrun, "-o", "raw",
+	};
+	struct rlimit rl;
+	struct h_proc p;
+	int n = 6;
+
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_max < 4 * JOBS + 64) {
+		cr_skip_test("hard limit on open fds too low here");
+	}
+	for (int i = 0; i < JOBS; i++) {
+		argv[n++] = "-c";
+		argv[n++] = "ulimit -S -n && exec \"$TH\" sleep 300";
+	}
+	argv[n] = NULL;
+	h_start_argv(&p, NULL, argv);
+	h_finish(&p, 20000);
+	expect_exit(&p, 0);
+	cr_assert_eq(h_lines(p.out.data), JOBS, "stdout <%s>", p.out.data);
+	for (const char *s = p.out.data; *s; s = strchr(s, '\n') + 1) {
+		cr_assert_eq(strncmp(s, "64\n", 3), 0, "stdout <%s>", p.out.data);
+	}
+	h_no_survivors();
+	h_release(&p);
 }
 
 /* ---- environment ---- */
