@@ -371,7 +371,7 @@ finish(struct proc *p)
 }
 
 /*
- * Is one of KIDS, our children, nobody watches and in P's cgroup: a member
+ * Is one of KIDS (our children) unwatched and in P's cgroup: a member
  * that exited (cgroup.events already said empty) but that we have not
  * reaped yet? ctxrun must not finish the job, and perhaps exit, before
  * reaping it. A member leaves its cgroup before it is a zombie its parent

@@ -242,9 +242,9 @@ clone3_run(struct clone3_args *args, int (*fn)(void *), void *arg)
 #endif
 
 /*
- * Clone the child of C, in the cgroup C's request names if any: -errno
- * when no child was made, and -ENOSYS at once once clone3() turned out
- * to be missing (an old kernel, seccomp, valgrind).
+ * Clone the child of C, in the cgroup C's request names if any: its pid,
+ * or -errno when no child was made. A cgroup without clone3() (an old
+ * kernel, seccomp, valgrind) is -ENOSYS, and not tried again.
  */
 static pid_t
 clone_child(struct child *c, char *stack)
