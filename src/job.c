@@ -339,11 +339,12 @@ job_done_cb(struct ctx_ear *ear, const struct ctx_cause *cause)
 	struct job *j = container_of(ear, struct job, ear);
 
 	/*
-	 * A leader already reaped ended on its own, whatever the context
-	 * says now: if it left processes, the count that finds them stops
-	 * them (PROC_LEFTOVERS).
+	 * A leader that has exited, reaped or still a zombie, ended on its
+	 * own, whatever the context says now (ctxrun may hear the exit only
+	 * after a deadline that passed while it was stopped): if it left
+	 * processes, the count that finds them stops them (PROC_LEFTOVERS).
 	 */
-	if (proc_stop_sent(j->proc) || proc_reaped(j->proc)) {
+	if (proc_stop_sent(j->proc) || proc_exited(j->proc)) {
 		return;
 	}
 	j->cause = *cause;

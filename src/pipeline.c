@@ -590,6 +590,25 @@ pipeline_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	schedule(pj->p);
 }
 
+/*
+ * The group was cancelled while job I waited to run again: the attempt it
+ * waited for is skipped, and the job is cancelled with CAUSE. Its last
+ * failure does not stand alone: it had retries left, and what ended the
+ * run (the deadline, an interrupt) is what the run must report.
+ */
+static void
+cancel_retry(struct pipeline *p, size_t i, const struct ctx_cause *cause)
+{
+	struct pipeline_result *r = &p->results[i];
+
+	ev_timer_stop(p->loop, &p->jobs[i].retry->timer);
+	r->outcome = JOB_CANCELLED;
+	r->cause_kind = cause->kind;
+	result_set_cause(r, cause->text);
+	emit(p, PL_EV_SKIP, i, r->cause ? r->cause : "");
+	finalize(p, i);
+}
+
 /* The group was cancelled: nothing new starts; waiting jobs are skipped. */
 static void
 pipeline_cancel_cb(struct ctx_ear *ear, const struct ctx_cause *cause)
@@ -603,9 +622,7 @@ pipeline_cancel_cb(struct ctx_ear *ear, const struct ctx_cause *cause)
 			/* Each gets the group's cause, not "need X was skipped". */
 			skip_one(p, i, cause->text);
 		} else if (pj->state == PJ_RETRY) {
-			/* Its last attempt's failure stands. */
-			ev_timer_stop(p->loop, &pj->retry->timer);
-			finalize(p, i);
+			cancel_retry(p, i, cause);
 		}
 	}
 	check_finished(p);

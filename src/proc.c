@@ -161,11 +161,21 @@ proc_pid(const struct proc *p)
 	return p->pid;
 }
 
-/* Has the leader been reaped? */
+/* Has the leader exited, reaped or not? */
 bool
-proc_reaped(const struct proc *p)
+proc_exited(const struct proc *p)
 {
-	return p->state != PROC_RUNNING;
+	siginfo_t info = { 0 };
+
+	if (p->state != PROC_RUNNING) {
+		return true;
+	}
+	/* WNOWAIT: only look; libev's reap stays the only one (STYLE 8.6). */
+	if (waitid(P_PID, (id_t)p->pid, &info,
+		   WEXITED | WNOHANG | WNOWAIT) < 0) {
+		return false;
+	}
+	return info.si_pid == p->pid;
 }
 
 /* Leader's wait status. */

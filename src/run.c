@@ -88,6 +88,7 @@ static void say_exit(struct run *r, enum run_verbosity level, const char *name,
 static void run_pipeline_cb(struct pipeline *p, const struct pipeline_event *ev,
 			    void *data);
 static void run_summary(struct run *r);
+static bool deadline_hit(const struct run *r);
 static void __attribute__((format(printf, 2, 3)))
 note(struct run *r, const char *fmt, ...);
 
@@ -443,7 +444,8 @@ run_cause(const struct run *r)
 	const struct ctx_cause *root = ctx_cause(r->root);
 
 	/* CTX_CAUSE_CANCELLED is run_quiesce()'s "run finished". */
-	if (root && root->kind != CTX_CAUSE_CANCELLED) {
+	if (root && root->kind != CTX_CAUSE_CANCELLED &&
+	    (root->kind != CTX_CAUSE_DEADLINE || deadline_hit(r))) {
 		return root->text;
 	}
 	if (r->pipeline && group_failed(pipeline_group(r->pipeline))) {
@@ -827,12 +829,39 @@ first_cancelled_status(struct run *r)
 	return EXIT_TIMEDOUT;
 }
 
+/*
+ * Did the run's deadline stop or skip a job? A deadline that passed while
+ * ctxrun was stopped, after every job had ended on its own, did nothing:
+ * the jobs keep their outcomes, and so does the run.
+ */
+static bool
+deadline_hit(const struct run *r)
+{
+	const struct ctx_cause *root = ctx_cause(r->root);
+	const struct pipeline_result *res;
+	size_t n;
+
+	if (!root || root->kind != CTX_CAUSE_DEADLINE) {
+		return false;
+	}
+	if (!r->pipeline) {
+		return r->job && job_cause(r->job);
+	}
+	res = pipeline_results(r->pipeline, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (res[i].outcome == JOB_CANCELLED ||
+		    res[i].outcome == JOB_SKIPPED) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* The exit status of a finished pipeline run (SPEC §4). */
 static int
 pipeline_status(struct run *r)
 {
 	const struct group *g = pipeline_group(r->pipeline);
-	const struct ctx_cause *root = ctx_cause(r->root);
 
 	if (group_failed(g)) {
 		if (group_error_outcome(g) == JOB_TIMED_OUT &&
@@ -841,7 +870,7 @@ pipeline_status(struct run *r)
 		}
 		return group_error_code(g);
 	}
-	if (root && root->kind == CTX_CAUSE_DEADLINE) {
+	if (deadline_hit(r)) {
 		return r->opts->preserve_status ? first_cancelled_status(r)
 						: EXIT_TIMEDOUT;
 	}
@@ -1065,6 +1094,8 @@ report_pipeline_event(struct run *r, const struct pipeline *p,
 		return;
 	case PL_EV_SKIP:
 		rec.event = "skip";
+		/* A job that ran: the attempt that will not run. */
+		rec.attempt = ev->attempt ? ev->attempt + 1 : 0;
 		break;
 	case PL_EV_RETRY:
 		rec.event = "retry";
@@ -1097,7 +1128,12 @@ run_pipeline_cb(struct pipeline *p, const struct pipeline_event *ev, void *data)
 		note(r, "ctxrun: %s: %s\n", ev->name, ev->text);
 		break;
 	case PL_EV_SKIP:
-		say(r, RUN_NORMAL, ev->name, "skipped (%s)", ev->text);
+		if (ev->attempt) {
+			say(r, RUN_NORMAL, ev->name, "attempt %d skipped (%s)",
+			    ev->attempt + 1, ev->text);
+		} else {
+			say(r, RUN_NORMAL, ev->name, "skipped (%s)", ev->text);
+		}
 		break;
 	case PL_EV_RETRY:
 		say(r, RUN_NORMAL, ev->name, "attempt %d failed, retrying in %s",

@@ -55,7 +55,9 @@ struct pipeline_result {
 enum pipeline_event_kind {
 	PL_EV_JOB,   /* a job event: job_ev */
 	PL_EV_ERROR, /* a job could not start: text */
-	PL_EV_SKIP,  /* a job will not run: text is the cause */
+	PL_EV_SKIP,  /* a job will not run: text is the cause; with
+			attempt > 0, a job waiting to retry was cancelled:
+			attempt + 1 will not run, its outcome is cancelled */
 	PL_EV_RETRY, /* a failed attempt runs again after delay_ms */
 	PL_EV_DONE,  /* everything is over */
 };

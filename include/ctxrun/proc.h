@@ -103,10 +103,15 @@ struct proc *proc_sweep(struct ev_loop *loop, struct reaper *r,
 /* Leader's pid. */
 pid_t proc_pid(const struct proc *p);
 
-/* Has the leader been reaped (PROC_EXITED fired)? */
-bool proc_reaped(const struct proc *p);
+/*
+ * Has the leader exited: reaped, or a zombie the reaper has not heard of
+ * yet? The exit of a leader can be heard a loop turn after a cancellation
+ * that came later (ctxrun was stopped, or busy): this tells the two apart
+ * without reaping.
+ */
+bool proc_exited(const struct proc *p);
 
-/* Leader's wait status; valid once proc_reaped(). */
+/* Leader's wait status; valid once PROC_EXITED fired. */
 int proc_status(const struct proc *p);
 
 /* Did ctxrun send the stop signal, and did it have to send SIGKILL? */

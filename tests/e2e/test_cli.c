@@ -191,6 +191,54 @@ Test(cli, exit_status_passthrough_with_timeout)
 	h_release(&p);
 }
 
+/*
+ * A command that exited before the deadline keeps its status when ctxrun
+ * hears of the exit only after the deadline (ctxrun was stopped): it was
+ * not stopped, so it did not time out (man page, DECISIONS).
+ */
+Test(cli, exit_heard_after_the_deadline_keeps_its_status)
+{
+	struct h_proc p;
+	char dir[64], go[96], events[4096];
+	pid_t pid;
+	int fd;
+	ssize_t n;
+
+	tmp_make(dir);
+	snprintf(go, sizeof(go), "%s/go", dir);
+	snprintf(events, sizeof(events), "%s/ev", dir);
+	cr_assert_eq(setenv("GO", go, 1), 0);
+	cr_assert_eq(setenv("TH", h_th, 1), 0);
+	h_start(&p, NULL, "-t", "1s", "--events", events, "--", "sh", "-c",
+		"echo ready $$; exec \"$TH\" await \"$GO\" 20000 5");
+	h_wait_ready(&p, &pid, 1, 10000);
+	h_kill(&p, SIGSTOP);
+	write_file(go, "", 0, 0644);
+	/* Stopped, ctxrun cannot reap it: gone means a zombie here. */
+	for (int i = 0; i < 2000 && !h_gone(pid); i++) {
+		usleep(5000);
+	}
+	cr_assert(h_gone(pid), "the command did not exit");
+	/* The state needed: the deadline has passed, ctxrun stopped. */
+	while (h_now() < p.t0 + 1.5) {
+		usleep(10000);
+	}
+	h_kill(&p, SIGCONT);
+	h_finish(&p, 20000);
+	expect_exit(&p, 5);
+	expect_err(&p, "");
+	fd = open(events, O_RDONLY | O_CLOEXEC);
+	cr_assert_neq(fd, -1);
+	n = read(fd, events, sizeof(events) - 1);
+	close(fd);
+	events[n > 0 ? n : 0] = '\0';
+	cr_assert_not_null(strstr(events, "\"event\":\"done\",\"status\":5}"),
+			   "done event without a cause; events <%s>", events);
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove(dir);
+}
+
 /* An expired deadline gives 124 and exactly one message. */
 Test(cli, timeout_gives_124_and_one_line)
 {

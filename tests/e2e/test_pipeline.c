@@ -1040,6 +1040,119 @@ Test(pipeline, timed_out_job_is_retried)
 	tmp_remove();
 }
 
+/*
+ * Wait for the line "PID is X" that job X ("a" + I) prints first, and
+ * return its PID.
+ */
+static pid_t
+pid_before(struct h_proc *p, int i)
+{
+	char needle[16];
+	const char *at, *line;
+
+	snprintf(needle, sizeof(needle), " is %c\n", 'a' + i);
+	at = h_wait_out(p, needle, 10000);
+	cr_assert_not_null(at, "no '%c' line; stdout <%s> stderr <%s>",
+			   'a' + i, p->out.data, p->err.data);
+	line = at;
+	while (line > p->out.data && line[-1] != '\n') {
+		line--;
+	}
+	return (pid_t)strtol(line, NULL, 10);
+}
+
+/*
+ * The run's deadline expires while a failed job waits out its retry_delay:
+ * the retry is skipped, the job is cancelled by the deadline, and the run
+ * ends as a deadline does (124), saying so, not with the failure it meant
+ * to retry.
+ */
+Test(pipeline, deadline_during_retry_delay_is_the_runs_end)
+{
+	struct h_proc p;
+	const char *f;
+	char events[4096];
+
+	tmp_make();
+	f = tmp_write("p.ini",
+		      "[pipeline]\n"
+		      "timeout = 500ms\n"
+		      "[job:flaky]\n"
+		      "retries = 3\n"
+		      "retry_delay = 60s\n"
+		      "command = echo x >> \"$D/attempts\"; exit 3\n");
+	h_run(&p, NULL, "-f", f, "--events", tmp_path("ev"));
+	expect_exit(&p, 124);
+	expect_secs(p.elapsed, 0.4, 10.0);
+	expect_file("attempts", "x\n");
+	expect_err_has(&p, "ctxrun: flaky: attempt 2 skipped (deadline "
+			   "exceeded (timeout in ");
+	expect_row(&p, "flaky", "cancelled", "exit 3", NULL);
+	tmp_read("ev", events, sizeof(events));
+	cr_assert_not_null(strstr(events, "\"event\":\"skip\",\"job\":"
+					  "\"flaky\",\"attempt\":2,"),
+			   "no skip event; events <%s>", events);
+	cr_assert_not_null(strstr(events, "\"event\":\"done\",\"status\":124,"
+					  "\"cause\":\"deadline exceeded"),
+			   "done event; events <%s>", events);
+	h_no_survivors();
+	h_release(&p);
+	tmp_remove();
+}
+
+/*
+ * Jobs that exited on their own before the run's deadline keep their
+ * outcomes, and the run its status, when ctxrun hears of their exits only
+ * after the deadline (ctxrun was stopped meanwhile): nothing was stopped.
+ * With a job still running, the deadline stops that one alone.
+ */
+Test(pipeline, exits_heard_after_the_deadline_keep_their_outcome)
+{
+	for (int running = 0; running <= 1; running++) {
+		struct h_proc p;
+		pid_t pids[3];
+
+		tmp_make();
+		h_start(&p, NULL, "-t", "1s", "-o", "raw", "-n", "a,b,c",
+			"-c", "echo \"$$ is a\"; exec \"$TH\" await \"$D/go\" 20000 0",
+			"-c", "echo \"$$ is b\"; exec \"$TH\" await \"$D/go\" 20000 0",
+			"-c", running ? "echo \"$$ is c\"; exec \"$TH\" sleep 30000"
+				      : "echo \"$$ is c\"");
+		/* All three started: none is spawned after the deadline. */
+		for (int i = 0; i < 3; i++) {
+			pids[i] = pid_before(&p, i);
+		}
+		h_kill(&p, SIGSTOP);
+		tmp_write("go", "");
+		/* Stopped, ctxrun cannot reap them: gone means zombies. */
+		for (int i = 0; i < 2000 && !(h_gone(pids[0]) && h_gone(pids[1]));
+		     i++) {
+			usleep(5000);
+		}
+		cr_assert(h_gone(pids[0]) && h_gone(pids[1]), "a, b still run");
+		/* The state needed: the deadline has passed, ctxrun stopped. */
+		while (h_now() < p.t0 + 1.5) {
+			usleep(10000);
+		}
+		h_kill(&p, SIGCONT);
+		h_finish(&p, 20000);
+		expect_row(&p, "a", "succeeded", "exit 0", NULL);
+		expect_row(&p, "b", "succeeded", "exit 0", NULL);
+		expect_err_lacks(&p, "ctxrun: a: SIGTERM");
+		expect_err_lacks(&p, "ctxrun: b: SIGTERM");
+		if (running) {
+			expect_exit(&p, 124);
+			expect_row(&p, "c", "cancelled", "SIGTERM",
+				   "deadline exceeded (--timeout 1s)");
+		} else {
+			expect_exit(&p, 0);
+		}
+		h_no_survivors();
+		h_release(&p);
+		tmp_remove();
+	}
+}
+
 /* A cancelled job is never retried. */
 Test(pipeline, cancelled_job_not_retried)
 {
