@@ -9,11 +9,8 @@
 #include "expect.h"
 #include "harness.h"
 
-#include <sys/stat.h>
-
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,17 +25,12 @@ ex_setup(void)
 {
 	static const char text[] = "printf 'out %s|%s|%s\\n' \"$0\" \"$1\" "
 				   "\"$2\"\nexit 7\n";
-	int fd;
 
 	h_setup();
 	strcpy(dir, "/tmp/ctxrun-exec-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
 	snprintf(script, sizeof(script), "%s/s.sh", dir);
-	fd = open(script, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-	cr_assert_neq(fd, -1, "open %s: %s", script, strerror(errno));
-	cr_assert_eq(write(fd, text, sizeof(text) - 1),
-		     (ssize_t)sizeof(text) - 1);
-	close(fd);
+	h_write_file(script, text, sizeof(text) - 1, 0755);
 }
 
 /* The harness's teardown, and the directory removed. */
@@ -52,45 +44,45 @@ ex_teardown(void)
 
 TestSuite(exec, .init = ex_setup, .fini = ex_teardown, .timeout = 60);
 
+/* Assert P ran the script, which printed ARGS ("$1|$2") and exited 7. */
+static void
+expect_script(struct h_proc *p, const char *args)
+{
+	char want[256];
+
+	snprintf(want, sizeof(want), "out %s|%s\n", script, args);
+	expect_exit(p, 7);
+	expect_out(p, want);
+	h_no_survivors();
+	h_release(p);
+}
+
 /* One command: the script runs with its arguments, its status comes back. */
 Test(exec, script_without_shebang_runs_with_sh)
 {
-	char want[256], path[4096];
+	char path[4096];
 	struct h_proc p;
 
 	h_run(&p, NULL, "--", script, "a", "b c");
-	snprintf(want, sizeof(want), "out %s|a|b c\n", script);
-	expect_exit(&p, 7);
-	expect_out(&p, want);
 	expect_err(&p, "");
-	h_no_survivors();
-	h_release(&p);
-
+	expect_script(&p, "a|b c");
 	/* Found through PATH, $0 is where it was found, as execvp has it. */
 	snprintf(path, sizeof(path), "%s:%s", dir, getenv("PATH"));
 	setenv("PATH", path, 1);
 	h_run(&p, NULL, "--", "s.sh", "a");
-	snprintf(want, sizeof(want), "out %s|a|\n", script);
-	expect_exit(&p, 7);
-	expect_out(&p, want);
 	expect_err(&p, "");
-	h_no_survivors();
-	h_release(&p);
+	expect_script(&p, "a|");
 }
 
 /* A -c job that is a simple command runs a script without "#!" too. */
 Test(exec, script_without_shebang_as_c_job)
 {
-	char want[256], cmd[256];
+	char cmd[256];
 	struct h_proc p;
 
 	snprintf(cmd, sizeof(cmd), "%s a", script);
 	h_run(&p, NULL, "-q", "-o", "raw", "-c", cmd);
-	snprintf(want, sizeof(want), "out %s|a|\n", script);
-	expect_exit(&p, 7);
-	expect_out(&p, want);
-	h_no_survivors();
-	h_release(&p);
+	expect_script(&p, "a|");
 }
 
 /*

@@ -19,7 +19,6 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,13 +68,9 @@ static const char *
 write_file(const char *name, const char *data, size_t len)
 {
 	static char path[256];
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	cr_assert_neq(fd, -1, "open %s: %s", path, strerror(errno));
-	cr_assert_eq(write(fd, data, len), (ssize_t)len);
-	close(fd);
+	h_write_file(path, data, len, 0644);
 	return path;
 }
 
@@ -118,17 +113,24 @@ run_limited(struct h_proc *p, const char *res, const char *n, bool group)
 	}
 }
 
-/* With 4 fds (0, 1, 2, epoll), libev's signal pipe fails: not an abort. */
-Test(startup, four_fds_is_one_line_and_125)
+/* Run as run_limited() says and expect a start-up error holding NEEDLE. */
+static void
+expect_limited_error(const char *res, const char *n, bool group,
+		     const char *needle)
 {
 	struct h_proc p;
 
-	for (int group = 0; group < 2; group++) {
-		run_limited(&p, "nofile", "4", group);
-		expect_startup_error(&p, "Too many open files");
-		h_no_survivors();
-		h_release(&p);
-	}
+	run_limited(&p, res, n, group);
+	expect_startup_error(&p, needle);
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* With 4 fds (0, 1, 2, epoll), libev's signal pipe fails: not an abort. */
+Test(startup, four_fds_is_one_line_and_125)
+{
+	expect_limited_error("nofile", "4", false, "Too many open files");
+	expect_limited_error("nofile", "4", true, "Too many open files");
 }
 
 /*
@@ -153,25 +155,16 @@ Test(startup, few_fds_run_or_say_why)
 		h_release(&p);
 	}
 	/* A group whose watchdog cannot start does not run on without it. */
-	run_limited(&p, "nofile", "5", true);
-	expect_startup_error(&p, "watchdog");
-	h_no_survivors();
-	h_release(&p);
+	expect_limited_error("nofile", "5", true, "watchdog");
 }
 
 /* Without a process to spare, the watchdog cannot start: one line, 125. */
 Test(startup, no_process_to_spare_is_one_line_and_125)
 {
-	struct h_proc p;
-
 	/* As root the command runs as nobody, who must be able to write. */
 	cr_assert_eq(chmod(dir, 0777), 0);
-	for (int group = 0; group < 2; group++) {
-		run_limited(&p, "nproc", "1", group);
-		expect_startup_error(&p, "cannot start the watchdog");
-		h_no_survivors();
-		h_release(&p);
-	}
+	expect_limited_error("nproc", "1", false, "cannot start the watchdog");
+	expect_limited_error("nproc", "1", true, "cannot start the watchdog");
 }
 
 /* An event loop with no backend (LIBEV_FLAGS naming none): not a BUG(). */
@@ -207,25 +200,23 @@ Test(startup, closed_standard_fds)
 	snprintf(script, sizeof(script), "%sexec \"$0\" touch \"$1\"", check);
 	snprintf(job, sizeof(job), "%s%s touch %s", check, h_th, ran);
 	for (size_t i = 0; i < sizeof(redirs) / sizeof(*redirs); i++) {
-		h_start_argv(&p, NULL, (const char *const[]){
-			"/bin/sh", "-c", redirs[i], "sh", h_ctxrun, "--",
-			"/bin/sh", "-c", script, h_th, ran, NULL });
-		h_finish(&p, 20000);
-		expect_exit(&p, 0);
-		cr_assert_eq(unlink(ran), 0, "%s: the command did not run",
-			     redirs[i]);
-		h_no_survivors();
-		h_release(&p);
+		/* One command, then a -c job. */
+		const char *const argv[2][12] = {
+			{ "/bin/sh", "-c", redirs[i], "sh", h_ctxrun, "--",
+			  "/bin/sh", "-c", script, h_th, ran, NULL },
+			{ "/bin/sh", "-c", redirs[i], "sh", h_ctxrun, "-q",
+			  "-c", job, NULL },
+		};
 
-		h_start_argv(&p, NULL, (const char *const[]){
-			"/bin/sh", "-c", redirs[i], "sh", h_ctxrun, "-q", "-c",
-			job, NULL });
-		h_finish(&p, 20000);
-		expect_exit(&p, 0);
-		cr_assert_eq(unlink(ran), 0, "%s: the -c job did not run",
-			     redirs[i]);
-		h_no_survivors();
-		h_release(&p);
+		for (int mode = 0; mode < 2; mode++) {
+			h_start_argv(&p, NULL, argv[mode]);
+			h_finish(&p, 20000);
+			expect_exit(&p, 0);
+			cr_assert_eq(unlink(ran), 0, "%s: %s did not run",
+				     redirs[i], mode ? "the -c job" : "COMMAND");
+			h_no_survivors();
+			h_release(&p);
+		}
 	}
 }
 
