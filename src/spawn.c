@@ -346,11 +346,35 @@ spawn_once(const struct spawn_req *req, pid_t *pid, char *script)
 }
 
 /*
+ * Is PATH a binary rather than a script: a NUL in its first line? What
+ * bash and dash ask before they run a file the kernel refused (execvp
+ * does not ask, and a program for another system then fails as a script).
+ */
+static bool
+is_binary(const char *path)
+{
+	char head[256];
+	const char *nl;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, head, sizeof(head));
+
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (n <= 0) {
+		return false;
+	}
+	nl = memchr(head, '\n', (size_t)n);
+	return memchr(head, '\0', nl ? (size_t)(nl - head) : (size_t)n) != NULL;
+}
+
+/*
  * Run SCRIPT, a file the kernel would not exec, with the shell as execvp
- * does: "/bin/sh SCRIPT ARG...", the rest of REQ unchanged. A second
- * spawn, rather than a fallback in the child: the child may not allocate,
- * and an argv of any length does not fit its fixed stack; scripts without
- * "#!" are rare enough to pay for the first attempt.
+ * and the shells do: "/bin/sh SCRIPT ARG...", the rest of REQ unchanged;
+ * ENOEXEC still for a binary. A second spawn, rather than a fallback in
+ * the child: the child may not allocate, and an argv of any length does
+ * not fit its fixed stack; scripts without "#!" are rare enough to pay
+ * for the first attempt.
  */
 static int
 spawn_script(const struct spawn_req *req, char *script, pid_t *pid)
@@ -360,6 +384,9 @@ spawn_script(const struct spawn_req *req, char *script, pid_t *pid)
 	char **argv;
 	int rc;
 
+	if (is_binary(script)) {
+		return ENOEXEC;
+	}
 	while (req->argv[argc]) {
 		argc++;
 	}

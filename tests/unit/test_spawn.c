@@ -150,6 +150,12 @@ Test(spawn, a_script_without_shebang_runs_with_sh)
 	close(fd);
 	snprintf(want, sizeof(want), "%s|a|b c\n%s|d|\n", prog, prog);
 	cr_assert_str_eq(got, want);
+	/* A NUL in the first line: a binary, not a script, as shells judge. */
+	snprintf(prog, sizeof(prog), "%s/bin/binary", dir);
+	fd = open(prog, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+	cr_assert_eq(write(fd, "exit 6 \0\n", 9), 9);
+	close(fd);
+	cr_assert_eq(run(&req, argv, &st), ENOEXEC);
 }
 
 Test(spawn, fds_directory_group_and_environment)
