@@ -25,6 +25,9 @@
  * "no internal processes" rule binds only where controllers are on).
  */
 
+/* Names a run tries for its cgroup when others of the same PID exist. */
+#define RUN_NAME_TRIES 100
+
 struct cgroup_run {
 	char *path; /* the run's directory */
 	char *rel;  /* the same below the cgroup2 mount, as /proc/PID/cgroup has it */
@@ -116,6 +119,41 @@ move_self(int fd)
 	return write(fd, "0", 1) == 1 ? 0 : -1;
 }
 
+/*
+ * Create R's directory below OWN, ctxrun's cgroup in the hierarchy at
+ * MNT: "ctxrun.PID", or "ctxrun.PID.N" when that exists. It can: a run
+ * killed with its watchdog leaves its cgroup, and the PID comes round
+ * again; another run in another PID namespace has the same PID. Which of
+ * these it is cannot be told from here, so the directory is left to its
+ * owner, dead or alive, and never removed.
+ */
+static int
+run_mkdir(struct cgroup_run *r, const char *mnt, const char *own,
+	  struct err *e)
+{
+	int pid = (int)getpid();
+
+	for (int n = 1; n <= RUN_NAME_TRIES; n++) {
+		int errnum;
+
+		r->rel = n == 1 ? xasprintf("%s/ctxrun.%d", own, pid)
+				: xasprintf("%s/ctxrun.%d.%d", own, pid, n);
+		r->path = xasprintf("%s%s", mnt, r->rel);
+		if (mkdir(r->path, 0755) == 0) {
+			return 0;
+		}
+		errnum = errno;
+		err_errno(e, errnum, "cannot create cgroup %s", r->path);
+		free(r->rel);
+		free(r->path);
+		r->rel = r->path = NULL;
+		if (errnum != EEXIST) {
+			break;
+		}
+	}
+	return -1;
+}
+
 /* Create the run's cgroup. */
 struct cgroup_run *
 cgroup_run_new(struct err *e)
@@ -131,13 +169,8 @@ cgroup_run_new(struct err *e)
 	}
 	r = xcalloc(1, sizeof(*r));
 	r->home = -1;
-	r->rel = xasprintf("%s/ctxrun.%d", own, (int)getpid());
-	r->path = xasprintf("%s%s", mnt, r->rel);
 	home = xasprintf("%s%s/cgroup.procs", mnt, own);
-	if (mkdir(r->path, 0755) < 0) {
-		err_errno(e, errno, "cannot create cgroup %s", r->path);
-		free(r->path);
-		r->path = NULL;
+	if (run_mkdir(r, mnt, own, e) < 0) {
 		goto fail;
 	}
 	kill_file = xasprintf("%s/cgroup.kill", r->path);

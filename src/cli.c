@@ -101,6 +101,29 @@ usage_error(const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * Close standard output after ctxrun wrote to it and is about to exit, as
+ * GNU tools' close_stdout() does: a write that failed (a full disk,
+ * /dev/full, a closed fd) is ctxrun's failure, -1 after saying so, and
+ * not an exit status of 0 over output that never arrived.
+ */
+static int
+close_stdout(void)
+{
+	bool failed = ferror(stdout);
+	int errnum = errno;
+
+	if (fclose(stdout) != 0) {
+		failed = true;
+		errnum = errno;
+	}
+	if (!failed) {
+		return 0;
+	}
+	fprintf(stderr, "ctxrun: write error: %s\n", strerror(errnum));
+	return -1;
+}
+
 /* Parse the duration ARG of option NAME into *MS. */
 static int
 parse_duration_opt(const char *name, const char *arg, int64_t *ms)
@@ -351,9 +374,15 @@ spec_from_commands(const struct cli_opts *o)
 		char *given = cursor ? strsep(&cursor, ",") : NULL;
 		char *name = given && *given ? xstrdup(given)
 					     : default_name(s, o->commands[i], next);
+		/* As a [job:NAME] header of a file would have it. */
+		bool blank = name[strcspn(name, " \t\n\r\v\f")];
 
-		if (spec_find(s, name) >= 0) {
-			usage_error("duplicate job name '%s' in --names", name);
+		if (blank || spec_find(s, name) >= 0) {
+			usage_error(blank ? "bad job name '%s' in --names "
+					    "(no blanks or commas)"
+					  : "duplicate job name '%s' in "
+					    "--names",
+				    name);
 			free(name);
 			free(names);
 			free(next);
@@ -489,7 +518,7 @@ run_many(struct cli_opts *o)
 	if (o->check) {
 		report_plan(stdout, s);
 		spec_free(s);
-		return 0;
+		return close_stdout();
 	}
 	o->run.timeout_ms = o->timeout_set ? o->run.timeout_ms : 0;
 	o->run.output = o->output_set ? o->run.output : OUTPUT_PREFIXED;
@@ -517,7 +546,8 @@ cli_main(int argc, char **argv)
 	rc = rc < 0 ? rc : parse_args(argc, argv, &o);
 	if (rc != 0) {
 		free(o.commands);
-		return rc > 0 ? 0 : EXIT_USAGE;
+		/* --help or --version: printed, if standard output took it. */
+		return rc > 0 && close_stdout() == 0 ? 0 : EXIT_USAGE;
 	}
 	if (o.dashdash) {
 		rc = check_command_mode(&o);

@@ -26,7 +26,7 @@
  * blank, comment, "[", "=" or ":") and encoding the raw line number N:
  *
  *	raw line			stand-in
- *	blank, # or ; comment, NUL	"" (a NUL is reported at once)
+ *	blank, # or ; comment		""
  *	[name]				"[sN]" then "=hN" (a header marker)
  *	[name (no "]")			"[sN"
  *	key = value			"kN=vN"
@@ -60,6 +60,23 @@
 
 #define JOBS_MAX 100000
 #define RETRIES_MAX 1000
+
+/*
+ * What a pipeline file may hold. No real one comes near these sizes, and
+ * an endless file (/dev/zero, `yes |`) is refused after reading at most
+ * this much, instead of when memory runs out; a NUL ends it at once, as
+ * no text file has one.
+ */
+#define LINE_MAX_BYTES (64 * 1024)
+#define FILE_MAX_BYTES (16 * 1024 * 1024)
+
+/* Where the limits check is in a text read piece by piece. */
+struct limits {
+	int line;        /* from 1 */
+	bool newline;    /* the last byte seen ended it */
+	size_t line_len; /* bytes of it so far */
+	size_t len;      /* of the text so far */
+};
 
 /* A growable string. */
 struct sbuf {
@@ -176,14 +193,65 @@ static void export_errors(struct parser *p, struct config_errors *errs);
 static void add_error(struct parser *p, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Make ERRS the one message MSG (taken). */
+static void
+one_error(struct config_errors *errs, char *msg)
+{
+	errs->msgs = xmalloc(sizeof(*errs->msgs));
+	errs->msgs[0] = msg;
+	errs->n = 1;
+}
+
+/*
+ * Check the next N bytes at S of a text against the limits, L counting
+ * where they are: NULL, or what is wrong on line L->line (counted as
+ * next_line() does: a last newline starts no line). Past the file's limit
+ * one byte is enough to say so; the rest is not looked at.
+ */
+static const char *
+limits_check(struct limits *l, const char *s, size_t n)
+{
+	size_t room = FILE_MAX_BYTES + 1 - l->len;
+	const char *end = s + (n < room ? n : room);
+
+	l->len += (size_t)(end - s);
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t seg = (size_t)((nl ? nl : end) - s);
+
+		l->line += l->newline;
+		l->newline = false;
+		if (memchr(s, '\0', seg)) {
+			return "NUL byte";
+		}
+		l->line_len += seg;
+		if (l->line_len > LINE_MAX_BYTES) {
+			return "line longer than 64 KiB";
+		}
+		if (!nl) {
+			break;
+		}
+		l->line_len = 0;
+		l->newline = true;
+		s = nl + 1;
+	}
+	return l->len > FILE_MAX_BYTES ? "file larger than 16 MiB" : NULL;
+}
+
 /* Parse and validate LEN bytes of TEXT from the file NAME. */
 struct spec *
 config_parse_buffer(const char *name, const char *text, size_t len,
 		    struct config_errors *errs)
 {
+	struct limits l = { .line = 1 };
+	const char *bad = limits_check(&l, text, len);
 	struct parser p;
 	struct spec *s;
 
+	if (bad) {
+		one_error(errs, xasprintf("%s:%d: %s", name, l.line, bad));
+		return NULL;
+	}
 	parser_init(&p, name, text, len);
 	parse_lines(&p);
 	s = validate(&p);
@@ -196,9 +264,12 @@ config_parse_buffer(const char *name, const char *text, size_t len,
 	return s;
 }
 
-/* Read all of FD into *BUF (*LEN bytes); return 0 or an errno value. */
+/*
+ * Read FD into *BUF (*LEN bytes) until its end, or until the text breaks
+ * the limits (*BAD says how, at line L->line): 0, or an errno value.
+ */
 static int
-read_all(int fd, char **buf, size_t *len)
+read_all(int fd, char **buf, size_t *len, struct limits *l, const char **bad)
 {
 	size_t cap = 65536;
 
@@ -208,7 +279,9 @@ read_all(int fd, char **buf, size_t *len)
 		ssize_t n;
 
 		if (*len == cap) {
-			cap *= 2;
+			/* One byte past the limit is all it takes to refuse. */
+			cap = cap * 2 < FILE_MAX_BYTES ? cap * 2
+						       : FILE_MAX_BYTES + 1;
 			*buf = xrealloc(*buf, cap);
 		}
 		n = read(fd, *buf + *len, cap - *len);
@@ -225,7 +298,11 @@ read_all(int fd, char **buf, size_t *len)
 		if (n == 0) {
 			return 0;
 		}
+		*bad = limits_check(l, *buf + *len, (size_t)n);
 		*len += (size_t)n;
+		if (*bad) {
+			return 0;
+		}
 	}
 }
 
@@ -236,25 +313,27 @@ config_parse_file(const char *path, struct config_errors *errs)
 	bool is_stdin = !strcmp(path, "-");
 	int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
 	int rc = fd < 0 ? errno : 0;
-	struct spec *s;
+	struct limits l = { .line = 1 };
+	const char *bad = NULL;
+	struct spec *s = NULL;
 	char *text = NULL;
 	size_t len = 0;
 
 	if (fd >= 0) {
-		rc = read_all(fd, &text, &len);
+		rc = read_all(fd, &text, &len, &l, &bad);
 		if (!is_stdin) {
 			close(fd);
 		}
 	}
 	if (rc) {
 		/* The one message without a line: there is none to name. */
-		errs->msgs = xmalloc(sizeof(*errs->msgs));
-		errs->msgs[0] = xasprintf("%s: cannot read: %s", path,
-					  strerror(rc));
-		errs->n = 1;
-		return NULL;
+		one_error(errs, xasprintf("%s: cannot read: %s", path,
+					  strerror(rc)));
+	} else if (bad) {
+		one_error(errs, xasprintf("%s:%d: %s", path, l.line, bad));
+	} else {
+		s = config_parse_buffer(path, text, len, errs);
 	}
-	s = config_parse_buffer(path, text, len, errs);
 	free(text);
 	return s;
 }
@@ -492,13 +571,6 @@ make_standin(struct parser *p, char *out, size_t size)
 	int n = p->line;
 
 	out[0] = '\0';
-	if (memchr(s, '\0', p->cur_len)) {
-		add_error(p, n, "NUL byte in line");
-		if (p->n_sections && !p->orphaned) {
-			p->sections[p->n_sections - 1].broken = true;
-		}
-		return;
-	}
 	trim(&s, &end);
 	if (s == end || *s == '#' || *s == ';') {
 		return;

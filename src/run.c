@@ -118,8 +118,32 @@ wall_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Set up the loop, the root context and ctxrun's own signals. */
-static void
+/*
+ * libev's answer to a system call that failed (its eventfd or signal pipe
+ * at start-up, with too few fds left; epoll_wait later) is perror() and
+ * abort(): a core dump and 134 for what is ctxrun's own failure, 125, with
+ * one line saying why. libev retries the call if this returns, so it must
+ * not. At start-up nothing runs yet; later, our exit closes the
+ * watchdog's pipe and the watchdog stops the jobs.
+ */
+static _Noreturn void
+run_syserr_cb(const char *msg)
+{
+	static const char libev[] = "(libev) ";
+	int errnum = errno;
+
+	if (!strncmp(msg, libev, sizeof(libev) - 1)) {
+		msg += sizeof(libev) - 1;
+	}
+	fprintf(stderr, "ctxrun: event loop: %s: %s\n", msg, strerror(errnum));
+	_exit(EXIT_INTERNAL);
+}
+
+/*
+ * Set up the loop, the root context and ctxrun's own signals; -1 after
+ * saying why the loop cannot start (nothing to release then).
+ */
+static int
 run_init(struct run *r, const struct run_opts *o)
 {
 	memset(r, 0, sizeof(*r));
@@ -128,9 +152,16 @@ run_init(struct run *r, const struct run_opts *o)
 	r->watchdog_fd = -1;
 	std_fds_open();
 	spawn_raise_fd_limit();
+	ev_set_syserr_cb(run_syserr_cb);
 	r->loop = ev_default_loop(EVFLAG_AUTO);
 	if (!r->loop) {
-		BUG("cannot initialise libev");
+		/* No backend would start: LIBEV_FLAGS names none there is. */
+		const char *flags = getenv("LIBEV_FLAGS");
+
+		fprintf(stderr, "ctxrun: cannot start the event loop: no "
+				"usable backend%s%s\n",
+			flags ? " in LIBEV_FLAGS=" : "", flags ? flags : "");
+		return -1;
 	}
 	r->started_at = ev_time();
 	r->wall_start = wall_now();
@@ -146,6 +177,7 @@ run_init(struct run *r, const struct run_opts *o)
 		r->sigs[i].data = r;
 		ev_signal_start(r->loop, &r->sigs[i]);
 	}
+	return 0;
 }
 
 /*
@@ -258,8 +290,13 @@ run_contain(struct run *r)
 	return 0;
 }
 
-/* Start the watchdog that stops the jobs if ctxrun is killed. */
-static void
+/*
+ * Start the watchdog that stops the jobs if ctxrun is killed; -1 after
+ * saying why it cannot start. Without it, the run does not start either:
+ * the jobs would outlive a killed ctxrun (see DECISIONS in ctxrun(1)),
+ * and what stopped it (no fd, no process left) would stop them too.
+ */
+static int
 run_watchdog(struct run *r, int stop_signal, int64_t grace_ms)
 {
 	struct err e;
@@ -271,15 +308,13 @@ run_watchdog(struct run *r, int stop_signal, int64_t grace_ms)
 					r->cgroup ? cgroup_run_path(r->cgroup) : NULL,
 					&pid, &e);
 	if (r->watchdog_fd < 0) {
-		/* The run can go on; only a death of ctxrun would go unhandled. */
-		if (r->opts->verbosity >= RUN_VERBOSE) {
-			fprintf(stderr, "ctxrun: %s\n", e.msg);
-		}
-		return;
+		fprintf(stderr, "ctxrun: %s\n", e.msg);
+		return -1;
 	}
 	r->watchdog_alive = true;
 	r->watchdog_pid = pid;
 	reaper_watch(r->reaper, &r->watchdog_watch, pid, run_watchdog_exit_cb);
+	return 0;
 }
 
 /*
@@ -764,7 +799,9 @@ run_command(const struct run_opts *o)
 	enum job_outcome outcome;
 	int status = EXIT_INTERNAL;
 
-	run_init(&r, o);
+	if (run_init(&r, o) < 0) {
+		return EXIT_INTERNAL;
+	}
 	if (reports_open(&r) < 0 || run_contain(&r) < 0) {
 		run_quiesce(&r);
 		run_release(&r);
@@ -899,7 +936,9 @@ run_pipeline(const struct spec *s, const struct run_opts *o)
 	int status;
 	size_t n;
 
-	run_init(&r, o);
+	if (run_init(&r, o) < 0) {
+		return EXIT_INTERNAL;
+	}
 	/* Name where the deadline came from: the command line wins. */
 	if (o->timeout_ms) {
 		snprintf(label, sizeof(label), "--timeout");
@@ -912,7 +951,12 @@ run_pipeline(const struct spec *s, const struct run_opts *o)
 		run_release(&r);
 		return EXIT_INTERNAL;
 	}
-	run_watchdog(&r, s->stop_signal, longest_grace(s));
+	if (run_watchdog(&r, s->stop_signal, longest_grace(s)) < 0) {
+		run_quiesce(&r);
+		reports_finish(&r, s->file, NULL, 0, EXIT_INTERNAL);
+		run_release(&r);
+		return EXIT_INTERNAL;
+	}
 	r.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	run_output_new(&r, name_width(s));
 	r.pipeline = pipeline_new(&(struct pipeline_opts){

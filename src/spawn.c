@@ -17,6 +17,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "ctxrun/util.h"
+
 /* The limit on open fds ctxrun was given, restored in every child. */
 static struct rlimit job_nofile;
 static bool nofile_raised;
@@ -24,11 +26,15 @@ static bool nofile_raised;
 /* The child's stack: what exec needs, plus room for sanitizer runtimes. */
 #define STACK_SIZE (128 * 1024)
 
+/* The shell that runs a program the kernel cannot (execvp's ENOEXEC rule). */
+#define SCRIPT_SHELL "/bin/sh"
+
 struct child {
 	const struct spawn_req *req;
 	const char *path; /* PATH to search */
 	int max_fd;       /* for closing fds where close_range() is missing */
 	int err;          /* written by the child before it exits */
+	char *script;     /* PATH_MAX bytes: with ENOEXEC, what exec refused */
 };
 
 /* The child stack, mapped once with a guard page below it. */
@@ -79,6 +85,22 @@ close_from_3(const struct child *c)
 	}
 }
 
+/*
+ * Leave after the exec of PATH failed with E, keeping PATH for the parent
+ * when the kernel did not know how to run it (ENOEXEC, a script without
+ * "#!"): the parent then runs it with the shell.
+ */
+CHILD_CODE static _Noreturn void
+exec_failed(struct child *c, const char *path, int e)
+{
+	size_t len = strlen(path) + 1;
+
+	if (e == ENOEXEC && len <= PATH_MAX) {
+		memcpy(c->script, path, len);
+	}
+	child_fail(c, e);
+}
+
 /* exec FILE, through the directories of C->path when it has no slash. */
 CHILD_CODE static void
 exec_program(struct child *c, const char *file)
@@ -90,7 +112,7 @@ exec_program(struct child *c, const char *file)
 
 	if (!r->search_path || strchr(file, '/')) {
 		execve(file, r->argv, r->envp);
-		child_fail(c, errno);
+		exec_failed(c, file, errno);
 	}
 	for (const char *dir = c->path, *end;; dir = end + 1) {
 		size_t dlen;
@@ -117,7 +139,7 @@ exec_program(struct child *c, const char *file)
 			case ETIMEDOUT:
 				break;
 			default:
-				child_fail(c, errno);
+				exec_failed(c, buf, errno);
 			}
 		}
 		if (!*end) {
@@ -279,11 +301,15 @@ clone_child(struct child *c, char *stack)
 	return -ENOSYS;
 }
 
-int
-spawn_start(const struct spawn_req *req, pid_t *pid)
+/*
+ * Start REQ's program once, as spawn_start() does; with ENOEXEC, the file
+ * the exec refused is in SCRIPT (PATH_MAX bytes).
+ */
+static int
+spawn_once(const struct spawn_req *req, pid_t *pid, char *script)
 {
 	static int max_fd;
-	struct child c = { .req = req };
+	struct child c = { .req = req, .script = script };
 	char *stack = child_stack();
 	sigset_t all, old;
 	pid_t p;
@@ -316,5 +342,76 @@ spawn_start(const struct spawn_req *req, pid_t *pid)
 		*pid = p;
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+/*
+ * Is PATH a binary rather than a script: a NUL in its first line? What
+ * bash and dash ask before they run a file the kernel refused (execvp
+ * does not ask, and a program for another system then fails as a script).
+ */
+static bool
+is_binary(const char *path)
+{
+	char head[256];
+	const char *nl;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, head, sizeof(head));
+
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (n <= 0) {
+		return false;
+	}
+	nl = memchr(head, '\n', (size_t)n);
+	return memchr(head, '\0', nl ? (size_t)(nl - head) : (size_t)n) != NULL;
+}
+
+/*
+ * Run SCRIPT, a file the kernel would not exec, with the shell as execvp
+ * and the shells do: "/bin/sh SCRIPT ARG...", the rest of REQ unchanged;
+ * ENOEXEC still for a binary. A second spawn, rather than a fallback in
+ * the child: the child may not allocate, and an argv of any length does
+ * not fit its fixed stack; scripts without "#!" are rare enough to pay
+ * for the first attempt.
+ */
+static int
+spawn_script(const struct spawn_req *req, char *script, pid_t *pid)
+{
+	struct spawn_req sh = *req;
+	size_t argc = 0;
+	char **argv;
+	int rc;
+
+	if (is_binary(script)) {
+		return ENOEXEC;
+	}
+	while (req->argv[argc]) {
+		argc++;
+	}
+	argv = xcalloc(argc + 2, sizeof(*argv));
+	argv[0] = SCRIPT_SHELL;
+	argv[1] = script;
+	memcpy(argv + 2, req->argv + 1, argc * sizeof(*argv));
+	sh.argv = argv;
+	sh.search_path = false;
+	rc = spawn_once(&sh, pid, script);
+	free(argv);
+	/* No shell to run it with: the script's own error is the news. */
+	return rc == ENOENT ? ENOEXEC : rc;
+}
+
+int
+spawn_start(const struct spawn_req *req, pid_t *pid)
+{
+	char script[PATH_MAX];
+	int rc;
+
+	script[0] = '\0';
+	rc = spawn_once(req, pid, script);
+	if (rc == ENOEXEC && script[0]) {
+		rc = spawn_script(req, script, pid);
+	}
 	return rc;
 }

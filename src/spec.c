@@ -95,20 +95,26 @@ spec_find(const struct spec *s, const char *name)
 /*
  * Words the shell gives a meaning of its own (keywords, and built-ins
  * whose program namesake behaves differently or does not exist), after
- * make's list for the same shortcut.
+ * make's list for the same shortcut, plus what make misses: dash's
+ * "chdir", the echo, printf and kill whose programs take other options
+ * (dash's echo prints "-e"), and bash's own, since /bin/sh may be bash.
+ * Only true, false and test stay exec'd: their programs behave the same.
  */
 static const char *const shell_words[] = {
-	"!", ".", ":", "[", "[[", "]]", "{", "}", "alias", "bg", "break",
-	"case", "cd", "command", "continue", "declare", "do", "done", "elif",
-	"else", "esac", "eval", "exec", "exit", "export", "fc", "fg", "fi",
-	"for", "function", "getopts", "hash", "if", "in", "jobs", "let",
-	"local", "login", "logout", "newgrp", "pwd", "read", "readonly",
-	"return", "select", "set", "shift", "source", "then", "time", "times",
-	"trap", "type", "typeset", "ulimit", "umask", "unalias", "unset",
-	"until", "wait", "while",
+	"!", ".", ":", "[", "[[", "]]", "alias", "bg", "bind", "break",
+	"builtin", "caller", "case", "cd", "chdir", "command", "compgen",
+	"complete", "compopt", "continue", "declare", "dirs", "disown", "do",
+	"done", "echo", "elif", "else", "enable", "esac", "eval", "exec",
+	"exit", "export", "fc", "fg", "fi", "for", "function", "getopts",
+	"hash", "help", "history", "if", "in", "jobs", "kill", "let", "local",
+	"login", "logout", "mapfile", "newgrp", "popd", "printf", "pushd",
+	"pwd", "read", "readarray", "readonly", "return", "select", "set",
+	"shift", "shopt", "source", "suspend", "then", "time", "times", "trap",
+	"type", "typeset", "ulimit", "umask", "unalias", "unset", "until",
+	"wait", "while", "{", "}",
 };
 
-/* Is WORD a shell keyword or special built-in? */
+/* Is WORD a shell keyword or built-in? */
 static bool
 is_shell_word(const char *word)
 {

@@ -8,7 +8,8 @@
  * fork, a cleared environment), and a race-free forced stop.
  *
  * 1. cgroup_run_new() once per run: finds the cgroup2 mount and ctxrun's
- *    own cgroup (/proc/self/cgroup), and creates "ctxrun.PID" below it.
+ *    own cgroup (/proc/self/cgroup), and creates "ctxrun.PID" below it
+ *    ("ctxrun.PID.N" when a stale or foreign one has that name).
  *    NULL, with why in E, when that is not possible (no cgroup2, not
  *    writable, no cgroup.kill): the caller falls back to process groups
  *    and marks (ptree.h), or refuses with --cgroup on.

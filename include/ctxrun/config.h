@@ -31,8 +31,10 @@ struct config_errors {
  * Parse and validate the LEN bytes at TEXT, read from the file named NAME
  * (used in messages and copied to spec.file). Returns a spec, or NULL with
  * ERRS filled (at least one message). ERRS is always overwritten (empty on
- * success), so release it either way. TEXT need not be NUL-terminated and
- * may hold any bytes; a NUL byte is an error on its line.
+ * success), so release it either way. TEXT need not be NUL-terminated.
+ * A text that is no pipeline file at all, with a NUL byte, a line of more
+ * than 64 KiB or more than 16 MiB in all, gets that one error and no
+ * other: "NAME:LINE: NUL byte" (see ctxrun.ini(5)).
  */
 struct spec *config_parse_buffer(const char *name, const char *text, size_t len,
 				 struct config_errors *errs);
@@ -41,6 +43,8 @@ struct spec *config_parse_buffer(const char *name, const char *text, size_t len,
  * Read the file PATH ("-": standard input, named "-" in messages) and parse
  * it as above. A file that cannot be read gives one error naming it and the
  * reason, "PATH: cannot read: REASON", the only message without a line.
+ * Reading stops at the first byte past the limits above, so an endless
+ * file (/dev/zero, a pipe) costs at most 16 MiB.
  */
 struct spec *config_parse_file(const char *path, struct config_errors *errs);
 

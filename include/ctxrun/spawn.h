@@ -20,8 +20,11 @@
  * group when asked; the terminal handed to that group when asked; fds 0-2
  * as given, every other fd closed; the working directory; an empty signal
  * mask; exec, searching PATH (ctxrun's own, as posix_spawnp does) when
- * asked. Signals stay blocked in the child until just before the exec, so
- * no handler of ctxrun's ever runs on its memory there. Asked for a
+ * asked. A file the kernel will not exec (ENOEXEC: a script without "#!")
+ * is run as "/bin/sh FILE ARG..." instead, as execvp and every shell do,
+ * unless a NUL in its first line makes it a binary (as the shells judge).
+ * Signals stay blocked in the child until just before the exec, so no
+ * handler of ctxrun's ever runs on its memory there. Asked for a
  * cgroup, the child is born in it: clone3() with CLONE_INTO_CGROUP, which
  * saves the caller two cgroup migrations of its own per spawn.
  */

@@ -774,3 +774,14 @@ h_cgroups(void)
 	}
 	return known && !(env && !strcmp(env, "off"));
 }
+
+/* Write LEN bytes of DATA to a new file PATH with MODE. */
+void
+h_write_file(const char *path, const char *data, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+
+	cr_assert_neq(fd, -1, "open %s: %s", path, strerror(errno));
+	cr_assert_eq(write(fd, data, len), (ssize_t)len, "write %s", path);
+	close(fd);
+}

@@ -132,6 +132,9 @@ int h_lines(const char *s);
 /* Whether process PID no longer exists (or is a zombie). */
 bool h_gone(pid_t pid);
 
+/* Write LEN bytes of DATA to a new file PATH with MODE, or fail the test. */
+void h_write_file(const char *path, const char *data, size_t len, mode_t mode);
+
 /* Start ctxrun with the given arguments (no NULL needed). */
 #define h_start(p, opts, ...)                                            \
 	h_start_argv((p), (opts), (const char *const[]){ h_ctxrun,       \

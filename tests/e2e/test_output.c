@@ -148,11 +148,11 @@ expect_golden(const char *gcase, const char *file, const char *text)
 
 /*
  * The small failing pipeline of the golden tests, one job at a time so
- * the order is fixed: "ok" succeeds, "bad <&\"'" prints (with "]]>" and a
+ * the order is fixed: "ok" succeeds, "bad<&\"'" prints (with "]]>" and a
  * last line without newline) and fails, "later" is then skipped.
  */
 #define GOLDEN_PIPELINE                                                      \
-	"-j", "1", "-n", "ok,bad <&\"',later",                               \
+	"-j", "1", "-n", "ok,bad<&\"',later",                                \
 	"-c", "$TH print 'ok out' 'ok err'",                                 \
 	"-c", "$TH print 'bad ]]> out' 'bad err'; printf 'no newline'; exit 2", \
 	"-c", "$TH print never never"

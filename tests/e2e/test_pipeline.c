@@ -1944,6 +1944,27 @@ Test(pipeline, more_names_than_commands_is_125)
 	tmp_remove();
 }
 
+/* A name with a blank is refused, as in a [job:NAME] header; nothing runs. */
+Test(pipeline, names_with_blanks_are_125)
+{
+	static const char *const names[] = { "a b", "a\tb", "a\nb", "ok, b" };
+	struct h_proc p;
+
+	tmp_make();
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		h_run(&p, NULL, "-n", names[i], "-c", "touch \"$D/a\"", "-c",
+		      "touch \"$D/b\"");
+		expect_exit(&p, 125);
+		cr_assert(!tmp_exists("a") && !tmp_exists("b"), "a job ran");
+		cr_assert(!strncmp(p.err.data, "ctxrun: bad job name '", 22),
+			  "stderr: <%s>", p.err.data);
+		expect_out(&p, "");
+		h_no_survivors();
+		h_release(&p);
+	}
+	tmp_remove();
+}
+
 /* ---- verbosity ---- */
 
 /* -q prints no lifecycle lines, and the summary as one line per job. */

@@ -10,6 +10,7 @@
  * line instead of sleeping. Pids of helpers forked by th are printed only
  * after those helpers have told th (through a pipe) that they are set up.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -17,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +63,7 @@ static int th_await(int argc, char **argv);
 static int th_forks(int argc, char **argv);
 static int th_close_stdout(int argc, char **argv);
 static int th_flood_err(int argc, char **argv);
+static int th_limit(int argc, char **argv);
 
 static const struct th_cmd th_cmds[] = {
 	{ "exit", 1, th_exit, "exit N" },
@@ -90,6 +93,7 @@ static const struct th_cmd th_cmds[] = {
 	{ "forks", 2, th_forks, "forks N MS" },
 	{ "close-stdout", 1, th_close_stdout, "close-stdout MS" },
 	{ "flood-err", 1, th_flood_err, "flood-err BYTES" },
+	{ "limit", 3, th_limit, "limit nofile|nproc N CMD [ARG...]" },
 };
 
 /* Print a message and the usage to stderr and exit with TH_EXIT_USAGE. */
@@ -894,6 +898,41 @@ th_flood_err(int argc, char **argv)
 {
 	(void)argc;
 	return th_flood_fd(2, 'e', th_num(argv[2]));
+}
+
+/*
+ * th limit nofile|nproc N CMD [ARG...]: exec CMD with that limit, soft
+ * and hard, at N, and no fd above 2, so that N means the same whatever
+ * the test runner left open. RLIMIT_NPROC does not bind root (nor
+ * CAP_SYS_RESOURCE): as root, th first becomes "nobody" (65534), and
+ * lowers the limit only then, since a setuid() over the limit would make
+ * the exec fail itself.
+ */
+static int
+th_limit(int argc, char **argv)
+{
+	struct rlimit rl;
+	int res = RLIMIT_NOFILE;
+
+	(void)argc;
+	if (strcmp(argv[2], "nproc") == 0) {
+		res = RLIMIT_NPROC;
+	} else if (strcmp(argv[2], "nofile") != 0) {
+		th_die("limit: nofile or nproc");
+	}
+	if (res == RLIMIT_NPROC && geteuid() == 0 &&
+	    (setgroups(0, NULL) < 0 || setgid(65534) < 0 ||
+	     setuid(65534) < 0)) {
+		th_die("limit: cannot become nobody");
+	}
+	rl.rlim_cur = rl.rlim_max = (rlim_t)th_num(argv[3]);
+	if (setrlimit(res, &rl) < 0) {
+		th_die("limit: setrlimit");
+	}
+	close_range(3, ~0U, 0);
+	execv(argv[4], argv + 4);
+	th_die("limit: exec");
+	return TH_EXIT_USAGE;
 }
 
 /* Run the subcommand named by argv[1]. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -695,7 +696,117 @@ Test(config, nul_byte_names_its_line)
 
 	cr_assert_null(s);
 	cr_assert_eq(errs.n, 1);
-	cr_assert_str_eq(errs.msgs[0], "t.ini:2: NUL byte in line");
+	cr_assert_str_eq(errs.msgs[0], "t.ini:2: NUL byte");
+	config_errors_release(&errs);
+}
+
+/* The first NUL is the one error: a file with one is no text at all. */
+Test(config, nul_byte_is_the_only_error)
+{
+	static const char text[] = "[job:a]\ncomand = a\n\0\n[job:b\n";
+	struct config_errors errs;
+
+	cr_assert_null(config_parse_buffer("t.ini", text, sizeof(text) - 1,
+					   &errs));
+	cr_assert_eq(errs.n, 1, "first: %s", errs.msgs[0]);
+	cr_assert_str_eq(errs.msgs[0], "t.ini:3: NUL byte");
+	config_errors_release(&errs);
+}
+
+/* A line may hold 64 KiB, not one byte more; the line is named. */
+Test(config, line_of_64_kib_at_most)
+{
+	size_t max = 64 * 1024, head = strlen("[job:a]\ncommand = ");
+	char *text = xmalloc(max + 64);
+	struct spec *s;
+
+	memcpy(text, "[job:a]\ncommand = ", head);
+	memset(text + head, 'x', max - strlen("command = "));
+	strcpy(text + 8 + max, "\n");
+	s = ok(text);
+	cr_assert_eq(strlen(s->jobs[0].command), max - strlen("command = "));
+	spec_free(s);
+	strcpy(text + 8 + max, "y\n");
+	bad_one(text, "t.ini:2: line longer than 64 KiB");
+	free(text);
+}
+
+/* A file may hold 16 MiB, not one byte more; the line is named. */
+Test(config, file_of_16_mib_at_most)
+{
+	size_t max = 16 * 1024 * 1024;
+	static const char job[] = "[job:a]\ncommand = a\n";
+	char *text = xmalloc(max + 2), want[64];
+	struct config_errors errs;
+	struct spec *s;
+	int lines = 0;
+
+	/* The job, then lines of "#" and a newline, 64 bytes each. */
+	memcpy(text, job, sizeof(job) - 1);
+	memset(text + sizeof(job) - 1, '#', max - (sizeof(job) - 1));
+	for (size_t i = sizeof(job) - 1 + 63; i < max; i += 64) {
+		text[i] = '\n';
+	}
+	text[max - 1] = '\n';
+	s = config_parse_buffer("t.ini", text, max, &errs);
+	cr_assert_not_null(s, "%s", errs.n ? errs.msgs[0] : "");
+	spec_free(s);
+	config_errors_release(&errs);
+	/* One byte more starts a new line: that line broke the limit. */
+	text[max] = '#';
+	for (size_t i = 0; i < max; i++) {
+		lines += text[i] == '\n';
+	}
+	snprintf(want, sizeof(want), "t.ini:%d: file larger than 16 MiB",
+		 lines + 1);
+	cr_assert_null(config_parse_buffer("t.ini", text, max + 1, &errs));
+	cr_assert_eq(errs.n, 1);
+	cr_assert_str_eq(errs.msgs[0], want);
+	config_errors_release(&errs);
+	free(text);
+}
+
+/* /dev/zero: one read, then the NUL ends it. */
+Test(config, dev_zero_is_refused_at_once)
+{
+	struct config_errors errs;
+
+	cr_assert_null(config_parse_file("/dev/zero", &errs));
+	cr_assert_eq(errs.n, 1);
+	cr_assert_str_eq(errs.msgs[0], "/dev/zero:1: NUL byte");
+	config_errors_release(&errs);
+}
+
+/* An endless text on standard input: reading stops past 16 MiB. */
+Test(config, endless_stdin_stops_at_the_limit)
+{
+	struct config_errors errs;
+	int fds[2], saved = dup(STDIN_FILENO);
+	pid_t writer;
+
+	cr_assert_eq(pipe(fds), 0);
+	writer = fork();
+	cr_assert_geq(writer, 0);
+	if (writer == 0) {
+		static const char yes[] = "y\ny\ny\ny\ny\ny\ny\ny\n";
+
+		close(fds[0]);
+		signal(SIGPIPE, SIG_DFL);
+		while (write(fds[1], yes, sizeof(yes) - 1) > 0) {
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	cr_assert_eq(dup2(fds[0], STDIN_FILENO), STDIN_FILENO);
+	close(fds[0]);
+	cr_assert_null(config_parse_file("-", &errs));
+	/* Our end closed, the writer dies of SIGPIPE. */
+	dup2(saved, STDIN_FILENO);
+	close(saved);
+	kill(writer, SIGKILL);
+	waitpid(writer, NULL, 0);
+	cr_assert_eq(errs.n, 1);
+	cr_assert_str_eq(errs.msgs[0], "-:8388609: file larger than 16 MiB");
 	config_errors_release(&errs);
 }
 
@@ -1001,7 +1112,11 @@ Test(config, direct_argv_only_for_simple_commands)
 		"ls *.c", "echo ~", "a && b", "a | b", "a > f", "(a)", "a &",
 		"echo a\\ b", "A=1 env", "cd /tmp", "exit 3", "set -e", "pwd",
 		"[ -e x ]", "! true", "echo `date`", "x # comment",
+		/* dash's chdir and echo -e, bash's own built-ins */
+		"chdir /", "echo -e x", "printf %s x", "kill -l", "pushd /tmp",
+		"shopt -s x", "builtin cd", "umask 077", "wait", "trap",
 	};
+	static const char *const no_shell[] = { "true", "false", "test -e x" };
 	char **argv = direct_of("", "", "  sleep   0.5 --x=y,z:1@h+%  ");
 
 	cr_assert_not_null(argv);
@@ -1025,4 +1140,10 @@ Test(config, direct_argv_only_for_simple_commands)
 	argv = direct_of("", "env = A=1\n", "true");
 	cr_expect_not_null(argv);
 	spec_argv_free(argv);
+	/* Their programs do what the built-ins do: no shell needed. */
+	for (size_t i = 0; i < sizeof(no_shell) / sizeof(*no_shell); i++) {
+		argv = direct_of("", "", no_shell[i]);
+		cr_expect_not_null(argv, "'%s' kept the shell", no_shell[i]);
+		spec_argv_free(argv);
+	}
 }

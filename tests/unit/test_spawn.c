@@ -118,6 +118,46 @@ Test(spawn, a_name_with_a_slash_is_not_searched)
 	cr_assert_eq(run(&req, argv, &st), ENOENT);
 }
 
+/* A script without "#!" runs as "/bin/sh SCRIPT ARG...", as execvp has it. */
+Test(spawn, a_script_without_shebang_runs_with_sh)
+{
+	char prog[256], out[256], got[1024] = "", want[1024];
+	char *argv[] = { prog, "a", "b c", NULL };
+	char *by_name[] = { "ctxrun-spawn-script", "d", NULL };
+	char *old = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+	struct spawn_req req = { .search_path = true, .tty_fd = -1,
+				 .fds = { -1, -1, -1 } };
+	int st = 0, fd;
+
+	make_file("bin", "ctxrun-spawn-script", 0755,
+		  "echo \"$0|$1|$2\" >>\"${0%/bin/*}/out\"\nexit 6\n");
+	snprintf(prog, sizeof(prog), "%s/bin/ctxrun-spawn-script", dir);
+	cr_assert_eq(run(&req, argv, &st), 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 6, "status %#x", st);
+	/* Found through PATH: $0 is the file found. */
+	snprintf(out, sizeof(out), "%s/bin", dir);
+	setenv("PATH", out, 1);
+	cr_assert_eq(run(&req, by_name, &st), 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 6, "status %#x", st);
+	if (old) {
+		setenv("PATH", old, 1);
+		free(old);
+	}
+	snprintf(out, sizeof(out), "%s/out", dir);
+	fd = open(out, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_gt(read(fd, got, sizeof(got) - 1), 0);
+	close(fd);
+	snprintf(want, sizeof(want), "%s|a|b c\n%s|d|\n", prog, prog);
+	cr_assert_str_eq(got, want);
+	/* A NUL in the first line: a binary, not a script, as shells judge. */
+	snprintf(prog, sizeof(prog), "%s/bin/binary", dir);
+	fd = open(prog, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+	cr_assert_eq(write(fd, "exit 6 \0\n", 9), 9);
+	close(fd);
+	cr_assert_eq(run(&req, argv, &st), ENOEXEC);
+}
+
 Test(spawn, fds_directory_group_and_environment)
 {
 	char out[256], *argv[] = { "/bin/sh", "-c",
