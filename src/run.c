@@ -38,9 +38,9 @@
  * ctxrun's own signals are libev signal watchers, so a handler does nothing
  * but wake the loop (skalibs' self-pipe, done by libev). The first one
  * (any of signame_interrupts) cancels the root context; a second skips
- * what is left of every grace period. A run ends when its job or pipeline is done: the watchers are
- * stopped and the loop runs dry, so ev_run() returning means nothing is
- * left to wait for.
+ * what is left of every grace period. A run ends when its job or pipeline
+ * is done: the watchers are stopped and the loop runs dry, so ev_run()
+ * returning means nothing is left to wait for.
  */
 
 #define EXIT_TIMEDOUT 124
@@ -119,8 +119,8 @@ wall_now(void)
 /*
  * Take ctxrun's signals back from whatever state its parent left them in
  * (ctxrun(1), SIGNALS). A handler for each interrupting signal, which also
- * overrides an inherited SIG_IGN; SIGPIPE ignored, as write errors say it;
- * and those, with SIGCHLD, unblocked: libev installs its handlers but
+ * overrides an inherited SIG_IGN; SIGPIPE ignored, since EPIPE says the
+ * same; and those, with SIGCHLD, unblocked: libev installs its handlers but
  * leaves the mask alone, and a blocked SIGCHLD would leave every exit
  * unheard (GNU timeout's unblock_signal). Signals ctxrun does not use
  * stay as they came; jobs start with an empty mask anyway (spawn.h).
@@ -134,10 +134,12 @@ run_signals_start(struct run *r)
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	for (size_t i = 0; i < SIGNAME_N_INTERRUPTS; i++) {
-		ev_signal_init(&r->sigs[i], run_signal_cb, signame_interrupts[i]);
+		int signo = signame_interrupts[i];
+
+		ev_signal_init(&r->sigs[i], run_signal_cb, signo);
 		r->sigs[i].data = r;
 		ev_signal_start(r->loop, &r->sigs[i]);
-		sigaddset(&set, signame_interrupts[i]);
+		sigaddset(&set, signo);
 	}
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }

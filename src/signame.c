@@ -46,8 +46,8 @@ parse_realtime(const char *name, int *signo, struct err *e)
 {
 	bool from_min = !strncasecmp(name, "RTMIN", 5);
 	char sign = from_min ? '+' : '-';
-	const char *digits = name + 6;
 	int span = SIGRTMAX - SIGRTMIN;
+	const char *digits;
 	unsigned long n;
 
 	if (!from_min && strncasecmp(name, "RTMAX", 5)) {
@@ -57,6 +57,7 @@ parse_realtime(const char *name, int *signo, struct err *e)
 		*signo = from_min ? SIGRTMIN : SIGRTMAX;
 		return 1;
 	}
+	digits = name + 6;
 	if (name[5] != sign || !isdigit((unsigned char)*digits) ||
 	    digits[strspn(digits, "0123456789")]) {
 		return 0;
@@ -136,8 +137,8 @@ signame_name(int signo)
 		bool low = signo - SIGRTMIN <= (SIGRTMAX - SIGRTMIN) / 2;
 		int n = low ? signo - SIGRTMIN : SIGRTMAX - signo;
 
-		snprintf(numbered[signo], sizeof(numbered[signo]), "SIGRT%s%c%d",
-			 low ? "MIN" : "MAX", low ? '+' : '-', n);
+		snprintf(numbered[signo], sizeof(numbered[signo]), "SIGRT%s%d",
+			 low ? "MIN+" : "MAX-", n);
 		if (!n) {
 			numbered[signo][8] = '\0'; /* "SIGRTMIN" */
 		}

@@ -170,7 +170,8 @@ watchdog_start(int stop_signal, int64_t grace_ms, const char *cgroup_dir,
 	errnum = errno;
 	if (*pid == 0) {
 		close(fds[1]);
-		watchdog_main(fds[0], parent, stop_signal, grace_ms, cgroup_dir);
+		watchdog_main(fds[0], parent, stop_signal, grace_ms,
+			      cgroup_dir);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (*pid < 0) {

@@ -567,7 +567,8 @@ static const int every_stop_signal[] = {
 	SIGSTKFLT, SIGPOLL, SIGPWR,
 };
 
-#define N_STOP_SIGNALS (sizeof(every_stop_signal) / sizeof(every_stop_signal[0]))
+#define N_STOP_SIGNALS                                                       \
+	(sizeof(every_stop_signal) / sizeof(every_stop_signal[0]))
 
 /* Free the parameter array. */
 static void

@@ -61,8 +61,8 @@ Test(signals, realtime_offset_out_of_range)
 
 	h_run(&p, NULL, "-s", "RTMIN+31", "--", h_th, "exit", "0");
 	expect_exit(&p, 125);
-	expect_err(&p, "ctxrun: invalid --signal 'RTMIN+31': RTMIN+31 is out of "
-		       "range: RTMIN+0 to RTMIN+30\n"
+	expect_err(&p, "ctxrun: invalid --signal 'RTMIN+31': RTMIN+31 is "
+		       "out of range: RTMIN+0 to RTMIN+30\n"
 		       "Try 'ctxrun --help' for more information.\n");
 	h_release(&p);
 	h_run(&p, NULL, "-s", "sigrtmax-99", "--", h_th, "exit", "0");
