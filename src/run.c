@@ -2,6 +2,7 @@
 #include "ctxrun/run.h"
 
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -36,10 +37,10 @@
 /*
  * ctxrun's own signals are libev signal watchers, so a handler does nothing
  * but wake the loop (skalibs' self-pipe, done by libev). The first one
- * cancels the root context; a second skips what is left of every grace
- * period. A run ends when its job or pipeline is done: the watchers are
- * stopped and the loop runs dry, so ev_run() returning means nothing is
- * left to wait for.
+ * (any of signame_interrupts) cancels the root context; a second skips
+ * what is left of every grace period. A run ends when its job or pipeline
+ * is done: the watchers are stopped and the loop runs dry, so ev_run()
+ * returning means nothing is left to wait for.
  */
 
 #define EXIT_TIMEDOUT 124
@@ -58,7 +59,7 @@ struct run {
 	struct output *output;    /* NULL: raw, jobs write to our fds */
 	struct output_job *io;    /* one command's pipes, or NULL */
 	int devnull;
-	ev_signal sigs[3];
+	ev_signal sigs[SIGNAME_N_INTERRUPTS];
 	int interrupts;
 	int handover_signal; /* terminal signal that killed a tty-owning job */
 	bool tty_handed;
@@ -78,8 +79,6 @@ struct run {
 	ev_tstamp started_at;  /* ev_time() when the run started */
 	ev_tstamp job_started_at, job_ended_at; /* one-command mode */
 };
-
-static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
 
 static void run_signal_cb(struct ev_loop *loop, ev_signal *w, int revents);
 static void run_job_cb(struct job *j, const struct job_event *ev, void *data);
@@ -140,6 +139,34 @@ run_syserr_cb(const char *msg)
 }
 
 /*
+ * Take ctxrun's signals back from whatever state its parent left them in
+ * (ctxrun(1), SIGNALS). A handler for each interrupting signal, which also
+ * overrides an inherited SIG_IGN; SIGPIPE ignored, since EPIPE says the
+ * same; and those, with SIGCHLD, unblocked: libev installs its handlers but
+ * leaves the mask alone, and a blocked SIGCHLD would leave every exit
+ * unheard (GNU timeout's unblock_signal). Signals ctxrun does not use
+ * stay as they came; jobs start with an empty mask anyway (spawn.h).
+ */
+static void
+run_signals_start(struct run *r)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (size_t i = 0; i < SIGNAME_N_INTERRUPTS; i++) {
+		int signo = signame_interrupts[i];
+
+		ev_signal_init(&r->sigs[i], run_signal_cb, signo);
+		r->sigs[i].data = r;
+		ev_signal_start(r->loop, &r->sigs[i]);
+		sigaddset(&set, signo);
+	}
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+/*
  * Set up the loop, the root context and ctxrun's own signals; -1 after
  * saying why the loop cannot start (nothing to release then).
  */
@@ -167,16 +194,10 @@ run_init(struct run *r, const struct run_opts *o)
 	r->wall_start = wall_now();
 	/* Orphans of a job are re-parented to us, not to init. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	signal(SIGPIPE, SIG_IGN);
 	r->root = ctx_new_root(r->loop);
 	r->reaper = reaper_new(r->loop);
 	reaper_start(r->reaper);
-	/* Installing handlers also overrides an inherited SIG_IGN (SPEC 6.5). */
-	for (size_t i = 0; i < ARRAY_SIZE(stop_signals); i++) {
-		ev_signal_init(&r->sigs[i], run_signal_cb, stop_signals[i]);
-		r->sigs[i].data = r;
-		ev_signal_start(r->loop, &r->sigs[i]);
-	}
+	run_signals_start(r);
 	return 0;
 }
 
@@ -341,7 +362,7 @@ run_quiesce(struct run *r)
 	 * then would kill us before the watchdog is reaped.
 	 */
 	r->quiesced = true;
-	for (size_t i = 0; i < ARRAY_SIZE(stop_signals); i++) {
+	for (size_t i = 0; i < SIGNAME_N_INTERRUPTS; i++) {
 		ev_unref(r->loop);
 	}
 	watchdog_dismiss(r->watchdog_fd);
@@ -420,7 +441,7 @@ run_release(struct run *r)
 	reaper_free(r->reaper);
 	ctx_free(r->root);
 	if (r->quiesced) {
-		for (size_t i = 0; i < ARRAY_SIZE(stop_signals); i++) {
+		for (size_t i = 0; i < SIGNAME_N_INTERRUPTS; i++) {
 			ev_ref(r->loop);
 			ev_signal_stop(r->loop, &r->sigs[i]);
 		}
@@ -429,12 +450,21 @@ run_release(struct run *r)
 	ev_loop_destroy(r->loop);
 }
 
-/* Release R and die by SIGNO with its default action, as callers expect. */
+/*
+ * Release R and die by SIGNO with its default action, as callers expect.
+ * Some of them (SIGQUIT, SIGSYS, SIGXCPU, SIGXFSZ) dump core by default:
+ * ctxrun dies of the signal, but no core of it is wanted, so core dumps
+ * are off first, as GNU timeout does (not dumpable: no core_pattern
+ * helper runs either). First of all: releasing R restores the default
+ * actions, and another signal may come through from then on.
+ */
 static _Noreturn void
 reraise(struct run *r, int signo)
 {
 	sigset_t set;
 
+	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
+	prctl(PR_SET_DUMPABLE, 0);
 	run_release(r);
 	fflush(stdout);
 	signal(signo, SIG_DFL);
@@ -982,7 +1012,7 @@ run_pipeline(const struct spec *s, const struct run_opts *o)
 	return status;
 }
 
-/* SIGINT, SIGTERM or SIGHUP reached ctxrun. */
+/* An interrupting signal (SIGINT, SIGTERM, SIGUSR1...) reached ctxrun. */
 static void
 run_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
@@ -1003,8 +1033,11 @@ run_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 			   signame_name(w->signum));
 		return;
 	}
-	/* "You insist": a second signal skips what is left of the grace. */
-	if (r->opts->verbosity >= RUN_NORMAL) {
+	/*
+	 * "You insist": a second signal skips what is left of the grace.
+	 * Said once: a third has nothing left to skip.
+	 */
+	if (r->interrupts == 2 && r->opts->verbosity >= RUN_NORMAL) {
 		note(r, "ctxrun: %s again, SIGKILL now\n", signame_name(w->signum));
 	}
 	if (r->job) {

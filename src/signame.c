@@ -3,21 +3,82 @@
 
 #include <ctype.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "ctxrun/util.h"
+
 /*
  * Names come from glibc's sigabbrev_np() so the table matches the kernel
- * the program was built for; real-time signals are accepted by number only.
+ * the program was built for, plus the other names GNU timeout takes (its
+ * gnulib str2sig): old aliases glibc gives no abbreviation for, and the
+ * real-time signals counted from either end, RTMIN+N and RTMAX-N. Those
+ * are counted at run time, since glibc keeps the first few for itself.
  */
+
+/* Second names of signals; sigabbrev_np() gives one name per number. */
+static const struct {
+	const char *name;
+	int signo;
+} aliases[] = {
+	{ "IOT", SIGABRT },
+	{ "CLD", SIGCHLD },
+	{ "IO", SIGIO },
+	{ "POLL", SIGPOLL },
+};
+
+const int signame_interrupts[SIGNAME_N_INTERRUPTS] = {
+	SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM,
+	SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGPOLL, SIGPWR,
+	SIGSYS,
+};
+
+/*
+ * Parse NAME (without "SIG"), "RTMIN", "RTMIN+N", "RTMAX" or "RTMAX-N" in
+ * any case, into *SIGNO: 1 if it is one, 0 if it is no such name, -1 with
+ * E filled when its N is past the other end.
+ */
+static int
+parse_realtime(const char *name, int *signo, struct err *e)
+{
+	bool from_min = !strncasecmp(name, "RTMIN", 5);
+	char sign = from_min ? '+' : '-';
+	int span = SIGRTMAX - SIGRTMIN;
+	const char *digits;
+	unsigned long n;
+
+	if (!from_min && strncasecmp(name, "RTMAX", 5)) {
+		return 0;
+	}
+	if (!name[5]) {
+		*signo = from_min ? SIGRTMIN : SIGRTMAX;
+		return 1;
+	}
+	digits = name + 6;
+	if (name[5] != sign || !isdigit((unsigned char)*digits) ||
+	    digits[strspn(digits, "0123456789")]) {
+		return 0;
+	}
+	n = strtoul(digits, NULL, 10);
+	if (n > (unsigned long)span) {
+		const char *base = from_min ? "RTMIN+" : "RTMAX-";
+
+		return err_set(e, 0, "%s%s is out of range: %s0 to %s%d", base,
+			       digits, base, base, span);
+	}
+	*signo = from_min ? SIGRTMIN + (int)n : SIGRTMAX - (int)n;
+	return 1;
+}
 
 /* Parse TEXT into a signal number. */
 int
 signame_parse(const char *text, int *signo, struct err *e)
 {
 	const char *name = text;
+	int rt;
 
 	if (isdigit((unsigned char)text[0])) {
 		char *end;
@@ -40,6 +101,16 @@ signame_parse(const char *text, int *signo, struct err *e)
 			return 0;
 		}
 	}
+	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++) {
+		if (!strcasecmp(aliases[i].name, name)) {
+			*signo = aliases[i].signo;
+			return 0;
+		}
+	}
+	rt = parse_realtime(name, signo, e);
+	if (rt) {
+		return rt > 0 ? 0 : -1;
+	}
 	return err_set(e, 0, "unknown signal");
 }
 
@@ -58,9 +129,20 @@ signame_name(int signo)
 		return names[signo];
 	}
 	abbrev = sigabbrev_np(signo);
-	snprintf(numbered[signo], sizeof(numbered[signo]), "SIG%s",
-		 abbrev ? abbrev : "");
-	if (!abbrev) {
+	if (abbrev) {
+		snprintf(numbered[signo], sizeof(numbered[signo]), "SIG%s",
+			 abbrev);
+	} else if (signo >= SIGRTMIN && signo <= SIGRTMAX) {
+		/* As gnulib's sig2str: counted from the nearer end. */
+		bool low = signo - SIGRTMIN <= (SIGRTMAX - SIGRTMIN) / 2;
+		int n = low ? signo - SIGRTMIN : SIGRTMAX - signo;
+
+		snprintf(numbered[signo], sizeof(numbered[signo]), "SIGRT%s%d",
+			 low ? "MIN+" : "MAX-", n);
+		if (!n) {
+			numbered[signo][8] = '\0'; /* "SIGRTMIN" */
+		}
+	} else {
 		snprintf(numbered[signo], sizeof(numbered[signo]), "SIG%d", signo);
 	}
 	names[signo] = numbered[signo];

@@ -12,6 +12,7 @@
 
 #include "ctxrun/cgroup.h"
 #include "ctxrun/ptree.h"
+#include "ctxrun/signame.h"
 
 /*
  * PR_SET_PDEATHSIG on each leader would be simpler, but it reaches only the
@@ -25,7 +26,12 @@
  * It is forked, not exec'd: it needs nothing but the few functions below,
  * and a fork of a freshly started ctxrun is small. After the fork it drops
  * every fd but its pipe (the job output pipes and ctxrun's stdout must not
- * be held open by it) and every signal handler libev installed.
+ * be held open by it) and every signal handler libev installed. Signals
+ * stay blocked from before the fork until then, so that no handler of
+ * ctxrun's runs in it, and its mask ends up empty whatever ctxrun's was.
+ * It ignores what interrupts ctxrun: a signal meant for the run (systemd
+ * stopping a unit signals every process in it) must not take away what
+ * cleans up after it.
  *
  * Waiting out the grace period polls /proc every 50 ms: this runs only
  * after ctxrun was killed, when the event loop that would do better is
@@ -116,9 +122,9 @@ watchdog_main(int fd, pid_t parent, int sig, int64_t grace_ms,
 	for (int s = 1; s < NSIG; s++) {
 		signal(s, SIG_DFL);
 	}
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
+	for (size_t i = 0; i < SIGNAME_N_INTERRUPTS; i++) {
+		signal(signame_interrupts[i], SIG_IGN);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	if (null >= 0) {
 		dup2(null, 0);
@@ -152,22 +158,26 @@ watchdog_start(int stop_signal, int64_t grace_ms, const char *cgroup_dir,
 	       pid_t *pid, struct err *e)
 {
 	pid_t parent = getpid();
-	int fds[2];
+	sigset_t all, old;
+	int fds[2], errnum;
 
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		return err_errno(e, errno, "cannot create the watchdog's pipe");
 	}
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	*pid = fork();
+	errnum = errno;
+	if (*pid == 0) {
+		close(fds[1]);
+		watchdog_main(fds[0], parent, stop_signal, grace_ms,
+			      cgroup_dir);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (*pid < 0) {
-		int errnum = errno;
-
 		close(fds[0]);
 		close(fds[1]);
 		return err_errno(e, errnum, "cannot start the watchdog");
-	}
-	if (*pid == 0) {
-		close(fds[1]);
-		watchdog_main(fds[0], parent, stop_signal, grace_ms, cgroup_dir);
 	}
 	/*
 	 * The child moves to a group of its own too, but may not have run yet:

@@ -8,8 +8,9 @@
  * module that prints or calls ev_run().
  *
  * main() calls cli_main() and returns what it returns. When ctxrun was
- * interrupted by SIGINT, SIGTERM or SIGHUP, cli_main() does not return: once
- * the whole tree is gone it re-raises the signal with its default action, so
+ * interrupted by a signal (SIGINT, SIGTERM, SIGHUP or any other of
+ * signame_interrupts), cli_main() does not return: once the whole tree is
+ * gone it re-raises the signal with its default action, core dumps off, so
  * the caller sees a death by that signal.
  */
 

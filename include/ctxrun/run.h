@@ -9,9 +9,10 @@
  * decides what to run and calls one of these; only `cli` and `run` print.
  *
  * Both functions return ctxrun's exit status, except when the run was
- * interrupted by SIGINT, SIGTERM or SIGHUP (or its output was closed):
- * then, with everything released and the tree gone, they re-raise that
- * signal (SIGPIPE for closed output) and do not return.
+ * interrupted by a signal (signame_interrupts: SIGINT, SIGTERM, SIGQUIT,
+ * SIGUSR1...) or its output was closed: then, with everything released and
+ * the tree gone, they re-raise that signal (SIGPIPE for closed output) and
+ * do not return.
  */
 
 #include <stdbool.h>

@@ -3,19 +3,38 @@
 #define CTXRUN_SIGNAME_H
 
 /*
- * Signal names as users type them and as messages print them. "TERM",
- * "SIGTERM", "term" and "15" all name SIGTERM; 0 is not a signal.
+ * Signal names as users type them and as messages print them, and the
+ * signals that interrupt a run. "TERM", "SIGTERM", "term" and "15" all
+ * name SIGTERM; 0 is not a signal.
  */
 
 #include "ctxrun/err.h"
 
 /*
- * Parse TEXT into a signal number in *SIGNO. Returns 0, or -1 with E's
- * message saying why ("unknown signal").
+ * The signals that interrupt a run (ctxrun(1), SIGNALS): every standard
+ * signal whose default action ends a process, but SIGKILL, SIGPIPE (a
+ * closed output shows as EPIPE) and those that report a fault of the
+ * process itself (SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV).
+ * Real-time signals are left alone: nothing sends them by convention,
+ * and valgrind keeps one for itself. ctxrun handles each of these as it
+ * does SIGINT; its watchdog ignores them.
+ */
+#define SIGNAME_N_INTERRUPTS 15
+extern const int signame_interrupts[SIGNAME_N_INTERRUPTS];
+
+/*
+ * Parse TEXT into a signal number in *SIGNO: a number, a name with or
+ * without "SIG" in any case (also IOT, CLD, IO and POLL), or a real-time
+ * signal as RTMIN, RTMIN+N, RTMAX-N or RTMAX. Returns 0, or -1 with E's
+ * message saying why ("unknown signal", an N out of range named).
  */
 int signame_parse(const char *text, int *signo, struct err *e);
 
-/* Return "SIGTERM" for SIGTERM; "SIG37" style for signals without a name. */
+/*
+ * Return "SIGTERM" for SIGTERM; a real-time signal as "SIGRTMIN+3" or
+ * "SIGRTMAX-1", from the nearer end (as kill -l does); "SIG32" style for
+ * the signals glibc keeps for itself.
+ */
 const char *signame_name(int signo);
 
 #endif

@@ -240,21 +240,30 @@ h_cond_err(struct h_proc *p, const void *arg)
 	return strstr(p->err.data, arg) != NULL;
 }
 
-/* Find the start of a complete "ready" line in stdout, or NULL. */
+/*
+ * Find "ready" in the first complete line of stdout that starts with it,
+ * alone or after a job's prefix ("name | "), or NULL.
+ */
 static const char *
 h_ready_line(const struct h_proc *p)
 {
 	const char *s = p->out.data;
 
 	for (;;) {
-		if (strncmp(s, "ready ", 6) == 0 && strchr(s, '\n') != NULL) {
-			return s;
-		}
-		s = strchr(s, '\n');
-		if (s == NULL) {
+		const char *nl = strchr(s, '\n');
+		const char *bar;
+
+		if (nl == NULL) {
 			return NULL;
 		}
-		s++;
+		bar = memmem(s, (size_t)(nl - s), " | ", 3);
+		if (bar != NULL && bar > s) {
+			s = bar + 3;
+		}
+		if (strncmp(s, "ready ", 6) == 0) {
+			return s;
+		}
+		s = nl + 1;
 	}
 }
 

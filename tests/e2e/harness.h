@@ -93,8 +93,9 @@ const char *h_wait_err(struct h_proc *p, const char *needle, int ms);
 bool h_wait_exit(struct h_proc *p, int ms);
 
 /*
- * Wait up to MS ms for a complete "ready ..." line on stdout and parse up
- * to MAX pids from it into PIDS; returns how many were parsed, and fails
+ * Wait up to MS ms for a complete "ready ..." line on stdout (or a job's
+ * "name | ready ..." in the group modes) and parse up to MAX pids from it
+ * into PIDS; returns how many were parsed, and fails
  * the test (after cleaning up) when no ready line comes.
  */
 int h_wait_ready(struct h_proc *p, pid_t *pids, int max, int ms);

@@ -15,17 +15,20 @@
 #include "expect.h"
 #include "harness.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -548,6 +551,111 @@ Test(reports, sigint_one_command_writes_complete_reports)
 	expect_last_line_has(ev, "\"event\":\"done\",\"signal\":\"SIGINT\","
 				     "\"status\":130,\"cause\":\"interrupted by SIGINT\"}");
 	expect_file_has(ju, "<skipped message=\"interrupted by SIGINT\"/>");
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* Every signal that stops a run (ctxrun(1), SIGNALS), in one mode. */
+struct sig_case {
+	int sig;
+	bool group;
+};
+
+static const int every_stop_signal[] = {
+	SIGINT,  SIGTERM, SIGHUP,    SIGQUIT, SIGALRM, SIGUSR1,
+	SIGUSR2, SIGXCPU, SIGXFSZ,   SIGVTALRM, SIGPROF, SIGSYS,
+	SIGSTKFLT, SIGPOLL, SIGPWR,
+};
+
+#define N_STOP_SIGNALS                                                       \
+	(sizeof(every_stop_signal) / sizeof(every_stop_signal[0]))
+
+/* Free the parameter array. */
+static void
+sig_free_cases(struct criterion_test_params *crp)
+{
+	cr_free(crp->params);
+}
+
+ParameterizedTestParameters(reports, every_stop_signal)
+{
+	size_t n = 2 * N_STOP_SIGNALS;
+	struct sig_case *cases = cr_malloc(n * sizeof(*cases));
+
+	for (size_t i = 0; i < n; i++) {
+		cases[i] = (struct sig_case){ every_stop_signal[i / 2], i % 2 };
+	}
+	return cr_make_param_array(struct sig_case, cases, n, sig_free_cases);
+}
+
+/*
+ * Start ctxrun in D (so that a core it dumped would land there) with core
+ * dumps allowed, running C's job: th linger, whose child takes 300 ms to
+ * go after SIGTERM, and in a group a second job beside it.
+ */
+static void
+sig_start(struct h_proc *p, const struct sig_case *c, const char *ev,
+	  const char *ju)
+{
+	struct rlimit core, big;
+	int here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	cr_assert_neq(here, -1);
+	cr_assert_eq(getrlimit(RLIMIT_CORE, &core), 0);
+	big = (struct rlimit){ core.rlim_max, core.rlim_max };
+	cr_assert_eq(setrlimit(RLIMIT_CORE, &big), 0);
+	cr_assert_eq(chdir(tmp_dir), 0);
+	if (c->group) {
+		h_start(p, NULL, "--events", ev, "--junit", ju, "-n", "x,y",
+			"-c", "\"$TH\" linger 30000 300", "-c",
+			"\"$TH\" sleep 30000");
+	} else {
+		h_start(p, NULL, "--events", ev, "--junit", ju, "--", h_th,
+			"linger", "30000", "300");
+	}
+	cr_assert_eq(fchdir(here), 0);
+	close(here);
+	cr_assert_eq(setrlimit(RLIMIT_CORE, &core), 0);
+}
+
+/*
+ * Each signal that stops a run, sent to ctxrun while a job runs: the job's
+ * whole tree is gone by the time ctxrun is reaped (its child lingers after
+ * SIGTERM, so ctxrun must have waited), the events file ends with the
+ * "done" line naming the cause, the JUnit file is complete, and ctxrun
+ * died by that very signal, without a core dump.
+ */
+ParameterizedTest(struct sig_case *c, reports, every_stop_signal)
+{
+	const char *name = sigabbrev_np(c->sig);
+	const char *ev = tmp_path("e.jsonl");
+	const char *ju = tmp_path("j.xml");
+	char want[256];
+	struct h_proc p;
+	pid_t pids[2];
+	double sent;
+
+	sig_start(&p, c, ev, ju);
+	cr_assert_eq(h_wait_ready(&p, pids, 2, 10000), 2);
+	sent = h_now();
+	h_kill(&p, c->sig);
+	cr_assert(h_wait_exit(&p, 20000), "SIG%s: ctxrun did not exit; "
+		  "stderr <%s>", name, p.err.data);
+	cr_assert(h_gone(pids[0]) && h_gone(pids[1]), "SIG%s%s: the job's "
+		  "tree outlived ctxrun", name, c->group ? " (group)" : "");
+	cr_assert_lt(p.reaped_at - sent, 5.0);
+	h_finish(&p, 20000);
+	expect_signal(&p, c->sig);
+	cr_assert(!WCOREDUMP(p.status), "SIG%s: ctxrun dumped core", name);
+	expect_valid_events(ev);
+	snprintf(want, sizeof(want), "\"event\":\"done\",\"signal\":\"SIG%s\","
+		 "\"status\":%d,\"cause\":\"interrupted by SIG%s\"}", name,
+		 128 + c->sig, name);
+	expect_last_line_has(ev, want);
+	expect_valid_junit(ju);
+	snprintf(want, sizeof(want), "message=\"interrupted by SIG%s\"", name);
+	expect_file_has(ju, want);
+	expect_file_has(ju, "</testsuites>");
 	h_no_survivors();
 	h_release(&p);
 }

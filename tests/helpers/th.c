@@ -64,6 +64,8 @@ static int th_forks(int argc, char **argv);
 static int th_close_stdout(int argc, char **argv);
 static int th_flood_err(int argc, char **argv);
 static int th_limit(int argc, char **argv);
+static int th_linger(int argc, char **argv);
+static int th_catch(int argc, char **argv);
 
 static const struct th_cmd th_cmds[] = {
 	{ "exit", 1, th_exit, "exit N" },
@@ -75,7 +77,7 @@ static const struct th_cmd th_cmds[] = {
 	{ "argv", 0, th_argv, "argv [ARG...]" },
 	{ "env", 1, th_env, "env NAME" },
 	{ "fds", 0, th_fds, "fds" },
-	{ "sigstate", 0, th_sigstate, "sigstate" },
+	{ "sigstate", 0, th_sigstate, "sigstate [N]" },
 	{ "pgid", 0, th_pgid, "pgid" },
 	{ "cat", 0, th_cat, "cat" },
 	{ "kill-self", 1, th_kill_self, "kill-self SIGNUM" },
@@ -94,6 +96,8 @@ static const struct th_cmd th_cmds[] = {
 	{ "close-stdout", 1, th_close_stdout, "close-stdout MS" },
 	{ "flood-err", 1, th_flood_err, "flood-err BYTES" },
 	{ "limit", 3, th_limit, "limit nofile|nproc N CMD [ARG...]" },
+	{ "linger", 2, th_linger, "linger MS LINGER" },
+	{ "catch", 1, th_catch, "catch MS" },
 };
 
 /* Print a message and the usage to stderr and exit with TH_EXIT_USAGE. */
@@ -144,11 +148,12 @@ th_ready(void)
 }
 
 /*
- * Fork a child that runs in our process group, optionally ignores SIGTERM,
- * tells us through a pipe that it is set up, and sleeps MS. Returns its pid.
+ * Fork a child that runs in our process group, takes SIGTERM with ON_TERM
+ * (SIG_DFL, SIG_IGN or a handler), tells us through a pipe that it is set
+ * up, and sleeps MS. Returns its pid.
  */
 static pid_t
-th_fork_sleeper(long ms, int ignore_term)
+th_fork_sleeper(long ms, void (*on_term)(int))
 {
 	int fds[2];
 	char c = 0;
@@ -165,9 +170,7 @@ th_fork_sleeper(long ms, int ignore_term)
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		if (ignore_term) {
-			signal(SIGTERM, SIG_IGN);
-		}
+		signal(SIGTERM, on_term);
 		if (write(fds[1], &c, 1) != 1) {
 			_exit(TH_EXIT_USAGE);
 		}
@@ -335,7 +338,7 @@ th_grandchild(int argc, char **argv)
 		}
 		ignore = 1;
 	}
-	child = th_fork_sleeper(ms, ignore);
+	child = th_fork_sleeper(ms, ignore ? SIG_IGN : SIG_DFL);
 	printf("ready %ld %ld\n", (long)getpid(), (long)child);
 	fflush(stdout);
 	return 0;
@@ -354,7 +357,7 @@ th_tree(int argc, char **argv)
 	(void)argc;
 	printf("ready %ld", (long)getpid());
 	for (i = 0; i < n; i++) {
-		printf(" %ld", (long)th_fork_sleeper(ms, 0));
+		printf(" %ld", (long)th_fork_sleeper(ms, SIG_DFL));
 	}
 	printf("\n");
 	fflush(stdout);
@@ -429,9 +432,10 @@ th_fds(int argc, char **argv)
 }
 
 /*
- * th sigstate: print "mask <hex>" (the blocked signals, bit N-1 for signal
- * N) and "ignored" followed by each signal whose disposition is SIG_IGN.
- * A clean child prints "mask 0000000000000000" and "ignored".
+ * th sigstate [N]: print "mask <hex>" (the blocked signals, bit N-1 for
+ * signal N) and "ignored" followed by each signal whose disposition is
+ * SIG_IGN, then exit N (default 0). A clean child prints
+ * "mask 0000000000000000" and "ignored".
  */
 static int
 th_sigstate(int argc, char **argv)
@@ -441,8 +445,6 @@ th_sigstate(int argc, char **argv)
 	unsigned long long mask = 0;
 	int sig;
 
-	(void)argc;
-	(void)argv;
 	sigprocmask(SIG_SETMASK, NULL, &set);
 	for (sig = 1; sig < NSIG && sig <= 64; sig++) {
 		if (sigismember(&set, sig) == 1) {
@@ -458,7 +460,7 @@ th_sigstate(int argc, char **argv)
 		}
 	}
 	printf("\n");
-	return 0;
+	return argc > 2 ? (int)th_num(argv[2]) : 0;
 }
 
 /* th pgid: print "<pid> <pgid>". */
@@ -933,6 +935,81 @@ th_limit(int argc, char **argv)
 	execv(argv[4], argv + 4);
 	th_die("limit: exec");
 	return TH_EXIT_USAGE;
+}
+
+static long th_linger_ms;
+
+/* SIGTERM in a lingering child: take th_linger_ms more, then go. */
+static void
+th_on_term_linger(int sig)
+{
+	(void)sig;
+	th_sleep_ms(th_linger_ms); /* nanosleep: async-signal-safe */
+	_exit(0);
+}
+
+/*
+ * th linger MS LINGER: fork a child in our group that sleeps MS but, on
+ * SIGTERM, exits only LINGER ms later (a job that takes a moment to stop);
+ * print "ready <pid> <child>" once it is set up, then sleep MS ourselves
+ * (SIGTERM ends us at once). A test that finds the child gone when its
+ * ctxrun is reaped knows ctxrun waited for it.
+ */
+static int
+th_linger(int argc, char **argv)
+{
+	long ms = th_num(argv[2]);
+	pid_t child;
+
+	(void)argc;
+	th_linger_ms = th_num(argv[3]);
+	child = th_fork_sleeper(ms, th_on_term_linger);
+	printf("ready %ld %ld\n", (long)getpid(), (long)child);
+	fflush(stdout);
+	th_sleep_ms(ms);
+	return 0;
+}
+
+static volatile sig_atomic_t th_caught;
+
+/* Remember the first signal caught. */
+static void
+th_on_any(int sig)
+{
+	if (!th_caught) {
+		th_caught = sig;
+	}
+}
+
+/*
+ * th catch MS: catch every signal that can be caught but SIGCONT (which a
+ * stop sequence sends after the stop signal, and pending signals arrive
+ * lowest first), print the ready line, and wait up to MS for one; print
+ * "caught N" for the first and exit 0, or exit 1 when none came.
+ */
+static int
+th_catch(int argc, char **argv)
+{
+	long ms = th_num(argv[2]);
+	struct sigaction sa;
+
+	(void)argc;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = th_on_any;
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig != SIGCONT) {
+			sigaction(sig, &sa, NULL); /* KILL, STOP, 32, 33 fail */
+		}
+	}
+	th_ready();
+	for (long waited = 0; !th_caught && waited < ms; waited += 10) {
+		th_sleep_ms(10);
+	}
+	if (!th_caught) {
+		return 1;
+	}
+	printf("caught %d\n", (int)th_caught);
+	return 0;
 }
 
 /* Run the subcommand named by argv[1]. */

@@ -3,9 +3,6 @@
 #include <string.h>
 
 #include "ctxrun/duration.h"
-#include "ctxrun/signame.h"
-
-#include <signal.h>
 
 TestSuite(duration, .timeout = 10);
 
@@ -110,49 +107,4 @@ Test(duration, format_round_trips)
 		cr_assert_eq(ok(duration_format(samples[i], b, sizeof(b))),
 			     samples[i], "%s", b);
 	}
-}
-
-TestSuite(signame, .timeout = 10);
-
-/* Parse TEXT as a signal, asserting success. */
-static int
-sig_ok(const char *text)
-{
-	struct err e;
-	int sig = -1;
-
-	cr_assert_eq(signame_parse(text, &sig, &e), 0, "'%s': %s", text, e.msg);
-	return sig;
-}
-
-Test(signame, names_numbers_any_case)
-{
-	cr_assert_eq(sig_ok("TERM"), SIGTERM);
-	cr_assert_eq(sig_ok("SIGTERM"), SIGTERM);
-	cr_assert_eq(sig_ok("term"), SIGTERM);
-	cr_assert_eq(sig_ok("sigint"), SIGINT);
-	cr_assert_eq(sig_ok("15"), SIGTERM);
-	cr_assert_eq(sig_ok("9"), SIGKILL);
-	cr_assert_eq(sig_ok("usr1"), SIGUSR1);
-	cr_assert_eq(sig_ok("HUP"), SIGHUP);
-}
-
-Test(signame, rejects_non_signals)
-{
-	static const char *const bad_names[] = { "0", "FOO", "SIG", "", "-1",
-						 "15x", "65", "SIGSIGTERM" };
-	struct err e;
-	int sig;
-
-	for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
-		cr_assert_eq(signame_parse(bad_names[i], &sig, &e), -1, "'%s'",
-			     bad_names[i]);
-	}
-}
-
-Test(signame, prints_names)
-{
-	cr_assert_str_eq(signame_name(SIGTERM), "SIGTERM");
-	cr_assert_str_eq(signame_name(SIGKILL), "SIGKILL");
-	cr_assert_str_eq(signame_name(SIGSTKFLT), "SIGSTKFLT");
 }
