@@ -147,8 +147,9 @@ signal_member(const struct pinfo *p, struct ptree_visit *v)
 	 * parent may have died since, of a signal this very walk sent: then
 	 * it was re-parented to us, the subreaper, and is still the one.
 	 */
-	if (fd >= 0 && (stat_read(p->pid, &now, false) < 0 || now.pgid != p->pgid ||
-			(now.ppid != p->ppid && now.ppid != getpid()))) {
+	if (fd >= 0 &&
+	    (stat_read(p->pid, &now, false) < 0 || now.pgid != p->pgid ||
+	     (now.ppid != p->ppid && now.ppid != getpid()))) {
 		close(fd);
 		return;
 	}
@@ -173,7 +174,7 @@ ptree_walk(struct ptree_visit *v, size_t n)
 	struct jobs_index ix;
 	struct ptable t = { 0 };
 
-	/* Its numbers are another namespace's: nothing there is provably ours. */
+	/* Its numbers are another namespace's: nothing there is surely ours. */
 	if (!n || !ptree_proc_ours()) {
 		return;
 	}
@@ -539,8 +540,9 @@ word_of_run(const void *data, const char *w, size_t len)
 		return -1;
 	}
 	digits = len - o->mark_len - 1;
+	w += o->mark_len + 1;
 	for (size_t i = 0; i < digits; i++) {
-		if (w[o->mark_len + 1 + i] < '0' || w[o->mark_len + 1 + i] > '9') {
+		if (w[i] < '0' || w[i] > '9') {
 			return -1;
 		}
 	}
@@ -1014,11 +1016,13 @@ signal_orphan(const struct pinfo *p, int sig, int then,
 		}
 		return;
 	}
-	if (fd >= 0 ? ptree_pidfd_signal(fd, sig) == 0 : kill(p->pid, sig) == 0) {
-		if (then) {
-			(void)(fd >= 0 ? ptree_pidfd_signal(fd, then)
-				       : kill(p->pid, then));
+	if (fd < 0) {
+		/* No pidfds (before Linux 5.3): the start time was checked. */
+		if (kill(p->pid, sig) == 0 && then) {
+			kill(p->pid, then);
 		}
+	} else if (ptree_pidfd_signal(fd, sig) == 0 && then) {
+		ptree_pidfd_signal(fd, then);
 	}
 	if (pins) {
 		ptree_pins_add(pins, p->pid, fd);
@@ -1034,7 +1038,8 @@ pidmap_find(const struct pidmap *m, pid_t pid)
 	if (!m->cap) {
 		return NULL;
 	}
-	for (size_t k = slot_of(pid, m->cap); m->keys[k]; k = (k + 1) & (m->cap - 1)) {
+	for (size_t k = slot_of(pid, m->cap); m->keys[k];
+	     k = (k + 1) & (m->cap - 1)) {
 		if (m->keys[k] == pid) {
 			return &m->vals[k];
 		}

@@ -240,8 +240,9 @@ say_containment(const struct run *r, const char *why_no_cgroup)
 		fprintf(stderr, "ctxrun: containment: cgroup %s\n",
 			cgroup_run_path(r->cgroup));
 	} else if (r->cgroup) {
-		fprintf(stderr, "ctxrun: containment: cgroup %s (%s: no marks)\n",
-			cgroup_run_path(r->cgroup), foreign);
+		fprintf(stderr, "ctxrun: containment: cgroup %s "
+				"(%s: no marks)\n", cgroup_run_path(r->cgroup),
+			foreign);
 	} else if (!ptree_proc_ours()) {
 		fprintf(stderr, "ctxrun: containment: %s: process groups only "
 				"(%s)\n", foreign, why_no_cgroup);
