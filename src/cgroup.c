@@ -387,26 +387,28 @@ parse_procs(const char *procs, pid_t **out)
 	return n;
 }
 
+/* Pidfds open at once in signal_listed(): a cgroup may hold thousands. */
+#define PIDFD_BATCH 256
+
 /*
- * Send W's signals to the processes FD (a cgroup.procs) lists, adding
- * their number to *LISTED; returns how many were signalled. A pid may be
- * reaped and reused between the read and the signal, so each gets a pidfd
- * first, and is signalled only if a second read, after the pidfds were
- * opened, lists it again: the pidfd's process is then the one the cgroup
- * holds, or dead (signalling it does nothing). No /proc is needed, which
- * may be another PID namespace's (ptree.h).
+ * Send W's signals to the N pids of PIDS (N at most PIDFD_BATCH) that FD,
+ * a cgroup.procs, still lists once each has a pidfd; how many were sent.
+ * A pid may be reaped and reused after the read that found it: a second
+ * read, after the pidfds were opened, that lists it again shows that the
+ * pidfd's process is the one the cgroup holds, or dead (signalling it does
+ * nothing then). No /proc is needed, which may be another PID
+ * namespace's (ptree.h).
  */
 static size_t
-signal_listed(int fd, const struct listed_sigs *w, size_t *listed)
+signal_batch(int fd, const struct listed_sigs *w, const pid_t *pids,
+	     size_t n)
 {
-	char *procs = read_procs(fd);
-	pid_t *pids, *again = NULL;
-	int *fds;
-	size_t n = parse_procs(procs, &pids), m = 0, sent = 0;
+	int fds[PIDFD_BATCH];
+	pid_t *again;
+	char *procs;
+	size_t m, sent = 0;
+	bool any = false;
 
-	free(procs);
-	*listed += n;
-	fds = xmalloc((n ? n : 1) * sizeof(*fds));
 	for (size_t i = 0; i < n; i++) {
 		fds[i] = -1;
 		if ((w->skip && getpgid(pids[i]) == w->skip) ||
@@ -414,8 +416,9 @@ signal_listed(int fd, const struct listed_sigs *w, size_t *listed)
 			continue;
 		}
 		fds[i] = ptree_pidfd_open(pids[i]);
+		any |= fds[i] >= 0;
 	}
-	procs = n ? read_procs(fd) : NULL;
+	procs = any ? read_procs(fd) : NULL;
 	m = parse_procs(procs, &again);
 	free(procs);
 	for (size_t i = 0; i < n; i++) {
@@ -435,9 +438,28 @@ signal_listed(int fd, const struct listed_sigs *w, size_t *listed)
 		}
 		close(fds[i]);
 	}
-	free(fds);
-	free(pids);
 	free(again);
+	return sent;
+}
+
+/*
+ * Send W's signals to the processes FD (a cgroup.procs) lists, adding
+ * their number to *LISTED; returns how many were signalled.
+ */
+static size_t
+signal_listed(int fd, const struct listed_sigs *w, size_t *listed)
+{
+	char *procs = read_procs(fd);
+	pid_t *pids;
+	size_t n = parse_procs(procs, &pids), sent = 0;
+
+	free(procs);
+	*listed += n;
+	for (size_t i = 0; i < n; i += PIDFD_BATCH) {
+		sent += signal_batch(fd, w, pids + i,
+				     n - i < PIDFD_BATCH ? n - i : PIDFD_BATCH);
+	}
+	free(pids);
 	return sent;
 }
 
