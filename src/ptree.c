@@ -283,14 +283,14 @@ ptree_pins_free(struct ptree_pins *s)
  * children (/proc/R/task/T/children): the order in which they became its
  * children. fork() appends the child at the tail, and re-parenting moves
  * the dead parent's whole list to the tail in one step, under the
- * tasklist lock (kernel/exit.c, forget_original_parent()). The watchdog is
- * ctxrun's first child of the run (forked before any job; a job's orphan
- * joins ctxrun's list later still). So once the watchdog sees itself
- * re-parented (getppid() changes under that same lock), R's list holds,
- * after the watchdog, every process that was ctxrun's child when it died,
- * then only those that became R's children after that instant; whatever
- * was R's child before comes before the watchdog and is never taken, mark
- * or not. Those found after it, read at once, are the run's roots. A
+ * tasklist lock (kernel/exit.c, forget_original_parent()). Every process
+ * of the run became ctxrun's child after the watchdog did: it is forked
+ * before the first job, and a job's orphan is adopted later still. So once
+ * the watchdog sees itself re-parented (getppid() changes under that same
+ * lock), R's list holds, after the watchdog, every process that was
+ * ctxrun's child when it died, then only those that became R's children
+ * after that instant; whatever was R's child before comes before the
+ * watchdog and is never taken, mark or not. Those found after it, read at once, are the run's roots. A
  * process is the run's when its ppid chain reaches a root or a process
  * already known to be the run's, and stays so when its parent dies and it
  * is re-parented to R in turn: it is known by pid and start time, which
