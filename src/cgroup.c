@@ -318,14 +318,13 @@ cgroup_spawn_end(struct cgroup_job *j)
 }
 
 /*
- * J's member pids, allocated; NULL on error. cgroup.procs, like every
- * seq_file, starts over when read from offset 0: the fd J keeps open
- * serves every read, with no path lookup.
+ * The pids listed by FD, a cgroup.procs, allocated; NULL on error.
+ * cgroup.procs, like every seq_file, starts over when read from offset 0:
+ * the fd a job keeps open serves every read, with no path lookup.
  */
 static char *
-read_procs(struct cgroup_job *j)
+read_procs(int fd)
 {
-	int fd = procs_fd(j);
 	size_t len = 0, cap = 4096;
 	char *buf;
 	ssize_t n;
@@ -349,7 +348,7 @@ read_procs(struct cgroup_job *j)
 	return buf;
 }
 
-/* Is PID (pinned by a pidfd) still in J? */
+/* Is PID in J, by its /proc/PID/cgroup (which names it until reaped)? */
 static bool
 still_in(const struct cgroup_job *j, pid_t pid)
 {
@@ -379,38 +378,164 @@ still_in(const struct cgroup_job *j, pid_t pid)
 	return false;
 }
 
-/* Send SIG, then THEN unless 0, to every process in J outside group SKIP. */
-size_t
-cgroup_signal(struct cgroup_job *j, int sig, int then, pid_t skip)
-{
-	char *procs = read_procs(j), *p, *end;
-	size_t sent = 0;
+/* Which processes of a cgroup get which signals (signal_listed()). */
+struct listed_sigs {
+	int sig, then;            /* THEN: 0 for none */
+	pid_t skip;               /* > 0: not those of this process group */
+	struct ptree_pins *pins;  /* not those it holds, and pin the others */
+};
 
-	for (p = procs; p && *p; p = end) {
+/* Order pids for bsearch(). */
+static int
+pid_cmp(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The pids in PROCS (a cgroup.procs read), sorted, into *OUT; how many. */
+static size_t
+parse_procs(const char *procs, pid_t **out)
+{
+	size_t n = 0, cap = 0;
+	char *end;
+
+	*out = NULL;
+	for (const char *p = procs; p && *p; p = end) {
 		long pid = strtol(p, &end, 10);
-		int fd;
 
 		if (end == p) {
 			break;
 		}
-		if (skip && getpgid((pid_t)pid) == skip) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			*out = xrealloc(*out, cap * sizeof(**out));
+		}
+		(*out)[n++] = (pid_t)pid;
+	}
+	if (n) {
+		qsort(*out, n, sizeof(**out), pid_cmp);
+	}
+	return n;
+}
+
+/* Pidfds open at once in signal_listed(): a cgroup may hold thousands. */
+#define PIDFD_BATCH 256
+
+/*
+ * Send W's signals to the N pids of PIDS (N at most PIDFD_BATCH) that FD,
+ * a cgroup.procs, still lists once each has a pidfd; how many were sent.
+ * A pid may be reaped and reused after the read that found it: a second
+ * read, after the pidfds were opened, that lists it again shows that the
+ * pidfd's process is the one the cgroup holds, or dead (signalling it does
+ * nothing then). No /proc is needed, which may be another PID
+ * namespace's (ptree.h).
+ */
+static size_t
+signal_batch(int fd, const struct listed_sigs *w, const pid_t *pids,
+	     size_t n)
+{
+	int fds[PIDFD_BATCH];
+	pid_t *again;
+	char *procs;
+	size_t m, sent = 0;
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++) {
+		fds[i] = -1;
+		if ((w->skip && getpgid(pids[i]) == w->skip) ||
+		    (w->pins && ptree_pins_hold(w->pins, pids[i]))) {
 			continue;
 		}
-		/* The pid may have been reaped and reused since the read. */
-		fd = ptree_pidfd_open((pid_t)pid);
-		if (fd >= 0 && still_in(j, (pid_t)pid) &&
-		    ptree_pidfd_signal(fd, sig) == 0) {
+		fds[i] = ptree_pidfd_open(pids[i]);
+		any |= fds[i] >= 0;
+	}
+	procs = any ? read_procs(fd) : NULL;
+	m = parse_procs(procs, &again);
+	free(procs);
+	for (size_t i = 0; i < n; i++) {
+		if (fds[i] < 0) {
+			continue;
+		}
+		if (bsearch(&pids[i], again, m, sizeof(*again), pid_cmp) &&
+		    ptree_pidfd_signal(fds[i], w->sig) == 0) {
 			sent++;
-			if (then) {
-				ptree_pidfd_signal(fd, then);
+			if (w->then) {
+				ptree_pidfd_signal(fds[i], w->then);
+			}
+			if (w->pins) {
+				ptree_pins_add(w->pins, pids[i], fds[i]);
+				continue;
 			}
 		}
-		if (fd >= 0) {
-			close(fd);
+		close(fds[i]);
+	}
+	free(again);
+	return sent;
+}
+
+/*
+ * Send W's signals to the processes FD (a cgroup.procs) lists, adding
+ * their number to *LISTED; returns how many were signalled.
+ */
+static size_t
+signal_listed(int fd, const struct listed_sigs *w, size_t *listed)
+{
+	char *procs = read_procs(fd);
+	pid_t *pids;
+	size_t n = parse_procs(procs, &pids), sent = 0;
+
+	free(procs);
+	*listed += n;
+	for (size_t i = 0; i < n; i += PIDFD_BATCH) {
+		sent += signal_batch(fd, w, pids + i,
+				     n - i < PIDFD_BATCH ? n - i : PIDFD_BATCH);
+	}
+	free(pids);
+	return sent;
+}
+
+/* Send SIG, then THEN unless 0, to every process in J outside group SKIP. */
+size_t
+cgroup_signal(struct cgroup_job *j, int sig, int then, pid_t skip)
+{
+	size_t listed = 0;
+
+	return signal_listed(procs_fd(j), &(struct listed_sigs){
+		.sig = sig, .then = then, .skip = skip }, &listed);
+}
+
+/* Signal the processes of DIR and of the cgroups below it. */
+size_t
+cgroup_tree_signal(const char *dir, int sig, int then, struct ptree_pins *pins)
+{
+	char *path = xasprintf("%s/cgroup.procs", dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t listed = 0;
+	struct dirent *de;
+	DIR *d;
+
+	free(path);
+	if (fd >= 0) {
+		signal_listed(fd, &(struct listed_sigs){
+			.sig = sig, .then = then, .pins = pins }, &listed);
+		close(fd);
+	}
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		if (de->d_type == DT_DIR && strcmp(de->d_name, ".") &&
+		    strcmp(de->d_name, "..")) {
+			char *sub = xasprintf("%s/%s", dir, de->d_name);
+
+			listed += cgroup_tree_signal(sub, sig, then, pins);
+			free(sub);
 		}
 	}
-	free(procs);
-	return sent;
+	if (d) {
+		closedir(d);
+	}
+	return listed;
 }
 
 /* Was PID, a child of ours, in J when it died (or is it still)? */
@@ -424,7 +549,7 @@ cgroup_holds(struct cgroup_job *j, pid_t pid)
 size_t
 cgroup_count(struct cgroup_job *j)
 {
-	char *procs = read_procs(j);
+	char *procs = read_procs(procs_fd(j));
 	size_t n = 0;
 
 	for (const char *p = procs; p && *p; p++) {

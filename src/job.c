@@ -25,7 +25,10 @@
 
 extern char **environ;
 
-/* Marks are unique within one ctxrun: its pid, and a counter. */
+/*
+ * A mark is the run's random part and a counter (see ptree.h): unique to
+ * this run in any PID namespace, unlike ctxrun's pid.
+ */
 static unsigned long mark_seq;
 
 struct job {
@@ -75,7 +78,7 @@ emit(struct job *j, struct job_event ev)
 int
 job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 {
-	char mark[48]; /* this job's word in CTXRUN_MARK */
+	char mark[64]; /* this job's word in CTXRUN_MARK */
 	char **envp;
 	struct proc_spec ps = {
 		.argv = j->spec.argv,
@@ -115,7 +118,7 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 	 * keeps its own copy of the mark): a thousand running jobs would
 	 * otherwise hold a thousand copies of ctxrun's environment.
 	 */
-	snprintf(mark, sizeof(mark), "%d.%lu", (int)getpid(), ++mark_seq);
+	snprintf(mark, sizeof(mark), "%s.%lu", ptree_run_mark(), ++mark_seq);
 	envp = env_build(j, mark);
 	ps.envp = envp;
 	ps.mark = mark;

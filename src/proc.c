@@ -47,6 +47,7 @@ struct proc {
 	struct scan *scan;
 	struct scan_req req; /* its walks of /proc, batched with the others' */
 	bool own_group, stop_sent, kill_sent;
+	bool group_gone;    /* killpg() said ESRCH: never signal it again */
 	bool signalled_all; /* a signal went to every member, not only killpg */
 	bool listening;     /* leftovers counted: hearing orphans */
 	size_t leftovers;
@@ -207,6 +208,38 @@ proc_leftovers(const struct proc *p)
 }
 
 /*
+ * With /proc another PID namespace's (ptree.h), send SIG, then THEN unless
+ * 0, to what is exactly P's without it: its process group, after the
+ * leader was reaped too. The group id stays the group's while a member is
+ * left (Linux hands out no pid that a process group still uses), and once
+ * killpg() says ESRCH it is never used again, so a process that gets the
+ * number later is never hit. Members that left the group are out of reach.
+ * A --foreground leader shares ctxrun's group: only itself is known, by
+ * its pid, which is its own until reaped.
+ */
+static void
+signal_own_group(struct proc *p, int sig, int then)
+{
+	p->signalled_all = true;
+	if (!p->own_group) {
+		if (p->state == PROC_RUNNING && kill(p->pid, sig) == 0 && then) {
+			kill(p->pid, then);
+		}
+		return;
+	}
+	if (p->group_gone) {
+		return;
+	}
+	if (killpg(p->pgid, sig) < 0 && errno == ESRCH) {
+		p->group_gone = true;
+		return;
+	}
+	if (then) {
+		killpg(p->pgid, then);
+	}
+}
+
+/*
  * Send SIG, then THEN unless 0, to every member of P's job, safely for the
  * state it is in:
  * killpg() while the leader's pid holds the group id, and a walk of /proc
@@ -237,6 +270,10 @@ signal_group(struct proc *p, int sig, int then)
 			}
 		}
 		cgroup_signal(p->cgroup, sig, then, sent_to);
+		return;
+	}
+	if (!ptree_proc_ours()) {
+		signal_own_group(p, sig, then);
 		return;
 	}
 	all = p->state != PROC_RUNNING || !p->own_group ||
@@ -432,6 +469,15 @@ proc_precheck(struct scan_req *r, const struct scan_children *kids)
 		}
 		r->visit.found = cgroup_count(p->cgroup);
 		r->visit.found += !r->visit.found;
+		return SCAN_SETTLED;
+	}
+	if (!ptree_proc_ours()) {
+		/* Only the group can tell (see signal_own_group()). */
+		if (p->own_group && !p->group_gone && killpg(p->pgid, 0) < 0 &&
+		    errno == ESRCH) {
+			p->group_gone = true;
+		}
+		r->visit.found = p->own_group && !p->group_gone;
 		return SCAN_SETTLED;
 	}
 	if (!p->own_group) {

@@ -278,6 +278,35 @@ run_watchdog_exit_cb(struct reaper_watch *w, int status)
 }
 
 /*
+ * Say (-v) how jobs are contained; WHY_NO_CGROUP names the reason when
+ * they have no cgroup. A /proc of another PID namespace (ptree.h) leaves
+ * the marks unusable: its process groups are all a job is then.
+ */
+static void
+say_containment(const struct run *r, const char *why_no_cgroup)
+{
+	static const char foreign[] = "/proc is not this PID namespace's";
+
+	if (r->opts->verbosity < RUN_VERBOSE) {
+		return;
+	}
+	if (r->cgroup && ptree_proc_ours()) {
+		fprintf(stderr, "ctxrun: containment: cgroup %s\n",
+			cgroup_run_path(r->cgroup));
+	} else if (r->cgroup) {
+		fprintf(stderr, "ctxrun: containment: cgroup %s "
+				"(%s: no marks)\n", cgroup_run_path(r->cgroup),
+			foreign);
+	} else if (!ptree_proc_ours()) {
+		fprintf(stderr, "ctxrun: containment: %s: process groups only "
+				"(%s)\n", foreign, why_no_cgroup);
+	} else {
+		fprintf(stderr, "ctxrun: containment: process groups and marks "
+				"(%s)\n", why_no_cgroup);
+	}
+}
+
+/*
  * Choose how jobs are contained: a cgroup each when --cgroup allows and
  * the hierarchy lets us, else process groups and marks. -1 after saying
  * why --cgroup on cannot be honoured.
@@ -288,10 +317,7 @@ run_contain(struct run *r)
 	struct err e;
 
 	if (r->opts->cgroup == RUN_CGROUP_OFF) {
-		if (r->opts->verbosity >= RUN_VERBOSE) {
-			fprintf(stderr, "ctxrun: containment: process groups and "
-					"marks (cgroups off)\n");
-		}
+		say_containment(r, "cgroups off");
 		return 0;
 	}
 	r->cgroup = cgroup_run_new(&e);
@@ -299,15 +325,7 @@ run_contain(struct run *r)
 		fprintf(stderr, "ctxrun: --cgroup on: %s\n", e.msg);
 		return -1;
 	}
-	if (r->opts->verbosity >= RUN_VERBOSE) {
-		if (r->cgroup) {
-			fprintf(stderr, "ctxrun: containment: cgroup %s\n",
-				cgroup_run_path(r->cgroup));
-		} else {
-			fprintf(stderr, "ctxrun: containment: process groups and "
-					"marks (%s)\n", e.msg);
-		}
-	}
+	say_containment(r, r->cgroup ? NULL : e.msg);
 	return 0;
 }
 

@@ -35,10 +35,22 @@
  *
  * Waiting out the grace period polls /proc every 50 ms: this runs only
  * after ctxrun was killed, when the event loop that would do better is
- * gone.
+ * gone. Each poll also sends the stop signal to whatever of the run it
+ * finds for the first time (a process forked, or marked by its exec, just
+ * after the first look): one look alone may miss it, and it would then
+ * get SIGKILL without its grace period.
  */
 
 #define POLL_NS 50000000L
+
+/* What the watchdog of one run knows, all of it from before the fork. */
+struct watch {
+	pid_t parent;           /* ctxrun */
+	int sig;                /* the run's stop signal */
+	int64_t grace_ms;       /* the run's longest grace period */
+	const char *cgroup_dir; /* the run's cgroup, or NULL */
+	const char *mark;       /* the run's part of its jobs' marks */
+};
 
 /* Sleep NS nanoseconds. */
 static void
@@ -51,26 +63,45 @@ nap(long ns)
 	}
 }
 
-/* CHILD: stop everything marked by ctxrun PARENT, with SIG then SIGKILL. */
-static void
-stop_orphans(pid_t parent, int sig, int64_t grace_ms)
+/*
+ * CHILD: send the stop signal and SIGCONT to each process of the run that
+ * was not sent them yet: first those in its cgroup, which are its own
+ * whatever they did; then those that carry one of its marks and are proven
+ * to descend from it (ptree.h), since a mark alone can be a copy. Returns
+ * how many processes of the run are alive, signalled now or before.
+ */
+static size_t
+stop_round(const struct watch *w, struct ptree_orphans *o,
+	   struct ptree_pins *pins)
 {
-	char prefix[32];
+	int then = w->sig != SIGCONT ? SIGCONT : 0;
+	size_t live = 0;
+
+	if (w->cgroup_dir) {
+		live += cgroup_tree_signal(w->cgroup_dir, w->sig, then, pins);
+	}
+	return live + ptree_orphans_signal(o, w->sig, then, pins);
+}
+
+/* CHILD: stop what is left of W's run, with its stop signal then SIGKILL. */
+static void
+stop_orphans(const struct watch *w)
+{
+	struct ptree_orphans *o = ptree_orphans_new(w->parent, w->mark);
+	struct ptree_pins *pins = ptree_pins_new();
 	long waited = 0;
 
-	snprintf(prefix, sizeof(prefix), "%d.", (int)parent);
-	if (!ptree_signal_marked(prefix, sig)) {
-		return;
-	}
-	ptree_signal_marked(prefix, SIGCONT);
-	while (waited < grace_ms * 1000000L) {
+	while (stop_round(w, o, pins)) {
+		if (waited >= w->grace_ms * 1000000L) {
+			/* The cgroup's are killed by cgroup_cleanup(). */
+			ptree_orphans_signal(o, SIGKILL, 0, NULL);
+			break;
+		}
 		nap(POLL_NS);
 		waited += POLL_NS;
-		if (!ptree_signal_marked(prefix, 0)) {
-			return;
-		}
 	}
-	ptree_signal_marked(prefix, SIGKILL);
+	ptree_pins_free(pins);
+	ptree_orphans_free(o);
 }
 
 /*
@@ -111,8 +142,7 @@ cgroup_cleanup(const char *dir)
 
 /* CHILD: wait for ctxrun to dismiss us or die; clean up after a death. */
 static _Noreturn void
-watchdog_main(int fd, pid_t parent, int sig, int64_t grace_ms,
-	      const char *cgroup_dir)
+watchdog_main(int fd, const struct watch *w)
 {
 	int null = open("/dev/null", O_RDWR);
 	ssize_t n;
@@ -144,9 +174,9 @@ watchdog_main(int fd, pid_t parent, int sig, int64_t grace_ms,
 	while ((n = read(3, &c, 1)) < 0 && errno == EINTR) {
 	}
 	if (n != 1) {
-		stop_orphans(parent, sig, grace_ms);
-		if (cgroup_dir) {
-			cgroup_cleanup(cgroup_dir);
+		stop_orphans(w);
+		if (w->cgroup_dir) {
+			cgroup_cleanup(w->cgroup_dir);
 		}
 	}
 	_exit(0);
@@ -157,7 +187,14 @@ int
 watchdog_start(int stop_signal, int64_t grace_ms, const char *cgroup_dir,
 	       pid_t *pid, struct err *e)
 {
-	pid_t parent = getpid();
+	struct watch w = {
+		.parent = getpid(),
+		.sig = stop_signal,
+		.grace_ms = grace_ms,
+		.cgroup_dir = cgroup_dir,
+		/* Drawn here, before the fork: the jobs' marks share it. */
+		.mark = ptree_run_mark(),
+	};
 	sigset_t all, old;
 	int fds[2], errnum;
 
@@ -170,8 +207,7 @@ watchdog_start(int stop_signal, int64_t grace_ms, const char *cgroup_dir,
 	errnum = errno;
 	if (*pid == 0) {
 		close(fds[1]);
-		watchdog_main(fds[0], parent, stop_signal, grace_ms,
-			      cgroup_dir);
+		watchdog_main(fds[0], &w);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (*pid < 0) {

@@ -21,9 +21,10 @@
  *    cgroup_spawn_end() around the spawn, where ctxrun moves itself into
  *    the job's cgroup and back.
  * 4. cgroup_signal() sends signals to every process of the job through
- *    pidfds, each re-checked to still be in the cgroup; cgroup_kill()
- *    SIGKILLs them all at once through cgroup.kill; cgroup_populated()
- *    says whether any is left, zombies included.
+ *    pidfds, each re-checked to still be in the cgroup (by cgroup.procs,
+ *    not /proc, which may be another PID namespace's: see ptree.h);
+ *    cgroup_kill() SIGKILLs them all at once through cgroup.kill;
+ *    cgroup_populated() says whether any is left, zombies included.
  * 5. cgroup_job_free() keeps the job's cgroup, once empty, for the next
  *    job (so "job.N" is named after the first job that used it), unless
  *    the caller expects none or cgroup_kill() was used on it, and removes
@@ -41,6 +42,7 @@
 
 struct cgroup_run;
 struct cgroup_job;
+struct ptree_pins;
 
 struct cgroup_run *cgroup_run_new(struct err *e);
 
@@ -65,6 +67,15 @@ void cgroup_spawn_end(struct cgroup_job *j);
  * returns how many were signalled. One read of the cgroup for both.
  */
 size_t cgroup_signal(struct cgroup_job *j, int sig, int then, pid_t skip);
+
+/*
+ * For the watchdog, after ctxrun died: send SIG, then THEN unless 0, to
+ * every process in the cgroup DIR and the cgroups below it that PINS does
+ * not hold, and pin them there. Returns how many processes the cgroups
+ * hold, whether signalled now or before.
+ */
+size_t cgroup_tree_signal(const char *dir, int sig, int then,
+			  struct ptree_pins *pins);
 
 /*
  * Is PID in J, or a dying process or zombie that was? (/proc/PID/cgroup

@@ -28,7 +28,9 @@
  * and its members are always found that way. Processes that left the group
  * (setsid, double fork) are members too when they carry the proc's mark:
  * they get every signal the group gets, and the proc is not done while
- * any of them runs.
+ * any of them runs. Where /proc is another PID namespace's (ptree.h), the
+ * group is all a proc is: killpg() serves after the leader was reaped
+ * too, until it says ESRCH.
  */
 
 #include <stdbool.h>

@@ -16,6 +16,17 @@
  * through a pidfd opened on each member and re-checked after opening, so a
  * PID recycled between the scan and the signal is never hit.
  *
+ * A mark is the run's 128 random bits in hex, a point and the job's number
+ * ("3f2a...9c.4"): no other run, in this PID namespace or another, can
+ * have it, and a copy only comes from reading a job's environment.
+ *
+ * All of this holds only when /proc is this PID namespace's: a PID
+ * namespace started without mounting its own (unshare --pid without
+ * --mount-proc) shows the parent namespace's processes under numbers that
+ * mean others here. ptree_proc_ours() says which; when it is not, every
+ * walk finds nothing, and callers rely on what is exact without /proc
+ * (their children, process groups, cgroups).
+ *
  * Nothing here touches the event loop; a scan costs one read of /proc/N/stat
  * per process on the machine, so callers scan only when a job's group may
  * still have members.
@@ -75,16 +86,63 @@ size_t ptree_count(const struct ptree_match *m);
 size_t ptree_signal(const struct ptree_match *m, int sig);
 
 /*
- * Send SIG to every live process on the machine whose CTXRUN_MARK has a
- * word starting with PREFIX, wherever it now sits in the tree (used after
- * ctxrun itself died, when descent proves nothing any more). Returns how
- * many were signalled; with SIG 0, how many there are.
+ * Is /proc this PID namespace's: does /proc/self name getpid(), and at one
+ * level only? Asked of the kernel once per process, then remembered.
  */
-size_t ptree_signal_marked(const char *prefix, int sig);
+bool ptree_proc_ours(void);
+
+/*
+ * The run's part of every job mark (32 hex digits), drawn on the first
+ * call; a process forked after that call shares it.
+ */
+const char *ptree_run_mark(void);
+
+/* Pidfds kept on processes already signalled (the watchdog's). */
+struct ptree_pins;
+
+struct ptree_pins *ptree_pins_new(void);
+
+/*
+ * Was the process that holds PID now signalled already? True while the
+ * process pinned for PID lives (a PID is not reused before its holder is
+ * reaped): a dead one's PID may name a new process, which was not.
+ */
+bool ptree_pins_hold(struct ptree_pins *s, pid_t pid);
+
+/* Keep FD, a pidfd on PID (S owns it from now on). */
+void ptree_pins_add(struct ptree_pins *s, pid_t pid, int fd);
+
+/* Close every pidfd of S and free it. NULL is a no-op. */
+void ptree_pins_free(struct ptree_pins *s);
+
+/*
+ * After ctxrun died: its run's processes that carry one of its marks, for
+ * its watchdog. Only the processes proven to descend from the run count
+ * (see ptree.c for how, once the run's processes were re-parented away).
+ */
+struct ptree_orphans;
+
+/*
+ * Find the run of ctxrun PARENT, the caller's parent until it died, whose
+ * marks start with RUN_MARK (ptree_run_mark()). Waits briefly for the
+ * kernel to re-parent the caller. Finds nothing when /proc is not ours.
+ */
+struct ptree_orphans *ptree_orphans_new(pid_t parent, const char *run_mark);
+
+/*
+ * Send SIG, then THEN unless 0, to each live marked process of O that PINS
+ * does not hold, and pin it; with PINS NULL, to every one. Returns how
+ * many live marked processes O has (signalled now or before).
+ */
+size_t ptree_orphans_signal(struct ptree_orphans *o, int sig, int then,
+			    struct ptree_pins *pins);
+
+/* Free O. NULL is a no-op. */
+void ptree_orphans_free(struct ptree_orphans *o);
 
 /*
  * Number of PID's direct children (zombies included), from /proc; -1 when
- * the kernel does not tell (no CONFIG_PROC_CHILDREN).
+ * the kernel does not tell (no CONFIG_PROC_CHILDREN, /proc not ours).
  */
 long ptree_child_count(pid_t pid);
 

@@ -10,9 +10,12 @@
  * a signal to ctxrun's group or terminal does not reach it) that blocks
  * reading a pipe whose only writer is ctxrun. If the pipe ends without a
  * word from ctxrun, ctxrun is dead: the watchdog sends the stop signal and
- * SIGCONT to every process marked by this ctxrun (CTXRUN_MARK, see
- * ptree.h), escapees included, waits up to the grace period for them to go,
- * then SIGKILLs what is left, and exits.
+ * SIGCONT to every process of the run, those in its cgroup first, then
+ * those that carry one of its marks (CTXRUN_MARK) and are proven to
+ * descend from it (ptree.h: a copy of a mark proves nothing), escapees
+ * included. It looks again until they are gone or the grace period is
+ * over, signalling each process it finds for the first time, then
+ * SIGKILLs what is left, and exits.
  *
  * 1. watchdog_start() before the first job starts; watch *PID with the
  *    reaper, as it is a child like any other.
