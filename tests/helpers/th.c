@@ -61,6 +61,7 @@ static int th_await(int argc, char **argv);
 static int th_forks(int argc, char **argv);
 static int th_close_stdout(int argc, char **argv);
 static int th_flood_err(int argc, char **argv);
+static int th_slow_read(int argc, char **argv);
 
 static const struct th_cmd th_cmds[] = {
 	{ "exit", 1, th_exit, "exit N" },
@@ -90,6 +91,7 @@ static const struct th_cmd th_cmds[] = {
 	{ "forks", 2, th_forks, "forks N MS" },
 	{ "close-stdout", 1, th_close_stdout, "close-stdout MS" },
 	{ "flood-err", 1, th_flood_err, "flood-err BYTES" },
+	{ "slow-read", 3, th_slow_read, "slow-read PATH CHUNK MS" },
 };
 
 /* Print a message and the usage to stderr and exit with TH_EXIT_USAGE. */
@@ -894,6 +896,47 @@ th_flood_err(int argc, char **argv)
 {
 	(void)argc;
 	return th_flood_fd(2, 'e', th_num(argv[2]));
+}
+
+/*
+ * th slow-read PATH CHUNK MS: open PATH (a FIFO) for reading and copy it to
+ * stdout, reading at most CHUNK bytes at a time and sleeping MS ms after
+ * each read, until EOF: a reader slower than ctxrun's writes.
+ */
+static int
+th_slow_read(int argc, char **argv)
+{
+	size_t chunk = (size_t)th_num(argv[3]);
+	long ms = th_num(argv[4]);
+	char *buf = malloc(chunk ? chunk : 1);
+	ssize_t n, off, w;
+	int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+
+	(void)argc;
+	if (fd == -1 || !buf || !chunk) {
+		perror("th: slow-read");
+		return TH_EXIT_USAGE;
+	}
+	while ((n = read(fd, buf, chunk)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR) {
+				continue;
+			}
+			perror("th: read");
+			return 1;
+		}
+		for (off = 0; off < n; off += w) {
+			w = write(1, buf + off, (size_t)(n - off));
+			if (w == -1) {
+				perror("th: write");
+				return 1;
+			}
+		}
+		th_sleep_ms(ms);
+	}
+	free(buf);
+	close(fd);
+	return 0;
 }
 
 /* Run the subcommand named by argv[1]. */
