@@ -760,21 +760,47 @@ start_reader(struct h_proc *r, const char *path, const char *chunk,
 }
 
 /*
- * --events on a FIFO nobody opens: the open does not wait for a reader,
- * the deadline stops the command and ctxrun exits 124 at once.
+ * OPT (--events or --junit) on a FIFO nobody opens: the open does not
+ * wait for a reader, the deadline stops the command and ctxrun exits 124
+ * at once.
  */
-Test(reports, events_fifo_without_reader)
+static void
+expect_fifo_without_reader(const char *opt)
 {
 	struct h_proc p;
-	const char *fifo = make_fifo("ev.fifo");
+	const char *fifo = make_fifo("report.fifo");
 
-	h_start(&p, NULL, "-t", "0.5", "--events", fifo, "--", h_th, "sleep",
+	h_start(&p, NULL, "-t", "0.5", opt, fifo, "--", h_th, "sleep",
 		"30000");
 	h_finish(&p, 10000);
 	expect_exit(&p, 124);
 	cr_assert_lt(p.elapsed, 4.0, "took %.2fs", p.elapsed);
 	h_no_survivors();
 	h_release(&p);
+}
+
+/*
+ * Finish P, which writes the report WHAT to FIFO, whose reader RD reads
+ * nothing: P exits with CODE on time, says once what the reader missed,
+ * and leaves nothing behind.
+ */
+static void
+finish_stalled(struct h_proc *p, int rd, int code, const char *what,
+	       const char *fifo)
+{
+	h_finish(p, 10000);
+	expect_exit(p, code);
+	cr_assert_lt(p->elapsed, 5.0, "took %.2fs", p->elapsed);
+	expect_not_written(p, what, fifo);
+	h_no_survivors();
+	close(rd);
+	h_release(p);
+}
+
+/* --events on a FIFO nobody opens: see above. */
+Test(reports, events_fifo_without_reader)
+{
+	expect_fifo_without_reader("--events");
 }
 
 /*
@@ -792,13 +818,7 @@ Test(reports, events_fifo_stalled_reader_deadline_wins)
 					       fifo, NULL },
 		    (const char *const[]){ "exec \"$TH\" sleep 30000", NULL },
 		    ",sleeper");
-	h_finish(&p, 10000);
-	expect_exit(&p, 124);
-	cr_assert_lt(p.elapsed, 5.0, "took %.2fs", p.elapsed);
-	expect_not_written(&p, "events file", fifo);
-	h_no_survivors();
-	close(rd);
-	h_release(&p);
+	finish_stalled(&p, rd, 124, "events file", fifo);
 }
 
 /*
@@ -848,19 +868,10 @@ Test(reports, events_fifo_late_slow_reader_gets_every_line)
 	h_release(&p);
 }
 
-/* --junit on a FIFO nobody opens: no wait, 124 at the deadline. */
+/* --junit on a FIFO nobody opens: see above. */
 Test(reports, junit_fifo_without_reader)
 {
-	struct h_proc p;
-	const char *fifo = make_fifo("j.fifo");
-
-	h_start(&p, NULL, "-t", "0.5", "--junit", fifo, "--", h_th, "sleep",
-		"30000");
-	h_finish(&p, 10000);
-	expect_exit(&p, 124);
-	cr_assert_lt(p.elapsed, 4.0, "took %.2fs", p.elapsed);
-	h_no_survivors();
-	h_release(&p);
+	expect_fifo_without_reader("--junit");
 }
 
 /*
@@ -876,13 +887,7 @@ Test(reports, junit_fifo_stalled_reader)
 
 	h_start(&p, NULL, "-q", "--junit", fifo, "-n", "big", "-c",
 		"\"$TH\" flood 70000; \"$TH\" flood-err 70000");
-	h_finish(&p, 10000);
-	expect_exit(&p, 0);
-	cr_assert_lt(p.elapsed, 5.0, "took %.2fs", p.elapsed);
-	expect_not_written(&p, "JUnit file", fifo);
-	h_no_survivors();
-	close(rd);
-	h_release(&p);
+	finish_stalled(&p, rd, 0, "JUnit file", fifo);
 }
 
 /*

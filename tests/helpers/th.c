@@ -469,16 +469,21 @@ th_pgid(int argc, char **argv)
 	return 0;
 }
 
-/* th cat: copy stdin to stdout. */
+/*
+ * Copy FD to stdout until EOF, reading at most CHUNK bytes at a time and
+ * sleeping MS ms after each read; 0, or 1 after saying why.
+ */
 static int
-th_cat(int argc, char **argv)
+th_copy(int fd, size_t chunk, long ms)
 {
-	char buf[8192];
+	char *buf = malloc(chunk);
 	ssize_t n, off, w;
 
-	(void)argc;
-	(void)argv;
-	while ((n = read(0, buf, sizeof(buf))) != 0) {
+	if (!buf) {
+		perror("th: malloc");
+		return 1;
+	}
+	while ((n = read(fd, buf, chunk)) != 0) {
 		if (n == -1) {
 			if (errno == EINTR) {
 				continue;
@@ -493,8 +498,21 @@ th_cat(int argc, char **argv)
 				return 1;
 			}
 		}
+		if (ms) {
+			th_sleep_ms(ms);
+		}
 	}
+	free(buf);
 	return 0;
+}
+
+/* th cat: copy stdin to stdout. */
+static int
+th_cat(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return th_copy(0, 8192, 0);
 }
 
 /* th kill-self SIGNUM: die by SIGNUM with its default action. */
@@ -906,37 +924,14 @@ th_flood_err(int argc, char **argv)
 static int
 th_slow_read(int argc, char **argv)
 {
-	size_t chunk = (size_t)th_num(argv[3]);
-	long ms = th_num(argv[4]);
-	char *buf = malloc(chunk ? chunk : 1);
-	ssize_t n, off, w;
+	long chunk = th_num(argv[3]);
 	int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
 
 	(void)argc;
-	if (fd == -1 || !buf || !chunk) {
-		perror("th: slow-read");
-		return TH_EXIT_USAGE;
+	if (fd == -1 || chunk < 1) {
+		th_die("slow-read: cannot open PATH, or CHUNK is 0");
 	}
-	while ((n = read(fd, buf, chunk)) != 0) {
-		if (n == -1) {
-			if (errno == EINTR) {
-				continue;
-			}
-			perror("th: read");
-			return 1;
-		}
-		for (off = 0; off < n; off += w) {
-			w = write(1, buf + off, (size_t)(n - off));
-			if (w == -1) {
-				perror("th: write");
-				return 1;
-			}
-		}
-		th_sleep_ms(ms);
-	}
-	free(buf);
-	close(fd);
-	return 0;
+	return th_copy(fd, (size_t)chunk, th_num(argv[4]));
 }
 
 /* Run the subcommand named by argv[1]. */
