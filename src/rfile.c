@@ -17,7 +17,10 @@
  * down the way a full output queue does (output.c stops reading the job
  * pipes): events come from the run's own lifecycle, so the queue is
  * bounded by dropping instead, from the first piece that does not fit on,
- * and a reader never sees a hole in the middle of the log.
+ * and a reader never sees a hole in the middle of the log. That is why
+ * output.c's queue is not shared: its chunks interleave two fds in one
+ * order, carry spill files and pause the job pipes when full, while a
+ * report is one byte string for one fd.
  *
  * A FIFO opened O_WRONLY|O_NONBLOCK with no reader fails with ENXIO, and a
  * blocking open would wait for a reader forever. Opened O_RDWR (defined by

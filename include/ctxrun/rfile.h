@@ -22,8 +22,9 @@
  *    queue and every later piece too.
  * 3. rfile_finish() once nothing more will be written: the loop keeps
  *    running until the queue is written out, or until DRAIN_MS ms have
- *    passed, when the rest is dropped. Called again, the new window
- *    replaces the old; 0 drops the rest at once.
+ *    passed, when the rest is dropped (the file may then end inside a
+ *    piece: still a prefix). Called again, the new window replaces the
+ *    old; 0 drops the rest at once.
  * 4. rfile_close(): says whether everything was written.
  *
  * WHAT names the file in messages ("events file"); it is borrowed and
