@@ -822,6 +822,34 @@ Test(reports, events_fifo_stalled_reader_deadline_wins)
 }
 
 /*
+ * Once the jobs are gone, a signal ends the wait for a stalled reader at
+ * once: ctxrun dies by it without waiting out the drain window.
+ */
+Test(reports, events_fifo_stalled_reader_signal_ends_drain)
+{
+	struct h_proc p;
+	const char *fifo = make_fifo("ev.fifo");
+	int rd = stalled_reader(fifo);
+	double sent;
+
+	start_flood(&p, (const char *const[]){ "-q", "--events", fifo, NULL },
+		    (const char *const[]){ "true", NULL }, ",z");
+	/* The -q summary comes when every job is done, before the drain. */
+	cr_assert_not_null(h_wait_err(&p, "\nz\tsucceeded\t0\t", 10000),
+			   "no summary; stderr <%.2000s>", p.err.data);
+	h_kill(&p, SIGINT);
+	sent = h_now();
+	h_finish(&p, 10000);
+	expect_signal(&p, SIGINT);
+	cr_assert_lt(p.reaped_at - sent, 0.5, "died %.3fs after the signal",
+		     p.reaped_at - sent);
+	expect_not_written(&p, "events file", fifo);
+	h_no_survivors();
+	close(rd);
+	h_release(&p);
+}
+
+/*
  * A reader that comes late, once jobs have already written more events
  * than the FIFO holds, and then reads slowly, still gets every line, in
  * order, the last one "done".
