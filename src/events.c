@@ -2,7 +2,6 @@
 #include "ctxrun/events.h"
 
 #include <sys/wait.h>
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,36 +9,33 @@
 #include <time.h>
 
 #include "ctxrun/escape.h"
+#include "ctxrun/rfile.h"
 #include "ctxrun/signame.h"
 #include "ctxrun/util.h"
 
 /*
- * A line is formatted into the FILE *'s buffer and flushed at once, so a
- * reader never sees half an event (lines are far below BUFSIZ but for
- * absurdly long names, and even then each flush ends on a newline). The
- * first write error is kept, not printed: only `run` and `cli` print.
+ * A line is formatted in memory and handed to the file whole, so a reader
+ * never sees half an event and a dropped line is dropped whole (rfile.h).
+ * Write errors are kept by the file, not printed: only `run` and `cli`
+ * print.
  */
 
 struct events {
-	FILE *f;
-	char *path;
-	int saved_errno; /* first write error, 0 when none */
+	struct rfile *file;
 };
 
 /* Open PATH for the log. */
 struct events *
-events_open(const char *path, struct err *e)
+events_open(struct ev_loop *loop, const char *path, struct err *e)
 {
-	FILE *f = fopen(path, "we");
+	struct rfile *file = rfile_open(loop, path, "events file", e);
 	struct events *ev;
 
-	if (!f) {
-		err_errno(e, errno, "cannot open events file '%s'", path);
+	if (!file) {
 		return NULL;
 	}
 	ev = xcalloc(1, sizeof(*ev));
-	ev->f = f;
-	ev->path = xstrdup(path);
+	ev->file = file;
 	return ev;
 }
 
@@ -57,8 +53,13 @@ void
 events_write(struct events *ev, const struct events_rec *rec)
 {
 	struct timespec ts;
-	FILE *f = ev->f;
+	char *line;
+	size_t len;
+	FILE *f = open_memstream(&line, &len);
 
+	if (!f) {
+		BUG("out of memory");
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	fprintf(f, "{\"time\":%lld.%03ld", (long long)ts.tv_sec,
 		ts.tv_nsec / 1000000);
@@ -82,9 +83,11 @@ events_write(struct events *ev, const struct events_rec *rec)
 		put_string(f, "cause", rec->cause);
 	}
 	fputs("}\n", f);
-	if (fflush(f) == EOF && !ev->saved_errno) {
-		ev->saved_errno = errno ? errno : EIO;
+	if (fclose(f) == EOF) {
+		BUG("out of memory");
 	}
+	rfile_write(ev->file, line, len);
+	free(line);
 }
 
 /* Write the line of a job event, if it has one. */
@@ -126,23 +129,25 @@ events_job(struct events *ev, const char *name, int attempt,
 	events_write(ev, &rec);
 }
 
+/* Nothing more will be written. */
+void
+events_finish(struct events *ev, int64_t drain_ms)
+{
+	if (ev) {
+		rfile_finish(ev->file, drain_ms);
+	}
+}
+
 /* Close the log. */
 int
 events_close(struct events *ev, struct err *e)
 {
-	int rc = 0;
+	int rc;
 
 	if (!ev) {
 		return 0;
 	}
-	if (fclose(ev->f) == EOF && !ev->saved_errno) {
-		ev->saved_errno = errno ? errno : EIO;
-	}
-	if (ev->saved_errno) {
-		rc = err_errno(e, ev->saved_errno,
-			       "cannot write events file '%s'", ev->path);
-	}
-	free(ev->path);
+	rc = rfile_close(ev->file, e);
 	free(ev);
 	return rc;
 }

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "ctxrun/junit.h"
 
-#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 
 #include "ctxrun/escape.h"
 #include "ctxrun/report.h"
+#include "ctxrun/rfile.h"
 #include "ctxrun/signame.h"
 #include "ctxrun/util.h"
 
@@ -21,6 +21,8 @@
  * the tail ring is allocated only once the head is full, so a job that
  * prints little costs little. No CDATA: a job's "]]>" would end it, and
  * CDATA could not carry NUL anyway; every byte goes through escape_xml().
+ * The document is made in memory and handed to the file in one piece: a
+ * FIFO takes it as its reader reads (rfile.h).
  */
 
 struct capture {
@@ -38,26 +40,23 @@ struct entry {
 };
 
 struct junit {
-	FILE *f;
-	char *path;
+	struct rfile *file;
 	struct entry **slots; /* open addressing by name hash */
 	size_t n_slots, n;
 };
 
 /* Open PATH for the report. */
 struct junit *
-junit_open(const char *path, struct err *e)
+junit_open(struct ev_loop *loop, const char *path, struct err *e)
 {
-	FILE *f = fopen(path, "we");
+	struct rfile *file = rfile_open(loop, path, "JUnit file", e);
 	struct junit *j;
 
-	if (!f) {
-		err_errno(e, errno, "cannot open JUnit file '%s'", path);
+	if (!file) {
 		return NULL;
 	}
 	j = xcalloc(1, sizeof(*j));
-	j->f = f;
-	j->path = xstrdup(path);
+	j->file = file;
 	j->n_slots = 16;
 	j->slots = xcalloc(j->n_slots, sizeof(*j->slots));
 	return j;
@@ -301,19 +300,23 @@ write_case(FILE *f, const char *classname, const struct pipeline_result *r,
 	fputs("    </testcase>\n", f);
 }
 
-/* Write the report and close the file. */
-int
+/* Write the report. */
+void
 junit_write(struct junit *j, const struct junit_suite *suite,
-	    const struct pipeline_result *r, size_t n, struct err *e)
+	    const struct pipeline_result *r, size_t n)
 {
 	size_t failures = 0, skipped = 0;
 	time_t t = (time_t)suite->started_at;
 	char stamp[32] = "1970-01-01T00:00:00";
 	char counts[160];
 	struct tm tm;
-	FILE *f = j->f;
-	int saved = 0;
+	char *doc;
+	size_t len;
+	FILE *f = open_memstream(&doc, &len);
 
+	if (!f) {
+		BUG("out of memory");
+	}
 	for (size_t i = 0; i < n; i++) {
 		failures += is_failure(&r[i]);
 		skipped += is_skipped(&r[i]);
@@ -336,44 +339,46 @@ junit_write(struct junit *j, const struct junit_suite *suite,
 		write_case(f, suite->name, &r[i], e_i);
 	}
 	fputs("  </testsuite>\n</testsuites>\n", f);
-	if (ferror(f)) {
-		saved = errno ? errno : EIO;
+	if (fclose(f) == EOF) {
+		BUG("out of memory");
 	}
-	if (fclose(f) == EOF && !saved) {
-		saved = errno ? errno : EIO;
-	}
-	j->f = NULL;
-	if (saved) {
-		return err_errno(e, saved, "cannot write JUnit file '%s'",
-				 j->path);
-	}
-	return 0;
+	rfile_write(j->file, doc, len);
+	free(doc);
 }
 
-/* Release J. */
+/* Nothing more will be written. */
 void
-junit_free(struct junit *j)
+junit_finish(struct junit *j, int64_t drain_ms)
 {
-	if (!j) {
-		return;
+	if (j) {
+		rfile_finish(j->file, drain_ms);
 	}
-	if (j->f) {
-		fclose(j->f);
-	}
-	for (size_t i = 0; i < j->n_slots; i++) {
-		struct entry *e = j->slots[i];
+}
 
-		if (e) {
+/* Close the file and release J. */
+int
+junit_close(struct junit *j, struct err *e)
+{
+	int rc;
+
+	if (!j) {
+		return 0;
+	}
+	rc = rfile_close(j->file, e);
+	for (size_t i = 0; i < j->n_slots; i++) {
+		struct entry *en = j->slots[i];
+
+		if (en) {
 			for (int k = 0; k < 2; k++) {
-				free(e->cap[k].head);
-				free(e->cap[k].tail);
+				free(en->cap[k].head);
+				free(en->cap[k].tail);
 			}
-			free(e->error);
-			free(e->name);
-			free(e);
+			free(en->error);
+			free(en->name);
+			free(en);
 		}
 	}
 	free(j->slots);
-	free(j->path);
 	free(j);
+	return rc;
 }

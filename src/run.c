@@ -75,6 +75,7 @@ struct run {
 	int late_signal;     /* the first stop signal after that */
 	struct events *events; /* --events, or NULL */
 	struct junit *junit;   /* --junit, or NULL */
+	bool reports_draining; /* the run is over, the reports are going out */
 	double wall_start;     /* Unix time the run started, for --junit */
 	ev_tstamp started_at;  /* ev_time() when the run started */
 	ev_tstamp job_started_at, job_ended_at; /* one-command mode */
@@ -253,11 +254,13 @@ reports_open(struct run *r)
 	const struct run_opts *o = r->opts;
 	struct err e;
 
-	if (o->events_path && !(r->events = events_open(o->events_path, &e))) {
+	if (o->events_path &&
+	    !(r->events = events_open(r->loop, o->events_path, &e))) {
 		fprintf(stderr, "ctxrun: %s\n", e.msg);
 		return -1;
 	}
-	if (o->junit_path && !(r->junit = junit_open(o->junit_path, &e))) {
+	if (o->junit_path &&
+	    !(r->junit = junit_open(r->loop, o->junit_path, &e))) {
 		fprintf(stderr, "ctxrun: %s\n", e.msg);
 		return -1;
 	}
@@ -451,7 +454,7 @@ run_release(struct run *r)
 	output_free(r->output);
 	cgroup_run_free(r->cgroup);
 	events_close(r->events, &(struct err){ 0 });
-	junit_free(r->junit);
+	junit_close(r->junit, &(struct err){ 0 });
 	if (r->devnull >= 0) {
 		close(r->devnull);
 	}
@@ -544,13 +547,16 @@ run_cause(const struct run *r)
  * The run is over with exit STATUS (or is about to re-raise a signal):
  * write the "done" event and the JUnit report of the N results RES of the
  * suite NAME, and close both files. Comes before any re-raise, so an
- * interrupted run still leaves complete reports.
+ * interrupted run still leaves complete reports. A reader that does not
+ * take them gets RUN_DRAIN_MS, and none after a signal that came once the
+ * jobs were gone (see run_signal_cb): ctxrun's exit never waits for long.
  */
 static void
 reports_finish(struct run *r, const char *name,
 	       const struct pipeline_result *res, size_t n, int status)
 {
 	int signo = interrupt_signal(r);
+	int64_t drain_ms = r->late_signal ? 0 : RUN_DRAIN_MS;
 	struct err e;
 
 	if (r->events) {
@@ -561,10 +567,7 @@ reports_finish(struct run *r, const char *name,
 			.status = signo ? 128 + signo : status,
 			.cause = run_cause(r),
 		});
-		if (events_close(r->events, &e) < 0) {
-			fprintf(stderr, "ctxrun: %s\n", e.msg);
-		}
-		r->events = NULL;
+		events_finish(r->events, drain_ms);
 	}
 	if (r->junit) {
 		struct junit_suite suite = {
@@ -574,10 +577,20 @@ reports_finish(struct run *r, const char *name,
 
 		ev_now_update(r->loop);
 		suite.duration = ev_time() - r->started_at;
-		if (junit_write(r->junit, &suite, res, n, &e) < 0) {
-			fprintf(stderr, "ctxrun: %s\n", e.msg);
-		}
+		junit_write(r->junit, &suite, res, n);
+		junit_finish(r->junit, drain_ms);
 	}
+	r->reports_draining = true;
+	ev_run(r->loop, 0); /* until both are written out or given up */
+	r->reports_draining = false;
+	if (events_close(r->events, &e) < 0) {
+		fprintf(stderr, "ctxrun: %s\n", e.msg);
+	}
+	r->events = NULL;
+	if (junit_close(r->junit, &e) < 0) {
+		fprintf(stderr, "ctxrun: %s\n", e.msg);
+	}
+	r->junit = NULL;
 }
 
 /* The result of the one command, as the pipeline would give it. */
@@ -1043,6 +1056,10 @@ run_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		r->late_signal = r->late_signal ? r->late_signal : w->signum;
 		if (r->output) {
 			output_finish(r->output, 0);
+		}
+		if (r->reports_draining) {
+			events_finish(r->events, 0);
+			junit_finish(r->junit, 0);
 		}
 		return;
 	}

@@ -44,6 +44,9 @@ check escapee 0 -- sh -c 'setsid sleep 30 & exit 0'
 check reports-command 124 --events "$log/c.jsonl" --junit "$log/c.xml" -t 0.3 -- "$th" sleep 30000
 check reports-group 3 --events "$log/g.jsonl" --junit "$log/g.xml" -c 'printf "x\377]]>"; exit 3' -c 'sleep 30'
 check reports-unwritable 125 --events "$log/no/such/dir" -- true
+# A FIFO nobody reads: the JUnit report outgrows the pipe, waits, is dropped.
+mkfifo "$log/r.fifo"
+check reports-fifo 0 -q --events "$log/r.fifo" --junit "$log/r.fifo" -n f -c "$th flood 300000"
 check prefixed 0 -n a,b -c "$th flood 300000" -c "$th print out err; printf tail"
 check prefixed-mixed 0 --color always -n m -c "$th mixed 7 5000"
 check grouped-spill 0 -o grouped -c "$th flood 1500000" -c "$th print out err"

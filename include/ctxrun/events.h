@@ -7,21 +7,27 @@
  * as it happens so that `tail -f` follows a run (SPEC §5, §6.13; the
  * schema is documented in ctxrun(1)).
  *
- * 1. events_open() creates or truncates the file (close-on-exec) before
- *    anything runs; failure is ctxrun's own (exit 125).
- * 2. events_write() or events_job() per event: each line goes out with one
- *    flush, whole. `time` is the wall clock (Unix seconds, milliseconds),
- *    taken here.
- * 3. events_close() after the last event ("done"); it says whether every
- *    line reached the file.
+ * 1. events_open() opens the file before anything runs, never waiting
+ *    for a reader (see rfile.h for a FIFO and /tmp); failure is ctxrun's
+ *    own (exit 125).
+ * 2. events_write() or events_job() per event: each line goes out whole
+ *    at once, as far as the file takes it; the rest waits in a bounded
+ *    queue the loop writes out, so a slow reader never stalls the run.
+ *    `time` is the wall clock (Unix seconds, milliseconds), taken here.
+ * 3. events_finish() after the last event ("done"): the loop writes out
+ *    the queue, within the drain window given.
+ * 4. events_close(); it says whether every line reached the file.
  *
- * The log owns its FILE *; records and their strings stay the caller's.
- * Pure of the loop: it knows nothing but what it is given.
+ * The log owns its file; records and their strings stay the caller's.
+ * The formatting knows nothing but what it is given; only the file's
+ * writes touch the loop.
  */
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include <ev.h>
 
 #include "ctxrun/err.h"
 #include "ctxrun/job.h"
@@ -41,7 +47,8 @@ struct events_rec {
 };
 
 /* Open PATH for the log; NULL with E filled when it cannot be opened. */
-struct events *events_open(const char *path, struct err *e);
+struct events *events_open(struct ev_loop *loop, const char *path,
+			   struct err *e);
 
 /* Write REC as one line. Write errors are kept for events_close(). */
 void events_write(struct events *ev, const struct events_rec *rec);
@@ -54,8 +61,14 @@ void events_job(struct events *ev, const char *name, int attempt,
 		const struct job_event *jev);
 
 /*
- * Close the log; -1 with E filled when a line could not be written.
- * NULL is a no-op that returns 0.
+ * Nothing more will be written: let the loop write out the queue, giving
+ * up after DRAIN_MS ms (0: at once). Again, a new window. NULL: no-op.
+ */
+void events_finish(struct events *ev, int64_t drain_ms);
+
+/*
+ * Close the log; -1 with E filled when a line could not be written (an
+ * error, or a reader too slow). NULL is a no-op that returns 0.
  */
 int events_close(struct events *ev, struct err *e);
 

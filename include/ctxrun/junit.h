@@ -6,23 +6,29 @@
  * The --junit report: a JUnit XML file with one testcase per job (SPEC
  * §5, §6.14; the layout is documented in ctxrun(1)), for CI systems.
  *
- * 1. junit_open() creates or truncates the file (close-on-exec) before
- *    anything runs, so an unwritable path stops the run before it starts.
+ * 1. junit_open() opens the file before anything runs, so an unwritable
+ *    path stops the run before it starts; it never waits for a reader
+ *    (see rfile.h for a FIFO and /tmp).
  * 2. junit_capture() while jobs run, with every piece of a job's output
  *    (the output tap): per job and stream it keeps the first and the last
  *    JUNIT_KEEP bytes and counts what fell between, so memory stays
  *    bounded whatever a job prints.
  *    junit_set_error() gives a job that could not start its message.
- * 3. junit_write() once at the end, from the run's results: writes the
- *    whole document and closes the file. Well-formed XML 1.0 whatever the
- *    bytes (see escape.h).
- * 4. junit_free().
+ * 3. junit_write() once at the end, from the run's results: makes the
+ *    whole document and writes it as far as the file takes it now; the
+ *    rest waits for the loop. Well-formed XML 1.0 whatever the bytes
+ *    (see escape.h).
+ * 4. junit_finish(): the loop writes out the rest within the drain window.
+ * 5. junit_close() closes the file and releases the report.
  *
- * The report owns its FILE * and its copies of names and output; results
- * stay the caller's. Pure of the loop.
+ * The report owns its file and its copies of names and output; results
+ * stay the caller's. Only the file's writes touch the loop.
  */
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
 
 #include "ctxrun/err.h"
 #include "ctxrun/pipeline.h"
@@ -40,7 +46,8 @@ struct junit_suite {
 };
 
 /* Open PATH for the report; NULL with E filled when it cannot be opened. */
-struct junit *junit_open(const char *path, struct err *e);
+struct junit *junit_open(struct ev_loop *loop, const char *path,
+			 struct err *e);
 
 /* Keep LEN bytes at P that job NAME wrote to its fd WHICH (1 or 2). */
 void junit_capture(struct junit *j, const char *name, int which, const char *p,
@@ -49,14 +56,20 @@ void junit_capture(struct junit *j, const char *name, int which, const char *p,
 /* Job NAME could not start: TEXT (copied) is its failure message. */
 void junit_set_error(struct junit *j, const char *name, const char *text);
 
-/*
- * Write the report of the N results R of SUITE and close the file; -1 with
- * E filled when it could not be written. Call once.
- */
-int junit_write(struct junit *j, const struct junit_suite *suite,
-		const struct pipeline_result *r, size_t n, struct err *e);
+/* Write the report of the N results R of SUITE (step 3). Call once. */
+void junit_write(struct junit *j, const struct junit_suite *suite,
+		 const struct pipeline_result *r, size_t n);
 
-/* Release J (closing the file if junit_write() did not); NULL: no-op. */
-void junit_free(struct junit *j);
+/*
+ * Nothing more will be written: let the loop write out the rest, giving
+ * up after DRAIN_MS ms (0: at once). Again, a new window. NULL: no-op.
+ */
+void junit_finish(struct junit *j, int64_t drain_ms);
+
+/*
+ * Close the file and release J; -1 with E filled when the report did not
+ * reach the file whole (an error, or a reader too slow). NULL: returns 0.
+ */
+int junit_close(struct junit *j, struct err *e);
 
 #endif

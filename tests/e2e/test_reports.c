@@ -748,3 +748,364 @@ Test(reports, events_without_value)
 	expect_err_has(&p, "Try 'ctxrun --help' for more information.\n");
 	h_release(&p);
 }
+
+/* ---- FIFOs, readers that do not keep up, and /tmp ---- */
+
+#define LONG_NAME 1500 /* bytes of a flood job's name: long events lines */
+#define FLOOD_JOBS 60  /* their start lines alone pass a pipe's 64 KiB */
+
+/*
+ * Start ctxrun with the options PRE (NULL-ended), FLOOD_JOBS jobs named
+ * LONG_NAME bytes long that run `true`, then the jobs LAST (-c commands,
+ * NULL-ended) named by LAST_NAMES (",a,b": a comma before each).
+ */
+static void
+start_flood(struct h_proc *p, const char *const *pre,
+	    const char *const *last, const char *last_names)
+{
+	const char *argv[2 * FLOOD_JOBS + 32];
+	size_t n = 0, len = 0;
+	char *names = malloc(FLOOD_JOBS * (LONG_NAME + 4) + strlen(last_names) + 1);
+
+	cr_assert_not_null(names);
+	for (int i = 0; i < FLOOD_JOBS; i++) {
+		len += (size_t)sprintf(names + len, "%s%0*d", i ? "," : "",
+				       LONG_NAME, i);
+	}
+	strcpy(names + len, last_names);
+	argv[n++] = h_ctxrun;
+	for (; *pre; pre++) {
+		argv[n++] = *pre;
+	}
+	argv[n++] = "-n";
+	argv[n++] = names;
+	for (int i = 0; i < FLOOD_JOBS; i++) {
+		argv[n++] = "-c";
+		argv[n++] = "true";
+	}
+	for (; *last; last++) {
+		argv[n++] = "-c";
+		argv[n++] = *last;
+	}
+	argv[n] = NULL;
+	h_start_argv(p, NULL, argv);
+	free(names);
+}
+
+/* Make the FIFO NAME in the test's directory; its path. */
+static const char *
+make_fifo(const char *name)
+{
+	const char *path = tmp_path(name);
+
+	cr_assert_eq(mkfifo(path, 0600), 0, "mkfifo %s: %s", path,
+		     strerror(errno));
+	return path;
+}
+
+/*
+ * The last line of P's stderr, after what the jobs wrote there, says some
+ * bytes of the report WHAT at PATH were not written; no other line is
+ * ctxrun's.
+ */
+static void
+expect_not_written(const struct h_proc *p, const char *what, const char *path)
+{
+	char want[PATH_MAX + 64];
+	const char *line = p->err.data + p->err.len, *rest;
+
+	cr_assert(p->err.len > 0 && line[-1] == '\n', "stderr <%.2000s>",
+		  p->err.data);
+	for (line--; line > p->err.data && line[-1] != '\n'; line--) {
+		continue;
+	}
+	snprintf(want, sizeof(want), "ctxrun: %s '%s': ", what, path);
+	cr_assert_eq(strncmp(line, want, strlen(want)), 0,
+		     "last line <%s>, want <%s...>", line, want);
+	rest = line + strlen(want);
+	rest += strspn(rest, "0123456789");
+	cr_assert_str_eq(rest, " bytes not written: reader too slow\n");
+	cr_assert_eq(memmem(p->err.data, p->err.len, "ctxrun:", 7), line,
+		     "another line of ctxrun's before <%s>", line);
+}
+
+/* Does line N (from 0) of TEXT have EVENT (a "start"...) of job NAME? */
+static bool
+line_is(const char *text, int n, const char *event, const char *name)
+{
+	char want[LONG_NAME + 64];
+	const char *end;
+
+	while (n-- > 0 && text) {
+		text = strchr(text, '\n');
+		text = text ? text + 1 : NULL;
+	}
+	if (!text || !(end = strchr(text, '\n'))) {
+		return false;
+	}
+	snprintf(want, sizeof(want), "\"event\":\"%s\",\"job\":\"%s\"", event,
+		 name);
+	return memmem(text, (size_t)(end - text), want, strlen(want)) != NULL;
+}
+
+/* A reader that opens PATH and reads nothing: an fd of the test's. */
+static int
+stalled_reader(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* Start `th slow-read PATH CHUNK MS` as R: what it reads is R's stdout. */
+static void
+start_reader(struct h_proc *r, const char *path, const char *chunk,
+	     const char *ms)
+{
+	h_start_argv(r, NULL, (const char *const[]){ h_th, "slow-read", path,
+						     chunk, ms, NULL });
+}
+
+/*
+ * OPT (--events or --junit) on a FIFO nobody opens: the open does not
+ * wait for a reader, the deadline stops the command and ctxrun exits 124
+ * at once.
+ */
+static void
+expect_fifo_without_reader(const char *opt)
+{
+	struct h_proc p;
+	const char *fifo = make_fifo("report.fifo");
+
+	h_start(&p, NULL, "-t", "0.5", opt, fifo, "--", h_th, "sleep",
+		"30000");
+	h_finish(&p, 10000);
+	expect_exit(&p, 124);
+	cr_assert_lt(p.elapsed, 4.0, "took %.2fs", p.elapsed);
+	h_no_survivors();
+	h_release(&p);
+}
+
+/*
+ * Finish P, which writes the report WHAT to FIFO, whose reader RD reads
+ * nothing: P exits with CODE on time, says once what the reader missed,
+ * and leaves nothing behind.
+ */
+static void
+finish_stalled(struct h_proc *p, int rd, int code, const char *what,
+	       const char *fifo)
+{
+	h_finish(p, 10000);
+	expect_exit(p, code);
+	cr_assert_lt(p->elapsed, 5.0, "took %.2fs", p->elapsed);
+	expect_not_written(p, what, fifo);
+	h_no_survivors();
+	close(rd);
+	h_release(p);
+}
+
+/* --events on a FIFO nobody opens: see above. */
+Test(reports, events_fifo_without_reader)
+{
+	expect_fifo_without_reader("--events");
+}
+
+/*
+ * A reader that opens the events FIFO and reads nothing, while jobs write
+ * far more events than a pipe holds: the deadline still stops the run on
+ * time, its jobs are gone, and ctxrun says once what the reader missed.
+ */
+Test(reports, events_fifo_stalled_reader_deadline_wins)
+{
+	struct h_proc p;
+	const char *fifo = make_fifo("ev.fifo");
+	int rd = stalled_reader(fifo);
+
+	start_flood(&p, (const char *const[]){ "-q", "-t", "1", "--events",
+					       fifo, NULL },
+		    (const char *const[]){ "exec \"$TH\" sleep 30000", NULL },
+		    ",sleeper");
+	finish_stalled(&p, rd, 124, "events file", fifo);
+}
+
+/*
+ * Once the jobs are gone, a signal ends the wait for a stalled reader at
+ * once: ctxrun dies by it without waiting out the drain window.
+ */
+Test(reports, events_fifo_stalled_reader_signal_ends_drain)
+{
+	struct h_proc p;
+	const char *fifo = make_fifo("ev.fifo");
+	int rd = stalled_reader(fifo);
+	double sent;
+
+	start_flood(&p, (const char *const[]){ "-q", "--events", fifo, NULL },
+		    (const char *const[]){ "true", NULL }, ",z");
+	/* The -q summary comes when every job is done, before the drain. */
+	cr_assert_not_null(h_wait_err(&p, "\nz\tsucceeded\t0\t", 10000),
+			   "no summary; stderr <%.2000s>", p.err.data);
+	h_kill(&p, SIGINT);
+	sent = h_now();
+	h_finish(&p, 10000);
+	expect_signal(&p, SIGINT);
+	cr_assert_lt(p.reaped_at - sent, 0.5, "died %.3fs after the signal",
+		     p.reaped_at - sent);
+	expect_not_written(&p, "events file", fifo);
+	h_no_survivors();
+	close(rd);
+	h_release(&p);
+}
+
+/*
+ * A reader that comes late, once jobs have already written more events
+ * than the FIFO holds, and then reads slowly, still gets every line, in
+ * order, the last one "done".
+ */
+Test(reports, events_fifo_late_slow_reader_gets_every_line)
+{
+	struct h_proc p, r;
+	const char *fifo = make_fifo("ev.fifo");
+	const char *got = tmp_path("got.jsonl");
+	char name[LONG_NAME + 1];
+
+	start_flood(&p, (const char *const[]){ "-q", "-j", "1", "--events",
+					       fifo, NULL },
+		    (const char *const[]){ "echo ready; exec \"$TH\" await "
+					   "\"$D/go\" 20000 0", NULL },
+		    ",w");
+	cr_assert_not_null(h_wait_out(&p, "| ready", 10000),
+			   "w not ready; stderr <%s>", p.err.data);
+	start_reader(&r, fifo, "512", "1");
+	/* With -j 1, w starts after every flood job is over. */
+	cr_assert_not_null(h_wait_out(&r, "\"event\":\"start\",\"job\":\"w\"",
+				      10000), "reader got <%.300s>", r.out.data);
+	spit(tmp_path("go"), "", 0);
+	h_finish(&p, 10000);
+	h_finish(&r, 10000);
+	expect_exit(&p, 0);
+	cr_assert_null(strstr(p.err.data, "ctxrun:"), "stderr <%.2000s>",
+		       strstr(p.err.data, "ctxrun:"));
+	expect_exit(&r, 0);
+	spit(got, r.out.data, r.out.len);
+	expect_valid_events(got);
+	cr_assert_eq(h_lines(r.out.data), 2 * FLOOD_JOBS + 3, "%d lines",
+		     h_lines(r.out.data));
+	/* One job at a time: each one's start and exit, in order. */
+	for (int i = 0; i < FLOOD_JOBS; i++) {
+		snprintf(name, sizeof(name), "%0*d", LONG_NAME, i);
+		cr_assert(line_is(r.out.data, 2 * i, "start", name), "job %d", i);
+		cr_assert(line_is(r.out.data, 2 * i + 1, "exit", name), "job %d", i);
+	}
+	cr_assert(line_is(r.out.data, 2 * FLOOD_JOBS + 1, "exit", "w"));
+	expect_last_line_has(got, "\"event\":\"done\",\"status\":0}");
+	h_no_survivors();
+	h_release(&r);
+	h_release(&p);
+}
+
+/* --junit on a FIFO nobody opens: see above. */
+Test(reports, junit_fifo_without_reader)
+{
+	expect_fifo_without_reader("--junit");
+}
+
+/*
+ * A JUnit report larger than a pipe holds, for a reader that opened the
+ * FIFO and reads nothing: ctxrun gives it the drain window, says what it
+ * missed, and exits with the jobs' status.
+ */
+Test(reports, junit_fifo_stalled_reader)
+{
+	struct h_proc p;
+	const char *fifo = make_fifo("j.fifo");
+	int rd = stalled_reader(fifo);
+
+	h_start(&p, NULL, "-q", "--junit", fifo, "-n", "big", "-c",
+		"\"$TH\" flood 70000; \"$TH\" flood-err 70000");
+	finish_stalled(&p, rd, 0, "JUnit file", fifo);
+}
+
+/*
+ * A reader that opens the JUnit FIFO once the run is under way and reads
+ * everything gets the whole document, larger than a pipe holds.
+ */
+Test(reports, junit_fifo_late_reader_gets_whole_report)
+{
+	struct h_proc p, r;
+	const char *fifo = make_fifo("j.fifo");
+	const char *got = tmp_path("got.xml");
+
+	h_start(&p, NULL, "-q", "--junit", fifo, "-n", "big,w", "-c",
+		"\"$TH\" flood 70000; \"$TH\" flood-err 70000", "-c",
+		"echo ready; exec \"$TH\" await \"$D/go\" 20000 0");
+	cr_assert_not_null(h_wait_out(&p, "w   | ready", 10000),
+			   "w not ready; stderr <%s>", p.err.data);
+	start_reader(&r, fifo, "65536", "0");
+	spit(tmp_path("go"), "", 0);
+	h_finish(&p, 10000);
+	h_finish(&r, 10000);
+	expect_exit(&p, 0);
+	cr_assert_null(strstr(p.err.data, "ctxrun:"), "stderr <%.2000s>",
+		       strstr(p.err.data, "ctxrun:"));
+	expect_exit(&r, 0);
+	cr_assert_gt(r.out.len, 131072, "%zu bytes", r.out.len);
+	spit(got, r.out.data, r.out.len);
+	expect_valid_junit(got);
+	expect_file_has(got, "tests=\"2\" failures=\"0\"");
+	expect_file_has(got, "\n[ctxrun: 4464 bytes cut]\ny\ny\n");
+	expect_file_has(got, "\n[ctxrun: 4464 bytes cut]\ne\ne\n");
+	expect_file_has(got, "</testsuites>\n");
+	h_no_survivors();
+	h_release(&r);
+	h_release(&p);
+}
+
+/*
+ * A symbolic link planted in a sticky world-writable directory (/tmp's
+ * kind) is not followed, whoever owns it: 125, one line naming the file,
+ * nothing runs and the link's target is untouched. A plain file there is
+ * written as usual, and a link in a directory of one's own is followed.
+ */
+Test(reports, symlink_in_sticky_dir_not_followed)
+{
+	char dir[PATH_MAX], link[PATH_MAX + 8], plain[PATH_MAX + 8];
+	char want[2 * PATH_MAX];
+	const char *target = tmp_path("precious");
+	const char *opts[] = { "--events", "--junit" };
+	const char *whats[] = { "events file", "JUnit file" };
+	struct h_proc p;
+	char *text;
+
+	snprintf(dir, sizeof(dir), "%s", tmp_path("stickyXXXXXX"));
+	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	cr_assert_eq(chmod(dir, 01777), 0);
+	snprintf(link, sizeof(link), "%s/r", dir);
+	snprintf(plain, sizeof(plain), "%s/plain", dir);
+	spit(target, "precious\n", 9);
+	cr_assert_eq(symlink(target, link), 0, "symlink: %s", strerror(errno));
+	for (int i = 0; i < 2; i++) {
+		h_run(&p, NULL, opts[i], link, "--", h_th, "touch",
+		      tmp_path("ran"));
+		expect_exit(&p, 125);
+		snprintf(want, sizeof(want), "ctxrun: cannot open %s '%s': a "
+			 "symbolic link in a sticky world-writable directory "
+			 "is not followed\n", whats[i], link);
+		expect_err(&p, want);
+		cr_assert_neq(access(tmp_path("ran"), F_OK), 0, "it ran");
+		text = slurp(target, NULL);
+		cr_assert_str_eq(text, "precious\n", "the target was written");
+		free(text);
+		h_release(&p);
+	}
+	h_run(&p, NULL, "--events", plain, "--", h_th, "exit", "0");
+	expect_exit(&p, 0);
+	expect_last_line_has(plain, "\"event\":\"done\",\"status\":0}");
+	h_release(&p);
+	cr_assert_eq(symlink(target, tmp_path("mine")), 0);
+	h_run(&p, NULL, "--events", tmp_path("mine"), "--", h_th, "exit", "0");
+	expect_exit(&p, 0);
+	expect_last_line_has(target, "\"event\":\"done\",\"status\":0}");
+	h_no_survivors();
+	h_release(&p);
+}

@@ -66,6 +66,7 @@ static int th_flood_err(int argc, char **argv);
 static int th_limit(int argc, char **argv);
 static int th_linger(int argc, char **argv);
 static int th_catch(int argc, char **argv);
+static int th_slow_read(int argc, char **argv);
 
 static const struct th_cmd th_cmds[] = {
 	{ "exit", 1, th_exit, "exit N" },
@@ -98,6 +99,7 @@ static const struct th_cmd th_cmds[] = {
 	{ "limit", 3, th_limit, "limit nofile|nproc N CMD [ARG...]" },
 	{ "linger", 2, th_linger, "linger MS LINGER" },
 	{ "catch", 1, th_catch, "catch MS" },
+	{ "slow-read", 3, th_slow_read, "slow-read PATH CHUNK MS" },
 };
 
 /* Print a message and the usage to stderr and exit with TH_EXIT_USAGE. */
@@ -473,16 +475,21 @@ th_pgid(int argc, char **argv)
 	return 0;
 }
 
-/* th cat: copy stdin to stdout. */
+/*
+ * Copy FD to stdout until EOF, reading at most CHUNK bytes at a time and
+ * sleeping MS ms after each read; 0, or 1 after saying why.
+ */
 static int
-th_cat(int argc, char **argv)
+th_copy(int fd, size_t chunk, long ms)
 {
-	char buf[8192];
+	char *buf = malloc(chunk);
 	ssize_t n, off, w;
 
-	(void)argc;
-	(void)argv;
-	while ((n = read(0, buf, sizeof(buf))) != 0) {
+	if (!buf) {
+		perror("th: malloc");
+		return 1;
+	}
+	while ((n = read(fd, buf, chunk)) != 0) {
 		if (n == -1) {
 			if (errno == EINTR) {
 				continue;
@@ -497,8 +504,21 @@ th_cat(int argc, char **argv)
 				return 1;
 			}
 		}
+		if (ms) {
+			th_sleep_ms(ms);
+		}
 	}
+	free(buf);
 	return 0;
+}
+
+/* th cat: copy stdin to stdout. */
+static int
+th_cat(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return th_copy(0, 8192, 0);
 }
 
 /* th kill-self SIGNUM: die by SIGNUM with its default action. */
@@ -1010,6 +1030,24 @@ th_catch(int argc, char **argv)
 	}
 	printf("caught %d\n", (int)th_caught);
 	return 0;
+}
+
+/*
+ * th slow-read PATH CHUNK MS: open PATH (a FIFO) for reading and copy it to
+ * stdout, reading at most CHUNK bytes at a time and sleeping MS ms after
+ * each read, until EOF: a reader slower than ctxrun's writes.
+ */
+static int
+th_slow_read(int argc, char **argv)
+{
+	long chunk = th_num(argv[3]);
+	int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+
+	(void)argc;
+	if (fd == -1 || chunk < 1) {
+		th_die("slow-read: cannot open PATH, or CHUNK is 0");
+	}
+	return th_copy(fd, (size_t)chunk, th_num(argv[4]));
 }
 
 /* Run the subcommand named by argv[1]. */
