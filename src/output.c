@@ -1137,7 +1137,8 @@ part_split(struct output_job *j, struct part *pt)
 	if (pt->file_len) {
 		ssize_t n;
 
-		got = pt->file_len < READ_SIZE ? (size_t)pt->file_len : READ_SIZE;
+		got = pt->file_len < READ_SIZE ? (size_t)pt->file_len
+						: READ_SIZE;
 		buf = xmalloc(got);
 		n = pread(pt->file, buf, got, pt->file_len - (off_t)got);
 		nl = n == (ssize_t)got ? memrchr(buf, '\n', got) : NULL;

@@ -403,9 +403,10 @@ check_lines(const char *s, int per_tag, bool prefixed)
 		int used = 0;
 
 		cr_assert_not_null(nl, "last line torn: <%.200s>", s);
-		/* sscanf(3) measures its whole input: give it the line's head. */
+		/* sscanf(3) measures all its input: give it the line's head. */
 		snprintf(head, sizeof(head), "%.*s", (int)(nl - s), s);
-		cr_assert(sscanf(head, prefixed ? "%c | %*c %ld %n" : "%c %ld %n",
+		cr_assert(sscanf(head,
+				 prefixed ? "%c | %*c %ld %n" : "%c %ld %n",
 				 &tag, &i, &used) == 2 &&
 				  used > 0,
 			  "bad line <%.*s>", (int)(nl - s), s);
@@ -799,7 +800,8 @@ expect_bytes(const char *got, size_t len, const char *want, size_t want_len)
 	cr_assert(i == len && len == want_len,
 		  "got %zu bytes, want %zu; first difference at byte %zu: "
 		  "<%.40s> want <%.40s>", len, want_len, i,
-		  got + (i < len ? i : len), want + (i < want_len ? i : want_len));
+		  got + (i < len ? i : len),
+		  want + (i < want_len ? i : want_len));
 }
 
 /* How many times NEEDLE occurs in S. */
@@ -916,7 +918,8 @@ Test(output, grouped_spill_on_a_full_disk_is_byte_exact)
 	cr_assert_eq(setenv("TMPDIR", dir, 1), 0);
 	/* The mount lives in a mount namespace of ctxrun's own. */
 	h_start_argv(&p, NULL, (const char *const[]){
-		"/bin/sh", "-c", "exec unshare -m /bin/sh -c \"$0\"", mnt, NULL });
+		"/bin/sh", "-c", "exec unshare -m /bin/sh -c \"$0\"", mnt,
+		NULL });
 	h_finish(&p, 10000);
 	if (h_code(&p) != 0) {
 		rmdir(dir);
@@ -978,8 +981,9 @@ Test(output, full_stdout_fails_the_run_without_cancelling_it)
 		h_run(&p, &o, "-o", mode, "-j", "1", "-n", "a,b",
 		      "-c", "echo a-out", "-c", "echo b-err >&2");
 		expect_exit(&p, 125);
-		cr_assert_eq(count(p.err.data, "ctxrun: cannot write to stdout: "
-					       "No space left on device\n"),
+		cr_assert_eq(count(p.err.data, "ctxrun: cannot write to "
+					       "stdout: No space left on "
+					       "device\n"),
 			     1, "stderr: <%s>", p.err.data);
 		expect_err_has(&p, grouped ? "\nb-err\n" : "\nb | b-err\n");
 		expect_err_has(&p, "ctxrun: b: exited with status 0\n");
