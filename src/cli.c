@@ -14,6 +14,7 @@
 
 #include "ctxrun/config.h"
 #include "ctxrun/duration.h"
+#include "ctxrun/escape.h"
 #include "ctxrun/report.h"
 #include "ctxrun/run.h"
 #include "ctxrun/signame.h"
@@ -419,7 +420,11 @@ spec_from_file(const struct cli_opts *o)
 	}
 	s = config_parse_file(path, &errs);
 	for (size_t i = 0; i < errs.n; i++) {
-		fprintf(stderr, "ctxrun: %s\n", errs.msgs[i]);
+		/* They quote section names, the file's bytes: escape them. */
+		char *msg = escape_term_dup(errs.msgs[i]);
+
+		fprintf(stderr, "ctxrun: %s\n", msg);
+		free(msg);
 	}
 	config_errors_release(&errs);
 	return s;

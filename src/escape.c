@@ -2,6 +2,9 @@
 #include "ctxrun/escape.h"
 
 #include <stdint.h>
+#include <string.h>
+
+#include "ctxrun/util.h"
 
 /*
  * One decoder serves both formats so they agree on what is valid text.
@@ -151,4 +154,37 @@ escape_xml(FILE *out, const char *s, size_t len, bool attr)
 		}
 		i += (size_t)n;
 	}
+}
+
+/* Copy the LEN bytes at S to DST, made safe for a terminal. */
+void
+escape_term(char *dst, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < len) {
+		uint32_t cp = 0;
+		int n = utf8_decode(p + i, len - i, &cp);
+		size_t k = n < 0 ? 1 : (size_t)n;
+
+		if (n < 0 || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
+			memset(dst + i, '?', k);
+		} else if (dst != s) {
+			memcpy(dst + i, p + i, k);
+		}
+		i += k;
+	}
+}
+
+/* A copy of S made safe for a terminal. */
+char *
+escape_term_dup(const char *s)
+{
+	size_t len = strlen(s);
+	char *copy = xmalloc(len + 1);
+
+	escape_term(copy, s, len);
+	copy[len] = '\0';
+	return copy;
 }

@@ -16,6 +16,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "ctxrun/escape.h"
 #include "ctxrun/util.h"
 
 /*
@@ -44,7 +45,9 @@
  * is, or for its grouped block. A thousand jobs that print a line now and
  * then cost a thousand short lines, not a thousand pipe buffers. Nothing
  * that runs while the bytes are passed on reads a pipe: the only callback
- * on that path, on_closed, cancels contexts, and jobs end from the loop.
+ * on that path, on_event, queues lines and cancels contexts, and jobs end
+ * from the loop. It may run writer_run() again from inside writer_run(),
+ * so that loop takes the queue's head afresh after each call out.
  */
 
 #define CHUNK_SIZE 65536
@@ -66,6 +69,7 @@ struct chunk {
 	size_t len, off, cap;
 	int file; /* -1: none */
 	off_t file_off, file_left;
+	int lost_errno; /* reading the file back failed: the rest is lost */
 };
 
 /* How ctxrun's fd 1 or 2 is written. */
@@ -74,7 +78,7 @@ struct sink {
 	int fd;  /* 1 or 2 */
 	int wfd; /* what we write to: fd, or our reopened description */
 	int kind;
-	bool closed; /* EPIPE: what is bound for it is dropped */
+	bool closed; /* a write failed: what is bound for it is dropped */
 	ev_io io; /* EV_WRITE, while the queue's head waits for this fd */
 };
 
@@ -89,7 +93,7 @@ struct part {
 
 struct output {
 	struct output_opts o;
-	bool closed; /* ctxrun's stdout or stderr is gone (reported once) */
+	unsigned told; /* events told, a bit per kind and fd (output_tell) */
 	bool paused; /* too much queued: job pipes are not read */
 	bool finished;
 	size_t jobs;
@@ -154,7 +158,7 @@ static bool read_available(struct output_stream *s, bool all);
 static void take_lines(struct output_stream *s, const char *p, size_t len);
 static void emit_line(struct output_stream *s, const char *held,
 		      size_t held_len, const char *p, size_t len);
-static void block_queue(struct output_job *j);
+static void block_queue(struct output_job *j, bool whole);
 
 /* Parse an output mode. */
 int
@@ -234,21 +238,24 @@ output_job_open(struct output *o, const char *name, size_t colour, int fds[2],
 {
 	struct output_job *j;
 	size_t name_len = strlen(name) + 1;
-	size_t len[2] = { prefix_format(o, name, 1, colour, NULL, 0),
-			  prefix_format(o, name, 2, colour, NULL, 0) };
+	char *shown = escape_term_dup(name);
+	size_t len[2] = { prefix_format(o, shown, 1, colour, NULL, 0),
+			  prefix_format(o, shown, 2, colour, NULL, 0) };
 	/* The common case: both prefixes alike, one copy. */
 	bool same = o->o.colour_out == o->o.colour_err;
 	char *prefix[2];
 	int out[2], err[2];
 
 	if (pipe2(out, O_CLOEXEC) < 0) {
-		return err_errno(e, errno, "cannot create a pipe for '%s'", name),
-		       NULL;
+		err_errno(e, errno, "cannot create a pipe for '%s'", shown);
+		free(shown);
+		return NULL;
 	}
 	if (pipe2(err, O_CLOEXEC) < 0) {
-		err_errno(e, errno, "cannot create a pipe for '%s'", name);
+		err_errno(e, errno, "cannot create a pipe for '%s'", shown);
 		close(out[0]);
 		close(out[1]);
+		free(shown);
 		return NULL;
 	}
 	/* One allocation: the job, its name and its prefixes. */
@@ -257,11 +264,12 @@ output_job_open(struct output *o, const char *name, size_t colour, int fds[2],
 	j->out = o;
 	memcpy(j->name, name, name_len);
 	prefix[0] = j->name + name_len;
-	prefix_format(o, name, 1, colour, prefix[0], len[0] + 1);
+	prefix_format(o, shown, 1, colour, prefix[0], len[0] + 1);
 	prefix[1] = same ? prefix[0] : prefix[0] + len[0] + 1;
 	if (!same) {
-		prefix_format(o, name, 2, colour, prefix[1], len[1] + 1);
+		prefix_format(o, shown, 2, colour, prefix[1], len[1] + 1);
 	}
+	free(shown);
 	stream_init(j, 1, out[0], prefix[0]);
 	stream_init(j, 2, err[0], prefix[1]);
 	o->jobs++;
@@ -286,7 +294,7 @@ output_job_flush(struct output_job *j)
 		}
 	}
 	if (j && j->out->o.mode == OUTPUT_GROUPED) {
-		block_queue(j);
+		block_queue(j, true);
 		writer_run(j->out);
 	}
 }
@@ -317,7 +325,7 @@ output_job_close(struct output_job *j)
 		stream_release(s);
 	}
 	if (o->o.mode == OUTPUT_GROUPED) {
-		block_queue(j);
+		block_queue(j, true);
 	}
 	o->jobs--;
 	free(j);
@@ -514,19 +522,60 @@ streams_pause(struct output *o, bool pause)
 }
 
 /*
- * ctxrun's stdout or stderr (K) is gone: drop what is bound for it from
- * now on, and report the first such loss. The other may still work.
+ * Tell the caller about an event of KIND for fd WHICH, with E (may be
+ * NULL): OUTPUT_EV_LOST once per fd, the others once per run.
  */
 static void
-output_close(struct output *o, struct sink *k)
+output_tell(struct output *o, enum output_event_kind kind, int which,
+	    const struct err *e)
 {
-	k->closed = true;
-	if (!o->closed) {
-		o->closed = true;
-		if (o->o.on_closed) {
-			o->o.on_closed(o, o->o.data);
-		}
+	int fd_bit = kind == OUTPUT_EV_LOST ? which - 1 : 0;
+	unsigned bit = 1u << (2 * (int)kind + fd_bit);
+
+	if (o->told & bit) {
+		return;
 	}
+	o->told |= bit;
+	if (o->o.on_event) {
+		o->o.on_event(o, &(struct output_event){ .kind = kind,
+							 .which = which,
+							 .err = e },
+			      o->o.data);
+	}
+}
+
+/*
+ * Writing ctxrun's stdout or stderr (K) failed with ERRNUM: drop what is
+ * bound for it from now on, and tell the caller. Only EPIPE means nobody
+ * reads (the caller stops the run); after ENOSPC, EIO or EFBIG the run has
+ * a reader and goes on, and the caller reports the loss. Dropping the rest
+ * rather than trying again keeps what did arrive a prefix of the whole,
+ * not a whole with holes. The other fd may still work.
+ */
+static void
+sink_fail(struct output *o, struct sink *k, int errnum)
+{
+	struct err e;
+
+	k->closed = true;
+	if (errnum == EPIPE) {
+		output_tell(o, OUTPUT_EV_CLOSED, k->fd, NULL);
+		return;
+	}
+	err_errno(&e, errnum, "cannot write to %s",
+		  k->fd == 1 ? "stdout" : "stderr");
+	output_tell(o, OUTPUT_EV_LOST, k->fd, &e);
+}
+
+/* A spill file bound for WHICH could not be read back (ERRNUM). */
+static void
+spill_lost(struct output *o, int which, int errnum)
+{
+	struct err e;
+
+	err_errno(&e, errnum, "cannot read back grouped output from its "
+			      "temporary file");
+	output_tell(o, OUTPUT_EV_LOST, which, &e);
 }
 
 /* Refill the head chunk C from its spill file; false when it is done. */
@@ -547,7 +596,7 @@ chunk_refill(struct output *o, struct chunk *c)
 		  c->file_off);
 	if (n <= 0) {
 		/* The spill file failed us: what it held is lost. */
-		o->dropped += (size_t)c->file_left;
+		c->lost_errno = n < 0 ? errno : EIO;
 		c->file_left = 0;
 		return false;
 	}
@@ -608,12 +657,18 @@ writer_run(struct output *o)
 			c->file_left = 0;
 		}
 		if (c->off == c->len && !chunk_refill(o, c)) {
+			int lost = c->lost_errno, which = c->which;
+
+			/* Told after the pop: the callback may write again. */
 			queue_pop(o);
+			if (lost) {
+				spill_lost(o, which, lost);
+			}
 			continue;
 		}
 		n = sink_write(k, c->data + c->off, c->len - c->off);
 		if (n < 0) {
-			output_close(o, k);
+			sink_fail(o, k, errno);
 			continue;
 		}
 		if (n == 0) {
@@ -922,47 +977,71 @@ take_lines(struct output_stream *s, const char *p, size_t len)
 	}
 }
 
-/* Make an unlinked temporary file in $TMPDIR or /tmp; -1 on failure. */
-static int
-spill_open(void)
+/* Where spill files go: $TMPDIR, or /tmp. */
+static const char *
+spill_dir(void)
 {
 	const char *dir = getenv("TMPDIR");
-	char *path;
-	int fd;
 
-	if (!dir || !*dir) {
-		dir = "/tmp";
-	}
+	return dir && *dir ? dir : "/tmp";
+}
+
+/* Say in E that grouped output cannot be spilled, because of ERRNUM. */
+static void
+spill_error(struct err *e, int errnum)
+{
+	const char *dir = getenv("TMPDIR");
+
+	err_errno(e, errnum, "cannot spill grouped output to %s'%s'",
+		  dir && *dir ? "TMPDIR " : "", spill_dir());
+}
+
+/* Make an unlinked temporary file in spill_dir(); -1 with E on failure. */
+static int
+spill_open(struct err *e)
+{
+	const char *dir = spill_dir();
+	char *path;
+	int fd, errnum;
+
 	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		return fd;
 	}
 	path = xasprintf("%s/ctxrun-XXXXXX", dir);
 	fd = mkostemp(path, O_CLOEXEC);
+	errnum = errno;
 	if (fd >= 0) {
 		unlink(path);
+	} else {
+		spill_error(e, errnum);
 	}
 	free(path);
 	return fd;
 }
 
-/* Write all LEN bytes at P to the spill file FD; false on failure. */
-static bool
-spill_write(int fd, const char *p, size_t len)
+/*
+ * Write the LEN bytes at P to the spill file FD; how many it took, and E
+ * when that is not all (disk full, a file size limit).
+ */
+static size_t
+spill_write(int fd, const char *p, size_t len, struct err *e)
 {
-	while (len) {
-		ssize_t n = write(fd, p, len);
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = write(fd, p + done, len - done);
 
 		if (n < 0 && errno == EINTR) {
 			continue;
 		}
 		if (n <= 0) {
-			return false;
+			spill_error(e, n < 0 ? errno : ENOSPC);
+			break;
 		}
-		p += n;
-		len -= (size_t)n;
+		done += (size_t)n;
 	}
-	return true;
+	return done;
 }
 
 /* Does part P hold anything? */
@@ -972,9 +1051,12 @@ part_held(const struct part *p)
 	return p && (p->len || p->file_len);
 }
 
-/* Append the queue chunks of the part at *PP (bound for WHICH); drop it. */
+/*
+ * Append the queue chunks of the part at *PP (bound for WHICH); drop it.
+ * With NEWLINE, end it with a newline when it does not end with one.
+ */
 static void
-part_queue(struct output *o, struct part **pp, int which)
+part_queue(struct output *o, struct part **pp, int which, bool newline)
 {
 	struct part *p = *pp;
 	struct chunk *c;
@@ -1001,32 +1083,11 @@ part_queue(struct output *o, struct part **pp, int which)
 	}
 	o->tail = c;
 	o->queued += p->len;
-	if (p->last != '\n') {
+	if (newline && p->last != '\n') {
 		output_write(o, which, "\n", 1);
 	}
 	free(p);
 	*pp = NULL;
-}
-
-/* Queue J's block: its stdout part, then its stderr part. */
-static void
-block_queue(struct output_job *j)
-{
-	struct output *o = j->out;
-	bool empty = !part_held(j->s[0].part) && !part_held(j->s[1].part);
-	char *line;
-
-	if (o->o.github && !empty) {
-		line = xasprintf("::group::%s\n", j->name);
-		output_write(o, 1, line, strlen(line));
-		free(line);
-	}
-	part_queue(o, &j->s[0].part, 1);
-	part_queue(o, &j->s[1].part, 2);
-	if (o->o.github && !empty) {
-		output_write(o, 1, "::endgroup::\n", 13);
-	}
-	j->grouped_mem = 0;
 }
 
 /* A part holding nothing yet. */
@@ -1039,49 +1100,158 @@ part_new(void)
 	return p;
 }
 
+/* Hold the LEN bytes at P in memory in part PT of J's block. */
+static void
+part_hold(struct output_job *j, struct part *pt, const char *p, size_t len)
+{
+	if (!len) {
+		return;
+	}
+	if (pt->cap - pt->len < len) {
+		pt->cap = (pt->len + len) * 2;
+		pt->mem = xrealloc(pt->mem, pt->cap);
+	}
+	memcpy(pt->mem + pt->len, p, len);
+	pt->len += len;
+	pt->last = p[len - 1];
+	j->grouped_mem += len;
+}
+
+/*
+ * Take the bytes after PT's last newline out of it, into a new part; NULL
+ * when there are none, or no newline to cut at. Where PT spilled, only the
+ * last READ_SIZE bytes of the file are searched: a longer last line is cut
+ * where the file ends.
+ */
+static struct part *
+part_split(struct output_job *j, struct part *pt)
+{
+	struct part *rest;
+	char *buf = NULL;
+	const char *nl;
+	size_t got;
+
+	if (!part_held(pt) || pt->last == '\n') {
+		return NULL;
+	}
+	if (pt->file_len) {
+		ssize_t n;
+
+		got = pt->file_len < READ_SIZE ? (size_t)pt->file_len
+						: READ_SIZE;
+		buf = xmalloc(got);
+		n = pread(pt->file, buf, got, pt->file_len - (off_t)got);
+		nl = n == (ssize_t)got ? memrchr(buf, '\n', got) : NULL;
+	} else {
+		got = pt->len;
+		nl = memrchr(pt->mem, '\n', got);
+	}
+	if (!nl) {
+		free(buf);
+		return NULL;
+	}
+	rest = part_new();
+	nl++;
+	if (buf) {
+		part_hold(j, rest, nl, (size_t)(buf + got - nl));
+		pt->file_len -= (off_t)(buf + got - nl);
+	} else {
+		part_hold(j, rest, nl, (size_t)(pt->mem + got - nl));
+		pt->len = (size_t)(nl - pt->mem);
+	}
+	pt->last = '\n';
+	free(buf);
+	return rest;
+}
+
+/*
+ * Queue J's block: its stdout part, then its stderr part. WHOLE, it ends
+ * with a newline (one is added when needed, as the man page promises).
+ * Otherwise it is a piece: each part keeps what follows its last newline
+ * for the next piece, so the blocks of other jobs come between whole
+ * lines, and nothing is added but GitHub's group lines (which need the
+ * newline before them that a line of over READ_SIZE bytes may lack).
+ */
+static void
+block_queue(struct output_job *j, bool whole)
+{
+	struct output *o = j->out;
+	struct part *rest[2] = { NULL, NULL };
+	bool empty;
+	char *line;
+
+	j->grouped_mem = 0;
+	for (int i = 0; !whole && i < 2; i++) {
+		rest[i] = part_split(j, j->s[i].part);
+	}
+	empty = !part_held(j->s[0].part) && !part_held(j->s[1].part);
+	if (o->o.github && !empty) {
+		line = xasprintf("::group::%s\n", j->name);
+		escape_term(line + 9, line + 9, strlen(j->name));
+		output_write(o, 1, line, strlen(line));
+		free(line);
+	}
+	part_queue(o, &j->s[0].part, 1, whole || o->o.github);
+	part_queue(o, &j->s[1].part, 2, whole || o->o.github);
+	if (o->o.github && !empty) {
+		output_write(o, 1, "::endgroup::\n", 13);
+	}
+	j->s[0].part = rest[0];
+	j->s[1].part = rest[1];
+}
+
+/*
+ * J's block cannot be spilled (E says why): tell the caller, once, and
+ * write the block so far as a piece.
+ */
+static void
+block_piece(struct output_job *j, const struct err *e)
+{
+	output_tell(j->out, OUTPUT_EV_PIECES, 1, e);
+	block_queue(j, false);
+	writer_run(j->out);
+}
+
 /*
  * Hold LEN bytes at P in S's part of the block. Past OUTPUT_GROUP_MEM bytes
- * for the job they go to a spill file; when none can be made, the block so
- * far is queued as it is, and the job's block comes out in pieces.
+ * for the job they go to a spill file. When none can be made or written,
+ * the block so far goes out as a piece and the rest is held in memory
+ * again: the bytes still arrive whole and in order, not as one block.
  */
 static void
 block_append(struct output_stream *s, const char *p, size_t len)
 {
 	struct output_job *j = s->job;
-	struct part *pt = s->part;
+	struct err e;
 
 	if (j->out->sinks[s->which - 1].closed || !len) {
 		return;
 	}
-	if (!pt) {
-		pt = s->part = part_new();
+	if (!s->part) {
+		s->part = part_new();
 	}
-	if (pt->file < 0 && j->grouped_mem + len > OUTPUT_GROUP_MEM) {
-		pt->file = spill_open();
-		if (pt->file < 0) {
-			/* Queueing the block drops its parts: start a new one. */
-			block_queue(j);
-			writer_run(j->out);
-			pt = s->part = part_new();
+	if (s->part->file < 0 && j->grouped_mem + len > OUTPUT_GROUP_MEM &&
+	    (s->part->file = spill_open(&e)) < 0) {
+		block_piece(j, &e);
+	}
+	if (s->part && s->part->file >= 0) {
+		size_t n = spill_write(s->part->file, p, len, &e);
+
+		s->part->file_len += (off_t)n;
+		if (n) {
+			s->part->last = p[n - 1];
 		}
-	}
-	if (pt->file >= 0) {
-		if (!spill_write(pt->file, p, len)) {
-			/* Disk full: the file keeps what it has; this is lost. */
-			j->out->dropped += len;
+		if (n == len) {
 			return;
 		}
-		pt->file_len += (off_t)len;
-	} else {
-		if (pt->cap - pt->len < len) {
-			pt->cap = (pt->len + len) * 2;
-			pt->mem = xrealloc(pt->mem, pt->cap);
-		}
-		memcpy(pt->mem + pt->len, p, len);
-		pt->len += len;
-		j->grouped_mem += len;
+		p += n;
+		len -= n;
+		block_piece(j, &e);
 	}
-	pt->last = p[len - 1];
+	if (!s->part) {
+		s->part = part_new();
+	}
+	part_hold(j, s->part, p, len);
 }
 
 /*

@@ -5,12 +5,15 @@
 #include <string.h>
 
 #include "ctxrun/duration.h"
+#include "ctxrun/escape.h"
 #include "ctxrun/signame.h"
 #include "ctxrun/util.h"
 
 /*
  * Columns are sized to their widest cell so the table lines up whatever
- * the job names; the cause, last, is left free to run long.
+ * the job names; the cause, last, is left free to run long. Names and
+ * causes (which quote names) go through escape_term() on their way to the
+ * terminal; it keeps their length, so widths need no second measure.
  */
 
 /* Print job J's line of the plan. */
@@ -19,18 +22,22 @@ plan_job(FILE *out, const struct spec *s, const struct spec_job *j, int width)
 {
 	int64_t timeout = j->timeout_ms;
 	char t[64], g[64];
+	char *name = escape_term_dup(j->name);
 
 	if (s->timeout_ms && (!timeout || s->timeout_ms < timeout)) {
 		timeout = s->timeout_ms;
 	}
-	fprintf(out, "  %-*s  timeout %s, grace %s, stop %s", width, j->name,
+	fprintf(out, "  %-*s  timeout %s, grace %s, stop %s", width, name,
 		timeout ? duration_format(timeout, t, sizeof(t)) : "none",
 		duration_format(j->grace_ms, g, sizeof(g)),
 		signame_name(j->stop_signal));
+	free(name);
 	if (j->n_needs) {
 		fputs(", needs ", out);
 		for (size_t k = 0; k < j->n_needs; k++) {
-			fprintf(out, "%s%s", k ? " " : "", s->jobs[j->needs[k]].name);
+			name = escape_term_dup(s->jobs[j->needs[k]].name);
+			fprintf(out, "%s%s", k ? " " : "", name);
+			free(name);
 		}
 	}
 	if (j->retries) {
@@ -148,6 +155,8 @@ summary_table(FILE *out, const struct pipeline_result *r, size_t n,
 							     tm, sizeof(tm))
 					   : "-";
 		const char *sgr = colour ? outcome_colour(&r[i]) : NULL;
+		char *name = escape_term_dup(r[i].name);
+		char *cause = escape_term_dup(r[i].cause ? r[i].cause : "");
 		char word[64], line[1024];
 		int len;
 
@@ -157,9 +166,9 @@ summary_table(FILE *out, const struct pipeline_result *r, size_t n,
 			 sgr ? "\033[0m" : "",
 			 wo - (int)strlen(report_outcome(&r[i])), "");
 		len = snprintf(line, sizeof(line), "ctxrun: %-*s  %s  %-*s  %-*s  %s%s",
-			       wn, r[i].name, word, ws,
+			       wn, name, word, ws,
 			       report_status(&r[i], st, sizeof(st)), wt, time,
-			       r[i].cause ? r[i].cause : "",
+			       cause,
 			       r[i].killed ? (r[i].cause ? "; killed after grace"
 							 : "killed after grace")
 					   : "");
@@ -168,6 +177,8 @@ summary_table(FILE *out, const struct pipeline_result *r, size_t n,
 			line[--len] = '\0';
 		}
 		fprintf(out, "%s\n", line);
+		free(name);
+		free(cause);
 	}
 }
 
@@ -209,10 +220,10 @@ report_summary_lines(FILE *out, const struct pipeline_result *r, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		/* A tab or newline in a name would break the format. */
-		for (const char *c = r[i].name; *c; c++) {
-			fputc((unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c, out);
-		}
-		fprintf(out, "\t%s\t", outcome_word(&r[i]));
+		char *name = escape_term_dup(r[i].name);
+
+		fprintf(out, "%s\t%s\t", name, outcome_word(&r[i]));
+		free(name);
 		if (r[i].exit_code < 0) {
 			fputs("-\t", out);
 		} else {

@@ -19,6 +19,7 @@
 #include "ctxrun/cgroup.h"
 #include "ctxrun/ctx.h"
 #include "ctxrun/duration.h"
+#include "ctxrun/escape.h"
 #include "ctxrun/events.h"
 #include "ctxrun/job.h"
 #include "ctxrun/junit.h"
@@ -73,6 +74,7 @@ struct run {
 	struct cgroup_run *cgroup; /* a cgroup per job below it, or NULL */
 	bool quiesced;       /* every job done: waiting for output, watchdog */
 	int late_signal;     /* the first stop signal after that */
+	bool output_lost;    /* a write to stdout or stderr failed, not EPIPE */
 	struct events *events; /* --events, or NULL */
 	struct junit *junit;   /* --junit, or NULL */
 	bool reports_draining; /* the run is over, the reports are going out */
@@ -140,6 +142,22 @@ run_syserr_cb(const char *msg)
 }
 
 /*
+ * SIGXFSZ interrupts a run when someone sends it; the kernel sends it too,
+ * to ctxrun itself, when a spill file or a report meets a file size limit
+ * (ulimit -f), and that is only a failed write (EFBIG), which its writer
+ * reports. The kernel's comes as SI_USER from our own pid.
+ */
+static void
+run_xfsz_handler(int signo, siginfo_t *si, void *context)
+{
+	(void)context;
+	if (si->si_code == SI_USER && si->si_pid == getpid()) {
+		return;
+	}
+	ev_feed_signal(signo);
+}
+
+/*
  * Take ctxrun's signals back from whatever state its parent left them in
  * (ctxrun(1), SIGNALS). A handler for each interrupting signal, which also
  * overrides an inherited SIG_IGN; SIGPIPE ignored, since EPIPE says the
@@ -164,6 +182,11 @@ run_signals_start(struct run *r)
 		ev_signal_start(r->loop, &r->sigs[i]);
 		sigaddset(&set, signo);
 	}
+	/* Over libev's handler, which the watcher stays fed by. */
+	sigaction(SIGXFSZ, &(struct sigaction){
+		.sa_sigaction = run_xfsz_handler,
+		.sa_flags = SA_SIGINFO | SA_RESTART,
+	}, NULL);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
@@ -633,7 +656,7 @@ say(const struct run *r, enum run_verbosity level, const char *name,
     const char *fmt, ...)
 {
 	va_list ap;
-	char *text;
+	char *text, *shown;
 
 	if (r->opts->verbosity < level) {
 		return;
@@ -643,8 +666,25 @@ say(const struct run *r, enum run_verbosity level, const char *name,
 		BUG("out of memory");
 	}
 	va_end(ap);
-	note((struct run *)r, "ctxrun: %s: %s\n", name, text);
+	/* Causes quote job names too: the whole line is escaped. */
+	shown = escape_term_dup(name);
+	escape_term(text, text, strlen(text));
+	note((struct run *)r, "ctxrun: %s: %s\n", shown, text);
+	free(shown);
 	free(text);
+}
+
+/*
+ * In raw mode, ctxrun's own lines go to stderr through stdio: remember
+ * when one could not be written, unless for want of a reader (EPIPE).
+ */
+static void
+raw_check(struct run *r)
+{
+	if (!r->output && ferror(stderr)) {
+		r->output_lost |= errno != EPIPE;
+		clearerr(stderr);
+	}
 }
 
 /*
@@ -663,6 +703,7 @@ note(struct run *r, const char *fmt, ...)
 	if (!r->output) {
 		vfprintf(stderr, fmt, ap);
 		va_end(ap);
+		raw_check(r);
 		return;
 	}
 	len = vasprintf(&text, fmt, ap);
@@ -700,6 +741,7 @@ run_summary(struct run *r)
 		output_write(r->output, 2, text, size);
 		free(text);
 	}
+	raw_check(r);
 }
 
 /* Should the job's group get the terminal (see proc.h)? */
@@ -746,14 +788,43 @@ run_tap_cb(void *data, const char *name, int which, const char *p, size_t len)
 	junit_capture(r->junit, name, which, p, len);
 }
 
-/* ctxrun's stdout or stderr is gone: nobody is listening, stop the run. */
+/*
+ * Output could not go as asked. Closed: nobody is listening, stop the run.
+ * Lost: say so (on stderr, if that still works) and let the run go on; it
+ * will not exit 0. In pieces: say why, as the bytes themselves are whole.
+ */
 static void
-run_output_closed_cb(struct output *out, void *data)
+run_output_cb(struct output *out, const struct output_event *ev, void *data)
 {
 	struct run *r = data;
 
 	(void)out;
-	ctx_cancel(r->root, CTX_CAUSE_OUTPUT, 0, "output closed");
+	switch (ev->kind) {
+	case OUTPUT_EV_CLOSED:
+		ctx_cancel(r->root, CTX_CAUSE_OUTPUT, 0, "output closed");
+		break;
+	case OUTPUT_EV_LOST:
+		r->output_lost = true;
+		note(r, "ctxrun: %s\n", ev->err->msg);
+		break;
+	case OUTPUT_EV_PIECES:
+		if (r->opts->verbosity >= RUN_NORMAL) {
+			note(r, "ctxrun: %s; blocks over 1 MiB are written in "
+				"pieces\n", ev->err->msg);
+		}
+		break;
+	}
+}
+
+/*
+ * The exit status of a run that would exit STATUS: output lost to a write
+ * error fails a run that would have succeeded, as GNU tools fail when
+ * their output does; a failure status already says the run failed.
+ */
+static int
+lost_output_status(const struct run *r, int status)
+{
+	return status == 0 && r->output_lost ? EXIT_INTERNAL : status;
 }
 
 /* Create R's output writer for names WIDTH wide, unless the mode is raw. */
@@ -773,7 +844,7 @@ run_output_new(struct run *r, int width)
 		.colour_out = output_colour_wanted(o->colour, STDOUT_FILENO),
 		.colour_err = output_colour_wanted(o->colour, STDERR_FILENO),
 		.github = gha && !strcmp(gha, "true"),
-		.on_closed = run_output_closed_cb,
+		.on_event = run_output_cb,
 		.data = r,
 	});
 	if (r->junit) {
@@ -888,6 +959,7 @@ run_command(const struct run_opts *o)
 	    job_cause(r.job)->kind == CTX_CAUSE_DEADLINE && !o->preserve_status) {
 		status = EXIT_TIMEDOUT;
 	}
+	status = lost_output_status(&r, status);
 	command_reports_finish(&r, status);
 	reraise_if_interrupted(&r);
 	run_release(&r);
@@ -1036,7 +1108,7 @@ run_pipeline(const struct spec *s, const struct run_opts *o)
 	ev_run(r.loop, 0);
 	run_dropped(&r);
 	results = pipeline_results(r.pipeline, &n);
-	status = pipeline_status(&r);
+	status = lost_output_status(&r, pipeline_status(&r));
 	reports_finish(&r, s->file, results, n, status);
 	reraise_if_interrupted(&r);
 	run_release(&r);
@@ -1237,7 +1309,7 @@ run_pipeline_cb(struct pipeline *p, const struct pipeline_event *ev, void *data)
 		break;
 	case PL_EV_ERROR:
 		/* Printed whatever the verbosity: the job could not even start. */
-		note(r, "ctxrun: %s: %s\n", ev->name, ev->text);
+		say(r, RUN_QUIET, ev->name, "%s", ev->text);
 		break;
 	case PL_EV_SKIP:
 		if (ev->attempt) {

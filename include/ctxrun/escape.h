@@ -3,14 +3,14 @@
 #define CTXRUN_ESCAPE_H
 
 /*
- * Text made safe for the two report formats, whatever bytes it holds. Job
- * names come from the user, causes quote them, and captured output is
- * whatever a job wrote: none of it is known to be UTF-8, and output may
- * hold NUL. Both writers decode UTF-8 strictly (no overlong forms, no
- * surrogates, nothing above U+10FFFF) and write U+FFFD for each byte that
- * does not start a valid sequence, so what they write is always valid
- * UTF-8. Pure: they only write to the FILE * they are given, which stays
- * the caller's.
+ * Text made safe for the two report formats and for the terminal, whatever
+ * bytes it holds. Job names come from the user, causes quote them, and
+ * captured output is whatever a job wrote: none of it is known to be
+ * UTF-8, and output may hold NUL. The report writers decode UTF-8 strictly
+ * (no overlong forms, no surrogates, nothing above U+10FFFF) and write
+ * U+FFFD for each byte that does not start a valid sequence, so what they
+ * write is always valid UTF-8. Pure: they only write to the FILE * or the
+ * buffer they are given, which stays the caller's.
  */
 
 #include <stdbool.h>
@@ -34,5 +34,16 @@ void escape_json(FILE *out, const char *s, size_t len);
  * whitespace normalisation.
  */
 void escape_xml(FILE *out, const char *s, size_t len, bool attr);
+
+/*
+ * Copy the LEN bytes at S to the LEN bytes at DST (which may be S) made
+ * safe for a terminal: each byte of a control character (C0, DEL, C1) or
+ * of invalid UTF-8 becomes '?', so that a name cannot move the cursor or
+ * clear the screen, and its length, which columns are padded by, stays.
+ */
+void escape_term(char *dst, const char *s, size_t len);
+
+/* A copy of the string S made safe for a terminal (escape_term); to free. */
+char *escape_term_dup(const char *s);
 
 #endif

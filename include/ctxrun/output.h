@@ -21,6 +21,10 @@
  *    memory stays bounded whatever they print. A line longer than
  *    OUTPUT_MAX_LINE is cut into pieces of that size; a grouped block
  *    past OUTPUT_GROUP_MEM bytes spills to an unlinked temporary file.
+ *    When the file cannot be made or written (no TMPDIR, disk full), the
+ *    block so far goes out as a piece, cut after its last newline, and
+ *    the rest is held again: the bytes arrive whole and in order, only no
+ *    longer as one block (OUTPUT_EV_PIECES).
  * 4. output_job_close() when the job's processes are gone: reads what is
  *    left in the pipes without waiting for EOF (a stray process holding a
  *    pipe cannot hang the run), flushes a last line without newline (or
@@ -28,8 +32,14 @@
  * 5. output_finish() once nothing more will be written: the loop keeps
  *    running until the queue is written out, or until the drain window
  *    given has passed, when the rest is dropped.
- * 6. When ctxrun's own stdout or stderr is closed (EPIPE), the closed
- *    callback fires once and output is dropped from then on.
+ * 6. When ctxrun's own stdout or stderr is closed (EPIPE), on_event gets
+ *    OUTPUT_EV_CLOSED once, and what is bound for it is dropped from then
+ *    on. Any other write error (ENOSPC, EIO, EFBIG...) gives
+ *    OUTPUT_EV_LOST, once per fd, and drops the rest bound for that fd
+ *    alike: the caller says so, the run goes on.
+ *
+ * Job names reach the terminal, in prefixes and ::group:: lines, through
+ * escape_term(); the tap gets them as they are.
  */
 
 #include <stdbool.h>
@@ -51,7 +61,26 @@ enum output_colour { OUTPUT_COLOUR_AUTO, OUTPUT_COLOUR_ALWAYS,
 struct output;
 struct output_job;
 
-typedef void output_closed_fn(struct output *o, void *data);
+/* What went wrong on the way out (step 6, step 3); each kind is told once. */
+enum output_event_kind {
+	OUTPUT_EV_CLOSED, /* fd WHICH is closed (EPIPE): nobody reads */
+	OUTPUT_EV_LOST,   /* bytes bound for WHICH are lost: ERR says why */
+	OUTPUT_EV_PIECES, /* a grouped block comes in pieces: ERR says why */
+};
+
+struct output_event {
+	enum output_event_kind kind;
+	int which;             /* 1 or 2 */
+	const struct err *err; /* NULL for OUTPUT_EV_CLOSED; borrowed */
+};
+
+/*
+ * Called from inside output's functions (a write, a read of a job pipe),
+ * never for output that is already gone: it may queue ctxrun's own lines
+ * and cancel contexts, but not close jobs or free O.
+ */
+typedef void output_event_fn(struct output *o, const struct output_event *ev,
+			     void *data);
 
 /* Called with each piece of a job's output as read from its pipe, before prefixing. */
 typedef void output_tap_fn(void *data, const char *name, int which, const char *p, size_t len);
@@ -63,7 +92,7 @@ struct output_opts {
 	bool colour_out;          /* escape codes on stdout */
 	bool colour_err;          /* escape codes on stderr */
 	bool github;              /* grouped: ::group:: lines around blocks */
-	output_closed_fn *on_closed;
+	output_event_fn *on_event;
 	void *data;
 };
 

@@ -32,8 +32,9 @@ void report_summary_colour(FILE *out, const struct pipeline_result *r,
  * "NAME<TAB>OUTCOME<TAB>CODE<TAB>SECONDS\n". OUTCOME is one word
  * (succeeded, failed, timed-out, cancelled, skipped, failed-allowed,
  * timed-out-allowed); CODE the exit code (128+N for signal N) or "-" when
- * the job never ran; SECONDS has three decimals, or is "-". Control
- * characters in NAME are printed as "?".
+ * the job never ran; SECONDS has three decimals, or is "-". Each byte of
+ * a control character or of invalid UTF-8 in NAME is printed as "?", as
+ * in every name and cause these functions print (escape_term()).
  */
 void report_summary_lines(FILE *out, const struct pipeline_result *r,
 			  size_t n);

@@ -149,8 +149,14 @@ h_child(const struct h_opts *o, int in_fd, int out_fd, int err_fd,
 
 	setpgid(0, 0);
 	fd = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY);
-	if (fd < 0 || dup2(fd, 0) < 0 || dup2(out_fd, 1) < 0 ||
-	    dup2(err_fd, 2) < 0) {
+	if (o != NULL && o->stdout_file != NULL) {
+		out_fd = open(o->stdout_file, O_WRONLY | O_CLOEXEC);
+	}
+	if (o != NULL && o->stderr_file != NULL) {
+		err_fd = open(o->stderr_file, O_WRONLY | O_CLOEXEC);
+	}
+	if (fd < 0 || out_fd < 0 || err_fd < 0 || dup2(fd, 0) < 0 ||
+	    dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) {
 		_exit(126);
 	}
 	memset(&sa, 0, sizeof(sa));

@@ -46,6 +46,13 @@ struct h_opts {
 	int ignore[8];     /* signals ctxrun starts with ignored, 0-ended */
 	int block[8];      /* signals ctxrun starts with blocked, 0-ended */
 	bool close_stdout; /* close our read end of stdout at once */
+	/*
+	 * Files ctxrun's stdout and stderr are opened on (O_WRONLY) in the
+	 * child, instead of the pipes, e.g. "/dev/full"; NULL: the pipe.
+	 * The pipe then reads EOF at once.
+	 */
+	const char *stdout_file;
+	const char *stderr_file;
 };
 
 struct h_proc {

@@ -385,9 +385,12 @@ Test(output, terminal_gets_colour_in_auto_mode)
 	h_no_survivors();
 }
 
-/* Check that every line of S is "NAME | TAG i tail", with in-order i. */
+/*
+ * Check that every line of S is "NAME | TAG i tail" (or "TAG i tail",
+ * without PREFIXED), with in-order i.
+ */
 static void
-check_lines(const char *s, int per_tag)
+check_lines(const char *s, int per_tag, bool prefixed)
 {
 	long next[2] = { 0, 0 };
 	const char *tail = "-0123456789abcdefghijklmnopqrstuvwxyz0123456789"
@@ -395,18 +398,22 @@ check_lines(const char *s, int per_tag)
 
 	while (*s) {
 		const char *nl = strchr(s, '\n');
-		char tag;
+		char tag, head[32];
 		long i;
 		int used = 0;
 
 		cr_assert_not_null(nl, "last line torn: <%.200s>", s);
-		cr_assert(sscanf(s, "%c | %*c %ld %n", &tag, &i, &used) == 2 &&
+		/* sscanf(3) measures all its input: give it the line's head. */
+		snprintf(head, sizeof(head), "%.*s", (int)(nl - s), s);
+		cr_assert(sscanf(head,
+				 prefixed ? "%c | %*c %ld %n" : "%c %ld %n",
+				 &tag, &i, &used) == 2 &&
 				  used > 0,
 			  "bad line <%.*s>", (int)(nl - s), s);
 		cr_assert(tag == 'a' || tag == 'b', "bad line <%.*s>", (int)(nl - s),
 			  s);
-		cr_assert_eq(s[4], tag, "job %c printed <%.*s>", tag, (int)(nl - s),
-			     s);
+		cr_assert_eq(s[prefixed ? 4 : 0], tag, "job %c printed <%.*s>",
+			     tag, (int)(nl - s), s);
 		cr_assert_eq(i, next[tag - 'a'], "job %c: line %ld after %ld", tag,
 			     i, next[tag - 'a'] - 1);
 		cr_assert(nl - (s + used) == (long)strlen(tail) &&
@@ -428,7 +435,7 @@ Test(output, two_floods_of_lines_stay_whole)
 		"-c", "$TH lines 100000 b");
 	h_finish(&p, 50000);
 	expect_exit(&p, 0);
-	check_lines(p.out.data, 100000);
+	check_lines(p.out.data, 100000, true);
 	h_no_survivors();
 	h_release(&p);
 }
@@ -779,4 +786,310 @@ Test(output, grouped_block_spills_and_stays_whole)
 		h_no_survivors();
 		h_release(&p);
 	}
+}
+
+/* Assert that the LEN bytes at GOT are the WANT_LEN bytes at WANT. */
+static void
+expect_bytes(const char *got, size_t len, const char *want, size_t want_len)
+{
+	size_t i = 0;
+
+	while (i < len && i < want_len && got[i] == want[i]) {
+		i++;
+	}
+	cr_assert(i == len && len == want_len,
+		  "got %zu bytes, want %zu; first difference at byte %zu: "
+		  "<%.40s> want <%.40s>", len, want_len, i,
+		  got + (i < len ? i : len),
+		  want + (i < want_len ? i : want_len));
+}
+
+/* How many times NEEDLE occurs in S. */
+static int
+count(const char *s, const char *needle)
+{
+	int n = 0;
+
+	for (; (s = strstr(s, needle)); s += strlen(needle)) {
+		n++;
+	}
+	return n;
+}
+
+/*
+ * With no usable TMPDIR, blocks past 1 MiB come in pieces, cut after a
+ * newline: two jobs of 4 MiB each, every line whole, in order, nothing
+ * added; why is said once.
+ */
+Test(output, grouped_without_tmpdir_keeps_lines_whole)
+{
+	struct h_proc p;
+
+	cr_assert_eq(setenv("TMPDIR", "/nonexistent/ctxrun", 1), 0);
+	h_start(&p, NULL, "-o", "grouped", "-n", "a,b",
+		"-c", "$TH lines 60000 a", "-c", "$TH lines 60000 b");
+	h_finish(&p, 50000);
+	expect_exit(&p, 0);
+	check_lines(p.out.data, 60000, false);
+	cr_assert_eq(count(p.err.data, "ctxrun: cannot spill grouped output to "
+				       "TMPDIR '/nonexistent/ctxrun': No such "
+				       "file or directory; blocks over 1 MiB "
+				       "are written in pieces\n"),
+		     1, "stderr: <%s>", p.err.data);
+	h_no_survivors();
+	h_release(&p);
+}
+
+/*
+ * The same, byte for byte, with lines longer than a pipe's worth and a
+ * last line without newline (which the block's end completes).
+ */
+Test(output, grouped_without_tmpdir_is_byte_exact)
+{
+	size_t raw_len;
+	char *raw = th_mixed_output("11", "20000", &raw_len);
+	struct h_proc p;
+
+	cr_assert_gt(raw_len, 3 << 20, "th mixed printed %zu bytes", raw_len);
+	cr_assert_eq(setenv("TMPDIR", "/nonexistent/ctxrun", 1), 0);
+	h_start(&p, NULL, "-q", "-o", "grouped", "-n", "m",
+		"-c", "$TH mixed 11 20000");
+	h_finish(&p, 50000);
+	expect_exit(&p, 0);
+	raw[raw_len++] = '\n';
+	expect_bytes(p.out.data, p.out.len, raw, raw_len);
+	free(raw);
+	h_no_survivors();
+	h_release(&p);
+}
+
+/*
+ * Run the mixed output of `th mixed 11 20000` grouped, ctxrun started by
+ * the shell command SH (which ends in exec "$0" "$@"), and expect it byte
+ * for byte, exit 0 and one line on stderr saying why it came in pieces,
+ * naming the error WHY.
+ */
+static void
+grouped_spill_fails(const char *sh, const char *why)
+{
+	size_t raw_len;
+	char *raw = th_mixed_output("11", "20000", &raw_len), want[256];
+	struct h_proc p;
+
+	h_start_argv(&p, NULL, (const char *const[]){
+		"/bin/sh", "-c", sh, h_ctxrun, "-o", "grouped", "-n", "m",
+		"-c", "$TH mixed 11 20000", NULL });
+	h_finish(&p, 50000);
+	expect_exit(&p, 0);
+	raw[raw_len++] = '\n';
+	expect_bytes(p.out.data, p.out.len, raw, raw_len);
+	snprintf(want, sizeof(want), "ctxrun: cannot spill grouped output to "
+		 "TMPDIR '%s': %s; blocks over 1 MiB are written in pieces\n",
+		 getenv("TMPDIR"), why);
+	cr_assert_eq(count(p.err.data, want), 1, "stderr: <%s>, want <%s>",
+		     p.err.data, want);
+	free(raw);
+	h_no_survivors();
+	h_release(&p);
+}
+
+/*
+ * A spill file that meets a file size limit (as on a full disk): the
+ * output still arrives whole, and ctxrun neither dies of SIGXFSZ nor
+ * drops a byte.
+ */
+Test(output, grouped_spill_past_the_file_size_limit_is_byte_exact)
+{
+	cr_assert_eq(setenv("TMPDIR", "/tmp", 1), 0);
+	/* 128 blocks: 64 KiB (dash) or 128 KiB (bash), under 1 MiB. */
+	grouped_spill_fails("ulimit -f 128 && exec \"$0\" \"$@\"",
+			    "File too large");
+}
+
+/* The same on a really full disk: a tmpfs of 256 KiB, when root may mount. */
+Test(output, grouped_spill_on_a_full_disk_is_byte_exact)
+{
+	char dir[] = "/tmp/ctxrun-full-XXXXXX";
+	const char *mnt = "mount -t tmpfs -o size=256k ctxrun-full \"$TMPDIR\"";
+	char sh[256];
+	struct h_proc p;
+
+	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	cr_assert_eq(setenv("TMPDIR", dir, 1), 0);
+	/* The mount lives in a mount namespace of ctxrun's own. */
+	h_start_argv(&p, NULL, (const char *const[]){
+		"/bin/sh", "-c", "exec unshare -m /bin/sh -c \"$0\"", mnt,
+		NULL });
+	h_finish(&p, 10000);
+	if (h_code(&p) != 0) {
+		rmdir(dir);
+		cr_skip_test("cannot mount a tmpfs in a new mount namespace "
+			     "(needs root and unshare(1)): %s", p.err.data);
+	}
+	h_release(&p);
+	snprintf(sh, sizeof(sh), "exec unshare -m /bin/sh -c '%s && exec "
+		 "\"$0\" \"$@\"' \"$0\" \"$@\"", mnt);
+	grouped_spill_fails(sh, "No space left on device");
+	cr_assert_eq(rmdir(dir), 0, "rmdir %s: %s", dir, strerror(errno));
+}
+
+/*
+ * ctxrun's stdout on a full disk is not a closed output: the loss is
+ * said once on stderr, the job is not stopped and keeps its status.
+ */
+Test(output, full_stdout_does_not_stop_the_job)
+{
+	char dir[] = "/tmp/ctxrun-full-XXXXXX", go[64], cmd[256];
+	struct h_opts o = { .stdout_file = "/dev/full" };
+	struct h_proc p;
+
+	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	snprintf(go, sizeof(go), "%s/go", dir);
+	snprintf(cmd, sizeof(cmd), "echo first; exec \"$TH\" await %s 20000 3",
+		 go);
+	h_start(&p, &o, "-v", "-o", "prefixed", "--", "sh", "-c", cmd);
+	cr_assert_not_null(h_wait_err(&p, "ctxrun: cannot write to stdout: "
+					  "No space left on device\n", 10000),
+			   "stderr: <%s>", p.err.data);
+	/* The job heard of nothing: let it go on to its end. */
+	cr_assert_eq(close(open(go, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)), 0);
+	h_finish(&p, 20000);
+	expect_exit(&p, 3);
+	expect_err_has(&p, "ctxrun: sh: exited with status 3\n");
+	expect_err_lacks(&p, "SIGTERM");
+	cr_assert_eq(count(p.err.data, "cannot write"), 1, "stderr: <%s>",
+		     p.err.data);
+	unlink(go);
+	rmdir(dir);
+	h_no_survivors();
+	h_release(&p);
+}
+
+/*
+ * In a group, a full stdout does not cancel the jobs: the next job runs,
+ * the first failure still decides, and a run whose output was lost does
+ * not exit 0 but 125.
+ */
+Test(output, full_stdout_fails_the_run_without_cancelling_it)
+{
+	struct h_opts o = { .stdout_file = "/dev/full" };
+	struct h_proc p;
+
+	for (int grouped = 0; grouped < 2; grouped++) {
+		const char *mode = grouped ? "grouped" : "prefixed";
+
+		h_run(&p, &o, "-o", mode, "-j", "1", "-n", "a,b",
+		      "-c", "echo a-out", "-c", "echo b-err >&2");
+		expect_exit(&p, 125);
+		cr_assert_eq(count(p.err.data, "ctxrun: cannot write to "
+					       "stdout: No space left on "
+					       "device\n"),
+			     1, "stderr: <%s>", p.err.data);
+		expect_err_has(&p, grouped ? "\nb-err\n" : "\nb | b-err\n");
+		expect_err_has(&p, "ctxrun: b: exited with status 0\n");
+		expect_err_lacks(&p, "output closed");
+		h_release(&p);
+		h_run(&p, &o, "-o", mode, "-j", "1", "-n", "a,b",
+		      "-c", "echo a-out", "-c", "exit 3");
+		expect_exit(&p, 3);
+		expect_err_has(&p, "ctxrun: b: exited with status 3\n");
+		h_release(&p);
+	}
+	/* One command, grouped: its block is lost, not its status. */
+	h_run(&p, &o, "-o", "grouped", "--", h_th, "print", "out", "err");
+	expect_exit(&p, 125);
+	expect_err(&p, "err\nctxrun: cannot write to stdout: No space left "
+		       "on device\n");
+	h_no_survivors();
+	h_release(&p);
+}
+
+/*
+ * A full stderr loses ctxrun's own lines and the jobs' error lines, but
+ * stops nothing: the next job runs and prints, and the status says the
+ * run failed (the job's, else 125); raw mode too.
+ */
+Test(output, full_stderr_does_not_cancel_the_run)
+{
+	struct h_opts o = { .stderr_file = "/dev/full" };
+	struct h_proc p;
+
+	h_run(&p, &o, "-j", "1", "-n", "a,b", "-c", "echo a-err >&2",
+	      "-c", "echo b-out; exit 3");
+	expect_exit(&p, 3);
+	expect_out(&p, "b | b-out\n");
+	h_release(&p);
+	h_run(&p, &o, "-j", "1", "-n", "a,b", "-c", "echo a-err >&2",
+	      "-c", "echo b-out");
+	expect_exit(&p, 125);
+	expect_out(&p, "b | b-out\n");
+	h_release(&p);
+	h_run(&p, &o, "-o", "raw", "-j", "1", "-n", "a,b", "-c", "true",
+	      "-c", "echo b-out");
+	expect_exit(&p, 125);
+	expect_out(&p, "b-out\n");
+	h_no_survivors();
+	h_release(&p);
+}
+
+/* Whether S holds a raw ESC, SOH or 0xFF, the bytes of the names below. */
+static bool
+raw_bytes(const char *s)
+{
+	return strchr(s, '\033') || strchr(s, '\001') || strchr(s, '\377');
+}
+
+/*
+ * Job names with control bytes and invalid UTF-8 (from -n and from a
+ * file's sections) reach the terminal escaped, one '?' per byte, in
+ * prefixes, ::group:: lines, lifecycle lines and the summary.
+ */
+Test(output, names_are_escaped_on_the_terminal)
+{
+	char dir[] = "/tmp/ctxrun-names-XXXXXX", ini[64];
+	const char *want;
+	struct h_proc p;
+	FILE *f;
+
+	h_run(&p, NULL, "-j", "1", "-n", "a\033[2Jb,c\377d",
+	      "-c", "echo hi; exit 2", "-c", "echo never");
+	expect_exit(&p, 2);
+	expect_out(&p, "a?[2Jb | hi\n");
+	expect_err_has(&p, "ctxrun: a?[2Jb: exited with status 2\n");
+	expect_err_has(&p, "ctxrun: c?d: skipped (job \"a?[2Jb\" failed: "
+			   "exit status 2)\n");
+	expect_err_has(&p, "ctxrun: a?[2Jb  failed");
+	expect_err_has(&p, "ctxrun: c?d     skipped  ");
+	cr_assert(!raw_bytes(p.out.data) && !raw_bytes(p.err.data),
+		  "stdout <%s> stderr <%s>", p.out.data, p.err.data);
+	h_release(&p);
+
+	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	snprintf(ini, sizeof(ini), "%s/names.ini", dir);
+	f = fopen(ini, "w");
+	cr_assert_not_null(f);
+	fputs("[job:x\001y]\ncommand = echo one\n"
+	      "[job:\303(z]\ncommand = echo two >&2\nneeds = x\001y\n", f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(setenv("GITHUB_ACTIONS", "true", 1), 0);
+	h_run(&p, NULL, "-o", "grouped", "-f", ini);
+	expect_exit(&p, 0);
+	expect_out(&p, "::group::x?y\none\n::endgroup::\n"
+		       "::group::?(z\n::endgroup::\n");
+	expect_err_has(&p, "two\nctxrun: ?(z: exited with status 0\n");
+	expect_err_has(&p, "ctxrun: x?y: exited with status 0\n");
+	cr_assert(!raw_bytes(p.out.data) && !raw_bytes(p.err.data) &&
+			  !strchr(p.err.data, '\303'),
+		  "stdout <%s> stderr <%s>", p.out.data, p.err.data);
+	h_release(&p);
+	h_run(&p, NULL, "-q", "-f", ini);
+	expect_exit(&p, 0);
+	expect_out(&p, "x?y | one\n");
+	want = "?(z | two\nx?y\tsucceeded\t0\t";
+	cr_assert(!strncmp(p.err.data, want, strlen(want)), "stderr <%s>",
+		  p.err.data);
+	unlink(ini);
+	rmdir(dir);
+	h_no_survivors();
+	h_release(&p);
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the report writers: escape (JSON and XML text from any
- * bytes) and junit (bounded capture, layout, messages), written to memory
- * streams and compared byte for byte.
+ * Unit tests of the report writers: escape (JSON, XML and terminal text
+ * from any bytes) and junit (bounded capture, layout, messages), written
+ * to memory streams and compared byte for byte.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -110,6 +110,26 @@ Test(escape, xml_replaces_what_xml_cannot_carry)
 	expect_xml("\xff\xfe", false, FFFD FFFD);
 	expect_xml("\xED\xB0\x80", false, FFFD FFFD FFFD);
 	expect_xml("\xC3\xA9\xF0\x9F\x98\x80", false, "\xC3\xA9\xF0\x9F\x98\x80");
+}
+
+/* S through escape_term_dup() is WANT, as long as S. */
+#define expect_term(s, want)                                                 \
+	do {                                                                 \
+		char *got_ = escape_term_dup(s);                             \
+                                                                             \
+		cr_assert_str_eq(got_, (want), "escape_term(\"%s\")", (s));   \
+		cr_assert_eq(strlen(got_), strlen(s));                       \
+		free(got_);                                                  \
+	} while (0)
+
+Test(escape, term_turns_each_byte_of_a_control_into_a_mark)
+{
+	expect_term("a\033[2Jb", "a?[2Jb");
+	expect_term("\t\n\r\x7f", "????");
+	expect_term("c\xC2\x9B" "1m", "c??1m"); /* C1 CSI */
+	expect_term("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 <&\"'>",
+		    "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 <&\"'>");
+	expect_term("\xff\xC3(\xE2\x82x", "?\?(?\?x");
 }
 
 /* A JUnit report of the N results R to a temporary file, as a string. */
