@@ -1293,7 +1293,7 @@ Test(cli, kill_after_is_grace_alias)
 	h_release(&p);
 }
 
-/* --grace 0 sends SIGKILL with the stop signal. */
+/* --grace 0 sends SIGKILL at once, in place of the stop signal. */
 Test(cli, grace_zero_kills_at_once)
 {
 	struct h_proc p;
