@@ -15,6 +15,7 @@
 #include "ctxrun/config.h"
 #include "ctxrun/duration.h"
 #include "ctxrun/escape.h"
+#include "ctxrun/exit.h"
 #include "ctxrun/report.h"
 #include "ctxrun/run.h"
 #include "ctxrun/signame.h"
@@ -22,7 +23,7 @@
 #include "ctxrun/util.h"
 
 /*
- * Three ways to run (SPEC §1): `-- COMMAND` runs one command exec'd
+ * Three ways to run (ctxrun(1), DESCRIPTION): `-- COMMAND` runs one command exec'd
  * directly, GNU timeout style; `-c CMD...` runs an ad-hoc group; otherwise
  * a pipeline file. Options given on the command line win over the file's
  * [pipeline] keys. Every usage or configuration error is one message, exit
@@ -30,12 +31,13 @@
  */
 
 #define CTXRUN_VERSION "0.1.0"
-#define EXIT_USAGE 125
 #define DEFAULT_FILE "ctxrun.ini"
 
 struct cli_opts {
 	struct run_opts run;
-	bool timeout_set, grace_set, signal_set, jobs_set, output_set;
+	int64_t timeout_ms, grace_ms;
+	int stop_signal;
+	bool grace_set, signal_set, jobs_set, output_set;
 	int jobs_limit;
 	bool keep_going;
 	bool check;
@@ -179,16 +181,16 @@ take_option(struct cli_opts *o, int c, const char *arg, char **argv)
 
 	switch (c) {
 	case 't':
-		o->timeout_set = true;
-		return parse_duration_opt("--timeout", arg, &o->run.timeout_ms);
+		o->run.timeout_given = true;
+		return parse_duration_opt("--timeout", arg, &o->timeout_ms);
 	case 'g':
 	case 'K':
 		o->grace_set = true;
 		return parse_duration_opt(c == 'g' ? "--grace" : "--kill-after", arg,
-					  &o->run.grace_ms);
+					  &o->grace_ms);
 	case 's':
 		o->signal_set = true;
-		if (signame_parse(arg, &o->run.stop_signal, &e) < 0) {
+		if (signame_parse(arg, &o->stop_signal, &e) < 0) {
 			return usage_error("invalid --signal '%s': %s", arg, e.msg);
 		}
 		return 0;
@@ -242,10 +244,10 @@ take_option(struct cli_opts *o, int c, const char *arg, char **argv)
 	case 'G':
 		return parse_cgroup_opt("--cgroup", arg, &o->run.cgroup);
 	case 'v':
-		o->run.verbosity = RUN_VERBOSE;
+		o->run.verbosity = VERBOSITY_VERBOSE;
 		return 0;
 	case 'q':
-		o->run.verbosity = RUN_QUIET;
+		o->run.verbosity = VERBOSITY_QUIET;
 		return 0;
 	case ':':
 		return usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -469,8 +471,8 @@ select_jobs(struct spec *s, const struct cli_opts *o)
 static void
 apply_overrides(struct spec *s, const struct cli_opts *o)
 {
-	if (o->timeout_set) {
-		s->timeout_ms = o->run.timeout_ms;
+	if (o->run.timeout_given) {
+		s->timeout_ms = o->timeout_ms;
 	}
 	if (o->jobs_set) {
 		s->jobs_limit = o->jobs_limit;
@@ -482,18 +484,58 @@ apply_overrides(struct spec *s, const struct cli_opts *o)
 		struct spec_job *j = &s->jobs[i];
 
 		if (o->grace_set && !j->grace_set) {
-			j->grace_ms = o->run.grace_ms;
+			j->grace_ms = o->grace_ms;
 		}
 		if (o->signal_set && !j->signal_set) {
-			j->stop_signal = o->run.stop_signal;
+			j->stop_signal = o->stop_signal;
 		}
 	}
 	if (o->grace_set) {
-		s->grace_ms = o->run.grace_ms;
+		s->grace_ms = o->grace_ms;
 	}
 	if (o->signal_set) {
-		s->stop_signal = o->run.stop_signal;
+		s->stop_signal = o->stop_signal;
 	}
+}
+
+/* Basename of PATH, borrowed from it. */
+static const char *
+base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash && slash[1] ? slash + 1 : path;
+}
+
+/*
+ * Run O's one command: a pipeline of one job named after the command's
+ * base name, exec'd directly, with its own manners (run_opts.alone).
+ */
+static int
+run_command(struct cli_opts *o)
+{
+	struct spec *s;
+	struct spec_job *j;
+	size_t argc = o->n_positional;
+	int status;
+
+	if (check_command_mode(o) < 0) {
+		return EXIT_CANCELED;
+	}
+	s = spec_new("command line");
+	j = spec_add_job(s, base_name(o->positional[0]));
+	j->argv = xcalloc(argc + 1, sizeof(*j->argv));
+	for (size_t i = 0; i < argc; i++) {
+		j->argv[i] = xstrdup(o->positional[i]);
+	}
+	o->grace_set = o->signal_set = true;
+	apply_overrides(s, o);
+	o->run.alone = true;
+	o->run.output = o->output_set ? o->run.output : OUTPUT_RAW;
+	/* run() may not return: it re-raises an interruption. */
+	status = run(s, &o->run);
+	spec_free(s);
+	return status;
 }
 
 /* Run a group of -c commands or a pipeline file. */
@@ -525,9 +567,8 @@ run_many(struct cli_opts *o)
 		spec_free(s);
 		return close_stdout();
 	}
-	o->run.timeout_ms = o->timeout_set ? o->run.timeout_ms : 0;
 	o->run.output = o->output_set ? o->run.output : OUTPUT_PREFIXED;
-	status = run_pipeline(s, &o->run);
+	status = run(s, &o->run);
 	spec_free(s);
 	return status;
 }
@@ -537,11 +578,9 @@ int
 cli_main(int argc, char **argv)
 {
 	struct cli_opts o = {
-		.run = {
-			.verbosity = RUN_NORMAL,
-			.grace_ms = SPEC_DEFAULT_GRACE_MS,
-			.stop_signal = SIGTERM,
-		},
+		.run = { .verbosity = VERBOSITY_NORMAL },
+		.grace_ms = SPEC_DEFAULT_GRACE_MS,
+		.stop_signal = SIGTERM,
 	};
 	const char *cgroup = getenv("CTXRUN_CGROUP");
 	int rc = cgroup && *cgroup ? parse_cgroup_opt("CTXRUN_CGROUP", cgroup,
@@ -552,15 +591,11 @@ cli_main(int argc, char **argv)
 	if (rc != 0) {
 		free(o.commands);
 		/* --help or --version: printed, if standard output took it. */
-		return rc > 0 && close_stdout() == 0 ? 0 : EXIT_USAGE;
+		return rc > 0 && close_stdout() == 0 ? 0 : EXIT_CANCELED;
 	}
 	if (o.dashdash) {
-		rc = check_command_mode(&o);
 		free(o.commands);
-		o.run.command = o.positional;
-		o.run.output = o.output_set ? o.run.output : OUTPUT_RAW;
-		/* run_command() may not return: it re-raises an interruption. */
-		return rc < 0 ? EXIT_USAGE : run_command(&o.run);
+		return run_command(&o);
 	}
 	if (!o.n_commands && !o.file && o.n_positional &&
 	    access(DEFAULT_FILE, F_OK) < 0) {
@@ -571,5 +606,5 @@ cli_main(int argc, char **argv)
 		rc = run_many(&o);
 	}
 	free(o.commands);
-	return rc < 0 ? EXIT_USAGE : rc;
+	return rc < 0 ? EXIT_CANCELED : rc;
 }

@@ -10,6 +10,7 @@
 
 #include "ctxrun/cgroup.h"
 #include "ctxrun/duration.h"
+#include "ctxrun/exit.h"
 #include "ctxrun/proc.h"
 #include "ctxrun/ptree.h"
 #include "ctxrun/util.h"
@@ -131,7 +132,7 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 			  ? proc_spawn(ctx_loop(parent), r, &ps, e)
 			  : NULL;
 	free(envp);
-	/* No cgroup or no process: ctxrun failed (125), not the program. */
+	/* No cgroup or no process: ctxrun failed, not the program. */
 	resources = (j->spec.cgroup && !j->cgroup) ||
 		    (!j->proc && e->code == PROC_ERR_RESOURCES);
 	if (!j->proc && !resources && j->spec.cwd &&
@@ -142,9 +143,7 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 	}
 	if (!j->proc) {
 		j->outcome = JOB_FAILED;
-		j->exit_code = resources			? 125
-			       : e->saved_errno == ENOENT ? 127
-							  : 126;
+		j->exit_code = exit_code_of_start(e->saved_errno, resources);
 		ctx_free(j->ctx);
 		j->ctx = NULL;
 		return -1;
@@ -323,7 +322,7 @@ decide(struct job *j)
 
 	j->exit_code = WIFEXITED(status)	 ? WEXITSTATUS(status)
 		       : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
-					     : 125;
+					     : EXIT_CANCELED;
 	j->killed = proc_kill_sent(j->proc);
 	j->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	if (j->stopped_running) {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctxrun/exit.h"
 #include "ctxrun/util.h"
 
 /*
@@ -188,6 +189,17 @@ pipeline_kill(struct pipeline *p)
 	for (size_t i = 0; i < p->n; i++) {
 		if (p->jobs[i].job) {
 			job_kill(p->jobs[i].job);
+		}
+	}
+}
+
+/* Continue every running job. */
+void
+pipeline_resume(struct pipeline *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->jobs[i].job) {
+			job_resume(p->jobs[i].job);
 		}
 	}
 }
@@ -393,7 +405,8 @@ attempt_spec(struct pipeline *p, size_t i, int out_fd, int err_fd)
 		.timeout_ms = sj->timeout_ms,
 		.grace_ms = sj->grace_ms,
 		.stop_signal = sj->stop_signal,
-		.tty_fd = -1,
+		.foreground = p->o.foreground,
+		.tty_fd = p->o.give_tty ? STDIN_FILENO : -1,
 		.stdin_fd = p->o.stdin_fd,
 		.stdout_fd = out_fd,
 		.stderr_fd = err_fd,
@@ -464,7 +477,7 @@ start_attempt(struct pipeline *p, size_t i)
 		r->started_at = ev_time();
 	}
 	if (!open_streams(p, i, &out_fd, &err_fd, &e)) {
-		attempt_failed_to_start(p, i, 125, e.msg);
+		attempt_failed_to_start(p, i, EXIT_CANCELED, e.msg);
 		return;
 	}
 	js = attempt_spec(p, i, out_fd, err_fd);

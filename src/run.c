@@ -7,11 +7,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -19,17 +17,15 @@
 #include "ctxrun/cgroup.h"
 #include "ctxrun/ctx.h"
 #include "ctxrun/duration.h"
-#include "ctxrun/escape.h"
-#include "ctxrun/events.h"
+#include "ctxrun/exit.h"
 #include "ctxrun/job.h"
-#include "ctxrun/junit.h"
 #include "ctxrun/output.h"
 #include "ctxrun/pipeline.h"
 #include "ctxrun/proc.h"
 #include "ctxrun/ptimer.h"
 #include "ctxrun/ptree.h"
 #include "ctxrun/reaper.h"
-#include "ctxrun/report.h"
+#include "ctxrun/reporter.h"
 #include "ctxrun/signame.h"
 #include "ctxrun/spawn.h"
 #include "ctxrun/util.h"
@@ -39,31 +35,30 @@
  * ctxrun's own signals are libev signal watchers, so a handler does nothing
  * but wake the loop (skalibs' self-pipe, done by libev). The first one
  * (any of signame_interrupts) cancels the root context; a second skips
- * what is left of every grace period. A run ends when its job or pipeline
- * is done: the watchers are stopped and the loop runs dry, so ev_run()
- * returning means nothing is left to wait for.
+ * what is left of every grace period. A run ends when its pipeline is
+ * done: the watchers are stopped and the loop runs dry, so ev_run()
+ * returning means nothing is left to wait for. One command is a pipeline
+ * of one job, as errgroup takes one task as one Go().
  */
 
-#define EXIT_TIMEDOUT 124
-#define EXIT_INTERNAL 125
 /* After a cancelled run, how long queued output may take to get out. */
 #define RUN_DRAIN_MS 1000
 
 /* One run: the loop and everything hanging from it. */
 struct run {
 	const struct run_opts *opts;
+	const struct spec *spec;
 	struct ev_loop *loop;
 	struct ctx *root;
 	struct reaper *reaper;
-	struct job *job;           /* one-command mode */
-	struct pipeline *pipeline; /* pipeline mode */
-	struct output *output;    /* NULL: raw, jobs write to our fds */
-	struct output_job *io;    /* one command's pipes, or NULL */
+	struct reporter *rep;      /* lines, --events, --junit */
+	struct pipeline *pipeline;
+	struct output *output;     /* NULL: raw, jobs write to our fds */
 	int devnull;
 	ev_signal sigs[SIGNAME_N_INTERRUPTS];
 	int interrupts;
 	int handover_signal; /* terminal signal that killed a tty-owning job */
-	bool tty_handed;
+	bool tty_handed;     /* the one command's group has the terminal */
 	int watchdog_fd;     /* -1: none */
 	bool watchdog_alive; /* not reaped yet: the run is not over */
 	pid_t watchdog_pid;
@@ -74,25 +69,11 @@ struct run {
 	struct cgroup_run *cgroup; /* a cgroup per job below it, or NULL */
 	bool quiesced;       /* every job done: waiting for output, watchdog */
 	int late_signal;     /* the first stop signal after that */
-	bool output_lost;    /* a write to stdout or stderr failed, not EPIPE */
-	struct events *events; /* --events, or NULL */
-	struct junit *junit;   /* --junit, or NULL */
-	bool reports_draining; /* the run is over, the reports are going out */
-	double wall_start;     /* Unix time the run started, for --junit */
-	ev_tstamp started_at;  /* ev_time() when the run started */
-	ev_tstamp job_started_at, job_ended_at; /* one-command mode */
 };
 
 static void run_signal_cb(struct ev_loop *loop, ev_signal *w, int revents);
-static void run_job_cb(struct job *j, const struct job_event *ev, void *data);
-static void say_exit(struct run *r, enum run_verbosity level, const char *name,
-		     int status);
 static void run_pipeline_cb(struct pipeline *p, const struct pipeline_event *ev,
 			    void *data);
-static void run_summary(struct run *r);
-static bool deadline_hit(const struct run *r);
-static void __attribute__((format(printf, 2, 3)))
-note(struct run *r, const char *fmt, ...);
 
 /* Make sure fds 0, 1 and 2 are open, so no pipe of ours can land on them. */
 static void
@@ -108,16 +89,6 @@ std_fds_open(void)
 			}
 		}
 	}
-}
-
-/* Unix time now, in seconds: only for what reports print. */
-static double
-wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /*
@@ -138,7 +109,7 @@ run_syserr_cb(const char *msg)
 		msg += sizeof(libev) - 1;
 	}
 	fprintf(stderr, "ctxrun: event loop: %s: %s\n", msg, strerror(errnum));
-	_exit(EXIT_INTERNAL);
+	_exit(EXIT_CANCELED);
 }
 
 /*
@@ -191,14 +162,16 @@ run_signals_start(struct run *r)
 }
 
 /*
- * Set up the loop, the root context and ctxrun's own signals; -1 after
- * saying why the loop cannot start (nothing to release then).
+ * Set up the loop, the root context and ctxrun's own signals for the run
+ * of S; -1 after saying why the loop cannot start (nothing to release
+ * then).
  */
 static int
-run_init(struct run *r, const struct run_opts *o)
+run_init(struct run *r, const struct spec *s, const struct run_opts *o)
 {
 	memset(r, 0, sizeof(*r));
 	r->opts = o;
+	r->spec = s;
 	r->devnull = -1;
 	r->watchdog_fd = -1;
 	std_fds_open();
@@ -214,8 +187,6 @@ run_init(struct run *r, const struct run_opts *o)
 			flags ? " in LIBEV_FLAGS=" : "", flags ? flags : "");
 		return -1;
 	}
-	r->started_at = ev_time();
-	r->wall_start = wall_now();
 	/* Orphans of a job are re-parented to us, not to init. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	r->root = ctx_new_root(r->loop);
@@ -237,7 +208,7 @@ root_deadline(struct run *r, int64_t timeout_ms, const char *label)
 
 	if (timeout_ms) {
 		char d[64];
-		char cause[320];
+		char cause[400];
 
 		duration_format(timeout_ms, d, sizeof(d));
 		snprintf(cause, sizeof(cause), "deadline exceeded (%s %s)", label, d);
@@ -256,9 +227,10 @@ root_deadline(struct run *r, int64_t timeout_ms, const char *label)
 			rest += 1 + strspn(rest + 1, "0123456789");
 		}
 		if (!digits || *rest || !(wall > 0)) {
-			fprintf(stderr, "ctxrun: invalid CTXRUN_DEADLINE '%s': "
-					"expected Unix time in seconds\n",
-				inherited);
+			reporter_note(r->rep, "ctxrun: invalid CTXRUN_DEADLINE "
+					      "'%s': expected Unix time in "
+					      "seconds\n",
+				      inherited);
 			return -1;
 		}
 		ctx_set_deadline_wall(r->root, wall,
@@ -272,18 +244,21 @@ root_deadline(struct run *r, int64_t timeout_ms, const char *label)
  * printing why one cannot be opened (ctxrun's own failure, exit 125).
  */
 static int
-reports_open(struct run *r)
+run_reporter_new(struct run *r)
 {
 	const struct run_opts *o = r->opts;
 	struct err e;
 
-	if (o->events_path &&
-	    !(r->events = events_open(r->loop, o->events_path, &e))) {
-		fprintf(stderr, "ctxrun: %s\n", e.msg);
-		return -1;
-	}
-	if (o->junit_path &&
-	    !(r->junit = junit_open(r->loop, o->junit_path, &e))) {
+	r->rep = reporter_new(&(struct reporter_opts){
+		.loop = r->loop,
+		.verbosity = o->verbosity,
+		.colour = o->colour,
+		.alone = o->alone,
+		.events_path = o->events_path,
+		.junit_path = o->junit_path,
+		.suite = r->spec->file,
+	}, &e);
+	if (!r->rep) {
 		fprintf(stderr, "ctxrun: %s\n", e.msg);
 		return -1;
 	}
@@ -313,22 +288,24 @@ say_containment(const struct run *r, const char *why_no_cgroup)
 {
 	static const char foreign[] = "/proc is not this PID namespace's";
 
-	if (r->opts->verbosity < RUN_VERBOSE) {
+	if (!reporter_says(r->rep, VERBOSITY_VERBOSE)) {
 		return;
 	}
 	if (r->cgroup && ptree_proc_ours()) {
-		fprintf(stderr, "ctxrun: containment: cgroup %s\n",
-			cgroup_run_path(r->cgroup));
+		reporter_note(r->rep, "ctxrun: containment: cgroup %s\n",
+			      cgroup_run_path(r->cgroup));
 	} else if (r->cgroup) {
-		fprintf(stderr, "ctxrun: containment: cgroup %s "
-				"(%s: no marks)\n", cgroup_run_path(r->cgroup),
-			foreign);
+		reporter_note(r->rep, "ctxrun: containment: cgroup %s "
+				      "(%s: no marks)\n",
+			      cgroup_run_path(r->cgroup), foreign);
 	} else if (!ptree_proc_ours()) {
-		fprintf(stderr, "ctxrun: containment: %s: process groups only "
-				"(%s)\n", foreign, why_no_cgroup);
+		reporter_note(r->rep, "ctxrun: containment: %s: process "
+				      "groups only (%s)\n",
+			      foreign, why_no_cgroup);
 	} else {
-		fprintf(stderr, "ctxrun: containment: process groups and marks "
-				"(%s)\n", why_no_cgroup);
+		reporter_note(r->rep, "ctxrun: containment: process groups "
+				      "and marks (%s)\n",
+			      why_no_cgroup);
 	}
 }
 
@@ -348,7 +325,7 @@ run_contain(struct run *r)
 	}
 	r->cgroup = cgroup_run_new(&e);
 	if (!r->cgroup && r->opts->cgroup == RUN_CGROUP_ON) {
-		fprintf(stderr, "ctxrun: --cgroup on: %s\n", e.msg);
+		reporter_note(r->rep, "ctxrun: --cgroup on: %s\n", e.msg);
 		return -1;
 	}
 	say_containment(r, r->cgroup ? NULL : e.msg);
@@ -373,7 +350,7 @@ run_watchdog(struct run *r, int stop_signal, int64_t grace_ms)
 					r->cgroup ? cgroup_run_path(r->cgroup) : NULL,
 					&pid, &e);
 	if (r->watchdog_fd < 0) {
-		fprintf(stderr, "ctxrun: %s\n", e.msg);
+		reporter_note(r->rep, "ctxrun: %s\n", e.msg);
 		return -1;
 	}
 	r->watchdog_alive = true;
@@ -391,11 +368,15 @@ run_quiesce(struct run *r)
 {
 	/* A run cut short gives its output a bounded time to get out. */
 	int64_t drain_ms = ctx_done(r->root) ? RUN_DRAIN_MS : -1;
+	size_t n;
 
 	/* Like Go's deferred cancel(): releases the root's deadline timer. */
 	ctx_cancel(r->root, CTX_CAUSE_CANCELLED, 0, "run finished");
-	if (r->pipeline) {
-		run_summary(r);
+	if (r->pipeline && !r->opts->alone) {
+		const struct pipeline_result *res =
+			pipeline_results(r->pipeline, &n);
+
+		reporter_summary(r->rep, res, n);
 	}
 	if (r->output) {
 		output_finish(r->output, drain_ms);
@@ -424,9 +405,10 @@ run_sweep_cb(struct proc *p, enum proc_event ev, void *data)
 	char d[64];
 
 	(void)p;
-	if (ev == PROC_KILLED && r->opts->verbosity >= RUN_NORMAL) {
-		note(r, "ctxrun: escaped processes: no exit after %s, SIGKILL\n",
-		     duration_format(r->grace_ms, d, sizeof(d)));
+	if (ev == PROC_KILLED && reporter_says(r->rep, VERBOSITY_NORMAL)) {
+		reporter_note(r->rep, "ctxrun: escaped processes: no exit "
+				      "after %s, SIGKILL\n",
+			      duration_format(r->grace_ms, d, sizeof(d)));
 	}
 	if (ev == PROC_DONE) {
 		run_quiesce(r);
@@ -457,12 +439,14 @@ run_sweep(struct run *r)
 		run_quiesce(r);
 		return;
 	}
-	if (r->opts->verbosity >= RUN_NORMAL) {
+	if (reporter_says(r->rep, VERBOSITY_NORMAL)) {
 		size_t n = proc_leftovers(r->sweep);
 
-		note(r, "ctxrun: %zu process%s escaped %s job, %s\n", n,
-		     n == 1 ? "" : "es", r->job ? "the" : "its",
-		     signame_name(r->stop_signal));
+		reporter_note(r->rep, "ctxrun: %zu process%s escaped %s job, "
+				      "%s\n",
+			      n, n == 1 ? "" : "es",
+			      r->opts->alone ? "the" : "its",
+			      signame_name(r->stop_signal));
 	}
 }
 
@@ -470,14 +454,11 @@ run_sweep(struct run *r)
 static void
 run_release(struct run *r)
 {
-	output_job_close(r->io);
-	job_free(r->job);
 	pipeline_free(r->pipeline);
 	proc_free(r->sweep);
 	output_free(r->output);
 	cgroup_run_free(r->cgroup);
-	events_close(r->events, &(struct err){ 0 });
-	junit_close(r->junit, &(struct err){ 0 });
+	reporter_free(r->rep);
 	if (r->devnull >= 0) {
 		close(r->devnull);
 	}
@@ -520,7 +501,7 @@ reraise(struct run *r, int signo)
 	exit(128 + signo);
 }
 
-/* The signal R will re-raise as its end (SPEC §4), or 0. */
+/* The signal R will re-raise as its end (ctxrun(1), EXIT STATUS), or 0. */
 static int
 interrupt_signal(const struct run *r)
 {
@@ -546,6 +527,31 @@ reraise_if_interrupted(struct run *r)
 	}
 }
 
+/*
+ * Did the run's deadline stop or skip a job? A deadline that passed while
+ * ctxrun was stopped, after every job had ended on its own, did nothing:
+ * the jobs keep their outcomes, and so does the run.
+ */
+static bool
+deadline_hit(const struct run *r)
+{
+	const struct ctx_cause *root = ctx_cause(r->root);
+	const struct pipeline_result *res;
+	size_t n;
+
+	if (!root || root->kind != CTX_CAUSE_DEADLINE || !r->pipeline) {
+		return false;
+	}
+	res = pipeline_results(r->pipeline, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (res[i].outcome == JOB_CANCELLED ||
+		    res[i].outcome == JOB_SKIPPED) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Why the run ended as it did, for the "done" event; NULL: nothing to say. */
 static const char *
 run_cause(const struct run *r)
@@ -557,241 +563,41 @@ run_cause(const struct run *r)
 	    (root->kind != CTX_CAUSE_DEADLINE || deadline_hit(r))) {
 		return root->text;
 	}
-	if (r->pipeline && group_failed(pipeline_group(r->pipeline))) {
+	/* A command's exit status says it all; a pipeline names the job. */
+	if (r->pipeline && !r->opts->alone &&
+	    group_failed(pipeline_group(r->pipeline))) {
 		return group_error_text(pipeline_group(r->pipeline));
-	}
-	if (r->job && job_cause(r->job)) {
-		return job_cause(r->job)->text;
 	}
 	return NULL;
 }
 
 /*
  * The run is over with exit STATUS (or is about to re-raise a signal):
- * write the "done" event and the JUnit report of the N results RES of the
- * suite NAME, and close both files. Comes before any re-raise, so an
- * interrupted run still leaves complete reports. A reader that does not
- * take them gets RUN_DRAIN_MS, and none after a signal that came once the
- * jobs were gone (see run_signal_cb): ctxrun's exit never waits for long.
+ * queue the last event and the JUnit report, and give a reader that does
+ * not take them RUN_DRAIN_MS, none after a signal that came once the jobs
+ * were gone (see run_signal_cb): ctxrun's exit never waits for long.
  */
 static void
-reports_finish(struct run *r, const char *name,
-	       const struct pipeline_result *res, size_t n, int status)
+run_reports_finish(struct run *r, int status)
 {
-	int signo = interrupt_signal(r);
-	int64_t drain_ms = r->late_signal ? 0 : RUN_DRAIN_MS;
-	struct err e;
+	const struct pipeline_result *res = NULL;
+	size_t n = 0;
 
-	if (r->events) {
-		events_write(r->events, &(struct events_rec){
-			.event = "done",
-			.signal = signo,
-			.has_status = true,
-			.status = signo ? 128 + signo : status,
-			.cause = run_cause(r),
-		});
-		events_finish(r->events, drain_ms);
+	if (r->pipeline) {
+		res = pipeline_results(r->pipeline, &n);
 	}
-	if (r->junit) {
-		struct junit_suite suite = {
-			.name = name,
-			.started_at = r->wall_start,
-		};
-
-		ev_now_update(r->loop);
-		suite.duration = ev_time() - r->started_at;
-		junit_write(r->junit, &suite, res, n);
-		junit_finish(r->junit, drain_ms);
-	}
-	r->reports_draining = true;
+	reporter_finish(r->rep, res, n, &(struct reporter_end){
+		.status = status,
+		.signal = interrupt_signal(r),
+		.cause = run_cause(r),
+		.drain_ms = r->late_signal ? 0 : RUN_DRAIN_MS,
+	});
 	ev_run(r->loop, 0); /* until both are written out or given up */
-	r->reports_draining = false;
-	if (events_close(r->events, &e) < 0) {
-		fprintf(stderr, "ctxrun: %s\n", e.msg);
-	}
-	r->events = NULL;
-	if (junit_close(r->junit, &e) < 0) {
-		fprintf(stderr, "ctxrun: %s\n", e.msg);
-	}
-	r->junit = NULL;
-}
-
-/* The result of the one command, as the pipeline would give it. */
-static struct pipeline_result
-command_result(const struct run *r)
-{
-	struct pipeline_result res = {
-		.name = job_name(r->job),
-		.outcome = job_outcome(r->job),
-		.killed = job_killed(r->job),
-		.exit_code = job_exit_code(r->job),
-		.signal = job_signal(r->job),
-		.attempts = 1,
-		.started_at = r->job_started_at,
-		.duration = r->job_ended_at - r->job_started_at,
-	};
-	const struct ctx_cause *cause = job_cause(r->job);
-
-	/* Borrowed from the job, which outlives the reports. */
-	res.cause = cause && *cause->text ? cause->text : NULL;
-	res.cause_kind = cause ? cause->kind : CTX_CAUSE_NONE;
-	return res;
-}
-
-/* End the reports of the one-command run with exit STATUS. */
-static void
-command_reports_finish(struct run *r, int status)
-{
-	struct pipeline_result res = { 0 };
-
-	if (r->job) {
-		res = command_result(r);
-	}
-	reports_finish(r, "command line", &res, r->job ? 1 : 0, status);
-}
-
-/* Print "ctxrun: NAME: " and the rest of a lifecycle line, at LEVEL. */
-static void __attribute__((format(printf, 4, 5)))
-say(const struct run *r, enum run_verbosity level, const char *name,
-    const char *fmt, ...)
-{
-	va_list ap;
-	char *text, *shown;
-
-	if (r->opts->verbosity < level) {
-		return;
-	}
-	va_start(ap, fmt);
-	if (vasprintf(&text, fmt, ap) < 0) {
-		BUG("out of memory");
-	}
-	va_end(ap);
-	/* Causes quote job names too: the whole line is escaped. */
-	shown = escape_term_dup(name);
-	escape_term(text, text, strlen(text));
-	note((struct run *)r, "ctxrun: %s: %s\n", shown, text);
-	free(shown);
-	free(text);
 }
 
 /*
- * In raw mode, ctxrun's own lines go to stderr through stdio: remember
- * when one could not be written, unless for want of a reader (EPIPE).
- */
-static void
-raw_check(struct run *r)
-{
-	if (!r->output && ferror(stderr)) {
-		r->output_lost |= errno != EPIPE;
-		clearerr(stderr);
-	}
-}
-
-/*
- * Write a line of ctxrun's own to stderr. With pipes, it joins the output
- * queue, so it comes after what the jobs printed before it and a blocked
- * stderr cannot stall the loop.
- */
-static void
-note(struct run *r, const char *fmt, ...)
-{
-	va_list ap;
-	char *text;
-	int len;
-
-	va_start(ap, fmt);
-	if (!r->output) {
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
-		raw_check(r);
-		return;
-	}
-	len = vasprintf(&text, fmt, ap);
-	va_end(ap);
-	if (len < 0) {
-		BUG("out of memory");
-	}
-	output_write(r->output, 2, text, (size_t)len);
-	free(text);
-}
-
-/* Queue (or print, in raw mode) the end-of-run summary of the pipeline. */
-static void
-run_summary(struct run *r)
-{
-	size_t n, size = 0;
-	const struct pipeline_result *results =
-		pipeline_results(r->pipeline, &n);
-	bool colour = output_colour_wanted(r->opts->colour, STDERR_FILENO);
-	char *text = NULL;
-	FILE *mem = r->output ? open_memstream(&text, &size) : stderr;
-
-	if (!mem) {
-		BUG("out of memory");
-	}
-	if (r->opts->verbosity == RUN_QUIET) {
-		report_summary_lines(mem, results, n);
-	} else if (colour) {
-		report_summary_colour(mem, results, n);
-	} else {
-		report_summary(mem, results, n);
-	}
-	if (r->output) {
-		fclose(mem);
-		output_write(r->output, 2, text, size);
-		free(text);
-	}
-	raw_check(r);
-}
-
-/* Should the job's group get the terminal (see proc.h)? */
-static int
-handover_tty(const struct run_opts *o)
-{
-	if (o->foreground || !isatty(STDIN_FILENO) ||
-	    tcgetpgrp(STDIN_FILENO) != getpgrp()) {
-		return -1;
-	}
-	return STDIN_FILENO;
-}
-
-/* Basename of PATH, borrowed from it. */
-static const char *
-base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash && slash[1] ? slash + 1 : path;
-}
-
-/* Job NAME could not start (exit CODE, because of TEXT): report it. */
-static void
-report_not_started(struct run *r, const char *name, int code, const char *text)
-{
-	if (r->events) {
-		events_write(r->events, &(struct events_rec){
-			.event = "exit", .job = name, .attempt = 1,
-			.has_status = true, .status = code, .cause = text,
-		});
-	}
-	if (r->junit) {
-		junit_set_error(r->junit, name, text);
-	}
-}
-
-/* A piece of a job's output, for the JUnit report. */
-static void
-run_tap_cb(void *data, const char *name, int which, const char *p, size_t len)
-{
-	struct run *r = data;
-
-	junit_capture(r->junit, name, which, p, len);
-}
-
-/*
- * Output could not go as asked. Closed: nobody is listening, stop the run.
- * Lost: say so (on stderr, if that still works) and let the run go on; it
- * will not exit 0. In pieces: say why, as the bytes themselves are whole.
+ * Output could not go as asked. Closed: nobody is listening, stop the run;
+ * the rest is the reporter's to tell.
  */
 static void
 run_output_cb(struct output *out, const struct output_event *ev, void *data)
@@ -799,21 +605,11 @@ run_output_cb(struct output *out, const struct output_event *ev, void *data)
 	struct run *r = data;
 
 	(void)out;
-	switch (ev->kind) {
-	case OUTPUT_EV_CLOSED:
+	if (ev->kind == OUTPUT_EV_CLOSED) {
 		ctx_cancel(r->root, CTX_CAUSE_OUTPUT, 0, "output closed");
-		break;
-	case OUTPUT_EV_LOST:
-		r->output_lost = true;
-		note(r, "ctxrun: %s\n", ev->err->msg);
-		break;
-	case OUTPUT_EV_PIECES:
-		if (r->opts->verbosity >= RUN_NORMAL) {
-			note(r, "ctxrun: %s; blocks over 1 MiB are written in "
-				"pieces\n", ev->err->msg);
-		}
-		break;
+		return;
 	}
+	reporter_output_event(r->rep, ev);
 }
 
 /*
@@ -824,146 +620,8 @@ run_output_cb(struct output *out, const struct output_event *ev, void *data)
 static int
 lost_output_status(const struct run *r, int status)
 {
-	return status == 0 && r->output_lost ? EXIT_INTERNAL : status;
-}
-
-/* Create R's output writer for names WIDTH wide, unless the mode is raw. */
-static void
-run_output_new(struct run *r, int width)
-{
-	const struct run_opts *o = r->opts;
-	const char *gha = getenv("GITHUB_ACTIONS");
-
-	if (o->output == OUTPUT_RAW) {
-		return;
-	}
-	r->output = output_new(&(struct output_opts){
-		.loop = r->loop,
-		.mode = o->output,
-		.width = width,
-		.colour_out = output_colour_wanted(o->colour, STDOUT_FILENO),
-		.colour_err = output_colour_wanted(o->colour, STDERR_FILENO),
-		.github = gha && !strcmp(gha, "true"),
-		.on_event = run_output_cb,
-		.data = r,
-	});
-	if (r->junit) {
-		output_set_tap(r->output, run_tap_cb, r);
-	}
-}
-
-/* Start the one command; -1 with the exit status for the failure in *STATUS. */
-static int
-start_command(struct run *r, int *status)
-{
-	const struct run_opts *o = r->opts;
-	int tty_fd = handover_tty(o);
-	int fds[2] = { -1, -1 };
-	struct job_spec spec = {
-		.name = base_name(o->command[0]),
-		.argv = o->command,
-		.search_path = true,
-		.grace_ms = o->grace_ms,
-		.stop_signal = o->stop_signal,
-		.foreground = o->foreground,
-		.tty_fd = tty_fd,
-		.stdin_fd = -1,
-		.stdout_fd = -1,
-		.stderr_fd = -1,
-		.cgroup = r->cgroup,
-		.on_event = run_job_cb,
-		.data = r,
-	};
-	struct err e;
-	int rc = 0;
-
-	run_output_new(r, (int)strlen(spec.name));
-	if (r->output) {
-		r->io = output_job_open(r->output, spec.name, 0, fds, &e);
-		if (!r->io) {
-			note(r, "ctxrun: %s\n", e.msg);
-			*status = EXIT_INTERNAL;
-			return -1;
-		}
-		spec.stdout_fd = fds[0];
-		spec.stderr_fd = fds[1];
-	}
-	r->tty_handed = tty_fd >= 0;
-	r->job = job_new(&spec);
-	if (job_start(r->job, r->root, r->reaper, &e) < 0) {
-		int errnum = e.saved_errno;
-
-		note(r, "ctxrun: %s\n", e.msg);
-		*status = errnum == EAGAIN || errnum == ENOMEM ? EXIT_INTERNAL
-							       : job_exit_code(r->job);
-		report_not_started(r, job_name(r->job), job_exit_code(r->job),
-				   e.msg);
-		rc = -1;
-	}
-	/* The job has its copies; ours would keep the pipes from ending. */
-	if (fds[0] >= 0) {
-		close(fds[0]);
-		close(fds[1]);
-	}
-	return rc;
-}
-
-/*
- * Say how much output the drain window dropped, if any: a note that joins
- * the queue only when stderr has room for it at once.
- */
-static void
-run_dropped(struct run *r)
-{
-	size_t n = r->output ? output_dropped(r->output) : 0;
-
-	if (n && r->opts->verbosity >= RUN_NORMAL) {
-		note(r, "ctxrun: %zu bytes of output dropped: stdout or stderr "
-			"did not take them in time\n", n);
-	}
-}
-
-/* Run O->command alone. */
-int
-run_command(const struct run_opts *o)
-{
-	struct run r;
-	enum job_outcome outcome;
-	int status = EXIT_INTERNAL;
-
-	if (run_init(&r, o) < 0) {
-		return EXIT_INTERNAL;
-	}
-	if (reports_open(&r) < 0 || run_contain(&r) < 0) {
-		run_quiesce(&r);
-		run_release(&r);
-		return EXIT_INTERNAL;
-	}
-	if (root_deadline(&r, o->timeout_ms, "--timeout") == 0) {
-		run_watchdog(&r, o->stop_signal, o->grace_ms);
-	}
-	if (r.watchdog_fd < 0 || start_command(&r, &status) < 0) {
-		output_job_close(r.io);
-		r.io = NULL;
-		run_quiesce(&r);
-		ev_run(r.loop, 0); /* until the watchdog is reaped */
-		command_reports_finish(&r, status);
-		run_release(&r);
-		return status;
-	}
-	ev_run(r.loop, 0);
-	run_dropped(&r);
-	outcome = job_outcome(r.job);
-	status = job_exit_code(r.job);
-	if ((outcome == JOB_CANCELLED || outcome == JOB_TIMED_OUT) &&
-	    job_cause(r.job)->kind == CTX_CAUSE_DEADLINE && !o->preserve_status) {
-		status = EXIT_TIMEDOUT;
-	}
-	status = lost_output_status(&r, status);
-	command_reports_finish(&r, status);
-	reraise_if_interrupted(&r);
-	run_release(&r);
-	return status;
+	return status == 0 && reporter_output_lost(r->rep) ? EXIT_CANCELED
+							   : status;
 }
 
 /* Width of the longest job name, for the prefix column. */
@@ -978,6 +636,46 @@ name_width(const struct spec *s)
 		width = w > width ? w : width;
 	}
 	return width;
+}
+
+/* Create R's output writer, unless the mode is raw. */
+static void
+run_output_new(struct run *r)
+{
+	const struct run_opts *o = r->opts;
+	const char *gha = getenv("GITHUB_ACTIONS");
+
+	if (o->output == OUTPUT_RAW) {
+		return;
+	}
+	r->output = output_new(&(struct output_opts){
+		.loop = r->loop,
+		.mode = o->output,
+		.width = name_width(r->spec),
+		.colour_out = output_colour_wanted(o->colour, STDOUT_FILENO),
+		.colour_err = output_colour_wanted(o->colour, STDERR_FILENO),
+		.github = gha && !strcmp(gha, "true"),
+		.on_event = run_output_cb,
+		.data = r,
+	});
+	reporter_set_output(r->rep, r->output);
+}
+
+/*
+ * Say how much output the drain window dropped, if any: a note that joins
+ * the queue only when stderr has room for it at once.
+ */
+static void
+run_dropped(struct run *r)
+{
+	size_t n = r->output ? output_dropped(r->output) : 0;
+
+	if (n && reporter_says(r->rep, VERBOSITY_NORMAL)) {
+		reporter_note(r->rep, "ctxrun: %zu bytes of output dropped: "
+				      "stdout or stderr did not take them in "
+				      "time\n",
+			      n);
+	}
 }
 
 /*
@@ -999,37 +697,9 @@ first_cancelled_status(struct run *r)
 	return EXIT_TIMEDOUT;
 }
 
-/*
- * Did the run's deadline stop or skip a job? A deadline that passed while
- * ctxrun was stopped, after every job had ended on its own, did nothing:
- * the jobs keep their outcomes, and so does the run.
- */
-static bool
-deadline_hit(const struct run *r)
-{
-	const struct ctx_cause *root = ctx_cause(r->root);
-	const struct pipeline_result *res;
-	size_t n;
-
-	if (!root || root->kind != CTX_CAUSE_DEADLINE) {
-		return false;
-	}
-	if (!r->pipeline) {
-		return r->job && job_cause(r->job);
-	}
-	res = pipeline_results(r->pipeline, &n);
-	for (size_t i = 0; i < n; i++) {
-		if (res[i].outcome == JOB_CANCELLED ||
-		    res[i].outcome == JOB_SKIPPED) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/* The exit status of a finished pipeline run (SPEC §4). */
+/* The exit status of a finished run (ctxrun(1), EXIT STATUS). */
 static int
-pipeline_status(struct run *r)
+run_status(struct run *r)
 {
 	const struct group *g = pipeline_group(r->pipeline);
 
@@ -1059,45 +729,75 @@ longest_grace(const struct spec *s)
 	return grace;
 }
 
-/* Run the pipeline S. */
-int
-run_pipeline(const struct spec *s, const struct run_opts *o)
+/*
+ * Should the one command's group get the terminal (see proc.h)? Only when
+ * ctxrun has it: stdin is a terminal whose foreground group is ours.
+ */
+static bool
+give_tty(const struct run_opts *o)
 {
-	struct run r;
-	char label[300];
-	const struct pipeline_result *results;
-	int status;
-	size_t n;
+	return o->alone && !o->foreground && isatty(STDIN_FILENO) &&
+	       tcgetpgrp(STDIN_FILENO) == getpgrp();
+}
 
-	if (run_init(&r, o) < 0) {
-		return EXIT_INTERNAL;
+/*
+ * Everything before the first job: the reports, the containment, the
+ * deadline, the watchdog. -1 after saying why the run cannot start.
+ */
+static int
+run_prepare(struct run *r)
+{
+	const struct spec *s = r->spec;
+	char label[300];
+
+	if (run_reporter_new(r) < 0) {
+		return -1;
 	}
 	/* Name where the deadline came from: the command line wins. */
-	if (o->timeout_ms) {
+	if (r->opts->timeout_given) {
 		snprintf(label, sizeof(label), "--timeout");
 	} else {
 		snprintf(label, sizeof(label), "timeout in %s", s->file);
 	}
-	if (reports_open(&r) < 0 || run_contain(&r) < 0 ||
-	    root_deadline(&r, s->timeout_ms, label) < 0) {
-		run_quiesce(&r);
-		run_release(&r);
-		return EXIT_INTERNAL;
+	if (run_contain(r) < 0 || root_deadline(r, s->timeout_ms, label) < 0 ||
+	    run_watchdog(r, s->stop_signal, longest_grace(s)) < 0) {
+		return -1;
 	}
-	if (run_watchdog(&r, s->stop_signal, longest_grace(s)) < 0) {
-		run_quiesce(&r);
-		reports_finish(&r, s->file, NULL, 0, EXIT_INTERNAL);
-		run_release(&r);
-		return EXIT_INTERNAL;
+	if (!r->opts->alone) {
+		r->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
-	r.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	run_output_new(&r, name_width(s));
+	run_output_new(r);
+	return 0;
+}
+
+/* Run the pipeline S. */
+int
+run(const struct spec *s, const struct run_opts *o)
+{
+	struct run r;
+	int status;
+
+	if (run_init(&r, s, o) < 0) {
+		return EXIT_CANCELED;
+	}
+	if (run_prepare(&r) < 0) {
+		run_quiesce(&r);
+		ev_run(r.loop, 0); /* until the watchdog, if any, is reaped */
+		if (r.rep) {
+			run_reports_finish(&r, EXIT_CANCELED);
+		}
+		run_release(&r);
+		return EXIT_CANCELED;
+	}
+	r.tty_handed = give_tty(o);
 	r.pipeline = pipeline_new(&(struct pipeline_opts){
 		.spec = s,
 		.root = r.root,
 		.reaper = r.reaper,
 		.output = r.output,
-		.stdin_fd = r.devnull,
+		.stdin_fd = o->alone ? -1 : r.devnull,
+		.give_tty = r.tty_handed,
+		.foreground = o->foreground,
 		.fail_fast = s->fail_fast,
 		.jobs_limit = s->jobs_limit,
 		.cgroup = r.cgroup,
@@ -1107,9 +807,8 @@ run_pipeline(const struct spec *s, const struct run_opts *o)
 	pipeline_start(r.pipeline);
 	ev_run(r.loop, 0);
 	run_dropped(&r);
-	results = pipeline_results(r.pipeline, &n);
-	status = lost_output_status(&r, pipeline_status(&r));
-	reports_finish(&r, s->file, results, n, status);
+	status = lost_output_status(&r, run_status(&r));
+	run_reports_finish(&r, status);
 	reraise_if_interrupted(&r);
 	run_release(&r);
 	return status;
@@ -1129,10 +828,7 @@ run_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		if (r->output) {
 			output_finish(r->output, 0);
 		}
-		if (r->reports_draining) {
-			events_finish(r->events, 0);
-			junit_finish(r->junit, 0);
-		}
+		reporter_give_up(r->rep);
 		return;
 	}
 	if (r->interrupts++ == 0) {
@@ -1144,11 +840,9 @@ run_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	 * "You insist": a second signal skips what is left of the grace.
 	 * Said once: a third has nothing left to skip.
 	 */
-	if (r->interrupts == 2 && r->opts->verbosity >= RUN_NORMAL) {
-		note(r, "ctxrun: %s again, SIGKILL now\n", signame_name(w->signum));
-	}
-	if (r->job) {
-		job_kill(r->job);
+	if (r->interrupts == 2 && reporter_says(r->rep, VERBOSITY_NORMAL)) {
+		reporter_note(r->rep, "ctxrun: %s again, SIGKILL now\n",
+			      signame_name(w->signum));
 	}
 	if (r->pipeline) {
 		pipeline_kill(r->pipeline);
@@ -1158,138 +852,27 @@ run_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 }
 
-/* Report how a leader ended, at LEVEL. */
-static void
-say_exit(struct run *r, enum run_verbosity level, const char *name, int status)
-{
-	if (WIFSIGNALED(status)) {
-		say(r, level, name, "killed by %s", signame_name(WTERMSIG(status)));
-	} else {
-		say(r, level, name, "exited with status %d", WEXITSTATUS(status));
-	}
-}
-
 /*
- * Report a job event. ALONE is one-command mode, which keeps quiet like GNU
- * timeout: only the stop signal is news there without -v.
+ * The one command did what a shell's job does. Holding the terminal, it
+ * got Ctrl-C instead of us: like a shell, take its death by the
+ * terminal's signal as our own interruption. Ctrl-Z stopped it: stop
+ * ourselves so the shell sees a stopped job and takes the terminal; on
+ * `fg` or `bg` we are continued and pass that on.
  */
 static void
-say_job_event(struct run *r, const char *name, const struct job_event *ev,
-	      bool alone)
+run_alone_job(struct run *r, const struct job_event *ev)
 {
-	enum run_verbosity level = alone ? RUN_VERBOSE : RUN_NORMAL;
-	char d[64];
+	int sig = ev->kind == JOB_EV_EXIT && WIFSIGNALED(ev->status)
+			  ? WTERMSIG(ev->status)
+			  : 0;
 
-	switch (ev->kind) {
-	case JOB_EV_START:
-		say(r, RUN_VERBOSE, name, "started (pid %d)", (int)ev->pid);
-		break;
-	case JOB_EV_SIGNAL:
-		/* A sibling's failure: say it is a cancellation, not ours. */
-		say(r, RUN_NORMAL, name, "%s (%s%s)", signame_name(ev->signal),
-		    ev->cause_kind == CTX_CAUSE_FAILED ? "cancelled: " : "",
-		    ev->cause);
-		break;
-	case JOB_EV_KILL:
-		say(r, level, name, "no exit after %s, SIGKILL",
-		    duration_format(ev->grace_ms, d, sizeof(d)));
-		break;
-	case JOB_EV_EXIT:
-		say_exit(r, level, name, ev->status);
-		break;
-	case JOB_EV_LEFTOVERS:
-		say(r, RUN_VERBOSE, name, "%zu leftover process%s, %s (leader exited)",
-		    ev->count, ev->count == 1 ? "" : "es", signame_name(ev->signal));
-		break;
-	case JOB_EV_SUSPENDED:
-	case JOB_EV_DONE:
-		break;
+	if (r->tty_handed && !ctx_done(r->root) &&
+	    (sig == SIGINT || sig == SIGQUIT)) {
+		r->handover_signal = sig;
 	}
-}
-
-/* Something happened to the one command. */
-static void
-run_job_cb(struct job *j, const struct job_event *ev, void *data)
-{
-	struct run *r = data;
-
-	if (ev->kind == JOB_EV_EXIT) {
-		output_job_flush(r->io);
-	}
-	if (ev->kind == JOB_EV_DONE) {
-		output_job_close(r->io);
-		r->io = NULL;
-	}
-	say_job_event(r, job_name(j), ev, true);
-	if (r->events) {
-		events_job(r->events, job_name(j), 1, ev);
-	}
-	switch (ev->kind) {
-	case JOB_EV_START:
-		r->job_started_at = ev_time();
-		break;
-	case JOB_EV_EXIT:
-		/*
-		 * A job holding the terminal gets Ctrl-C instead of us. Like a
-		 * shell, take its death by the terminal's signal as our own
-		 * interruption.
-		 */
-		if (r->tty_handed && WIFSIGNALED(ev->status) && !ctx_done(r->root) &&
-		    (WTERMSIG(ev->status) == SIGINT || WTERMSIG(ev->status) == SIGQUIT)) {
-			r->handover_signal = WTERMSIG(ev->status);
-		}
-		break;
-	case JOB_EV_SUSPENDED:
-		/*
-		 * Ctrl-Z reached the job, not us: stop ourselves so the shell
-		 * sees a stopped job and takes the terminal; on `fg` or `bg`
-		 * we are continued and pass that on.
-		 */
+	if (ev->kind == JOB_EV_SUSPENDED) {
 		raise(SIGTSTP);
-		job_resume(j);
-		break;
-	case JOB_EV_DONE:
-		r->job_ended_at = ev_time();
-		run_sweep(r);
-		break;
-	default:
-		break;
-	}
-}
-
-/* Put a pipeline event into the --events log and the --junit report. */
-static void
-report_pipeline_event(struct run *r, const struct pipeline *p,
-		      const struct pipeline_event *ev)
-{
-	struct events_rec rec = { .job = ev->name, .cause = ev->text };
-	size_t n;
-
-	switch (ev->kind) {
-	case PL_EV_JOB:
-		if (r->events) {
-			events_job(r->events, ev->name, ev->attempt, ev->job_ev);
-		}
-		return;
-	case PL_EV_ERROR:
-		report_not_started(r, ev->name,
-				   pipeline_results(p, &n)[ev->job].exit_code,
-				   ev->text);
-		return;
-	case PL_EV_SKIP:
-		rec.event = "skip";
-		/* A job that ran: the attempt that will not run. */
-		rec.attempt = ev->attempt ? ev->attempt + 1 : 0;
-		break;
-	case PL_EV_RETRY:
-		rec.event = "retry";
-		rec.attempt = ev->attempt + 1; /* the one about to run */
-		break;
-	case PL_EV_DONE:
-		return; /* "done" comes with the exit status, at the end */
-	}
-	if (r->events) {
-		events_write(r->events, &rec);
+		pipeline_resume(r->pipeline);
 	}
 }
 
@@ -1298,33 +881,12 @@ static void
 run_pipeline_cb(struct pipeline *p, const struct pipeline_event *ev, void *data)
 {
 	struct run *r = data;
-	char d[64];
 
-	if (r->events || r->junit) {
-		report_pipeline_event(r, p, ev);
+	reporter_pipeline_event(r->rep, p, ev);
+	if (ev->kind == PL_EV_JOB && r->opts->alone) {
+		run_alone_job(r, ev->job_ev);
 	}
-	switch (ev->kind) {
-	case PL_EV_JOB:
-		say_job_event(r, ev->name, ev->job_ev, false);
-		break;
-	case PL_EV_ERROR:
-		/* Printed whatever the verbosity: the job could not even start. */
-		say(r, RUN_QUIET, ev->name, "%s", ev->text);
-		break;
-	case PL_EV_SKIP:
-		if (ev->attempt) {
-			say(r, RUN_NORMAL, ev->name, "attempt %d skipped (%s)",
-			    ev->attempt + 1, ev->text);
-		} else {
-			say(r, RUN_NORMAL, ev->name, "skipped (%s)", ev->text);
-		}
-		break;
-	case PL_EV_RETRY:
-		say(r, RUN_NORMAL, ev->name, "attempt %d failed, retrying in %s",
-		    ev->attempt, duration_format(ev->delay_ms, d, sizeof(d)));
-		break;
-	case PL_EV_DONE:
+	if (ev->kind == PL_EV_DONE) {
 		run_sweep(r);
-		break;
 	}
 }

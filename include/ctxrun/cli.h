@@ -3,9 +3,11 @@
 #define CTXRUN_CLI_H
 
 /*
- * The command line: options, the event loop, ctxrun's own signals, the
- * messages a person reads and the exit status a shell sees. This is the only
- * module that prints or calls ev_run().
+ * The command line: options and usage errors, --help, --version and
+ * --check, and what to run: one command, a -c group or a pipeline file,
+ * as a spec. The run itself (the loop, the signals, the exit status) is
+ * run.h's, and what it tells on the way is reporter.h's; these three are
+ * the only modules that print, and only run.h calls ev_run().
  *
  * main() calls cli_main() and returns what it returns. When ctxrun was
  * interrupted by a signal (SIGINT, SIGTERM, SIGHUP or any other of

@@ -81,6 +81,9 @@ struct pipeline_opts {
 	struct reaper *reaper;
 	struct output *output;   /* prefixed or grouped; NULL: raw, ctxrun's fds */
 	int stdin_fd;            /* -1: ctxrun's own */
+	bool give_tty;           /* each job's group gets the terminal on
+				    stdin while it runs (one command) */
+	bool foreground;         /* jobs stay in ctxrun's process group */
 	bool fail_fast;
 	int jobs_limit;          /* 0: none */
 	struct cgroup_run *cgroup; /* see job_spec; NULL: none */
@@ -96,6 +99,9 @@ void pipeline_start(struct pipeline *p);
 
 /* SIGKILL every running job now (a second interrupt). */
 void pipeline_kill(struct pipeline *p);
+
+/* Continue every running job after a suspension (JOB_EV_SUSPENDED). */
+void pipeline_resume(struct pipeline *p);
 
 /* Results, one per job in spec order; *N gets the count. Borrowed. */
 const struct pipeline_result *pipeline_results(const struct pipeline *p,

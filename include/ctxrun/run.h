@@ -3,25 +3,25 @@
 #define CTXRUN_RUN_H
 
 /*
- * One run of ctxrun from start to exit status: the loop, the root context
- * and its deadline, ctxrun's own signals, the lifecycle lines on stderr and
- * the exit status, and the --events and --junit reports it feeds. `cli`
- * decides what to run and calls one of these; only `cli` and `run` print.
+ * One run of ctxrun from start to exit status, whatever its mode: the
+ * loop, the root context and its deadline, the containment and the
+ * watchdog, ctxrun's own signals and the exit status. A one-command run
+ * (`--`) is a pipeline of one job with its own manners (run_opts.alone);
+ * what the run tells as it goes is the reporter's (reporter.h). `cli`
+ * decides what to run and builds the spec.
  *
- * Both functions return ctxrun's exit status, except when the run was
- * interrupted by a signal (signame_interrupts: SIGINT, SIGTERM, SIGQUIT,
- * SIGUSR1...) or its output was closed: then, with everything released and
- * the tree gone, they re-raise that signal (SIGPIPE for closed output) and
- * do not return.
+ * run() returns ctxrun's exit status, except when the run was interrupted
+ * by one of the signals that stop it (signame_interrupts: SIGINT, SIGTERM,
+ * SIGHUP, SIGUSR1, ...) or its output was closed: then, with everything
+ * released and the tree gone, it re-raises that signal (SIGPIPE for
+ * closed output) and does not return.
  */
 
 #include <stdbool.h>
-#include <stdint.h>
 
 #include "ctxrun/output.h"
+#include "ctxrun/reporter.h"
 #include "ctxrun/spec.h"
-
-enum run_verbosity { RUN_QUIET, RUN_NORMAL, RUN_VERBOSE };
 
 enum run_cgroup {
 	RUN_CGROUP_AUTO, /* when a writable cgroup v2 hierarchy allows it */
@@ -30,13 +30,16 @@ enum run_cgroup {
 };
 
 struct run_opts {
-	enum run_verbosity verbosity;
+	enum verbosity verbosity;
+	/*
+	 * One command, GNU timeout style: its stdin is ctxrun's, its group
+	 * gets the terminal, a Ctrl-Z stops ctxrun too, ctxrun keeps quiet
+	 * but for the stop signal, and no summary.
+	 */
+	bool alone;
+	bool foreground;      /* alone: stay in ctxrun's process group */
 	bool preserve_status; /* on timeout, the job's own status, not 124 */
-	bool foreground;      /* one command: stay in ctxrun's group */
-	int64_t timeout_ms;   /* one command: root deadline; 0 none */
-	int64_t grace_ms;     /* one command */
-	int stop_signal;      /* one command */
-	char **command;       /* one command: argv, exec'd directly */
+	bool timeout_given;   /* the deadline is -t's, not the file's */
 	const char *events_path; /* --events FILE, or NULL */
 	const char *junit_path;  /* --junit FILE, or NULL */
 	enum run_cgroup cgroup;  /* --cgroup: a cgroup v2 per job? */
@@ -44,10 +47,7 @@ struct run_opts {
 	enum output_colour colour;
 };
 
-/* Run O->command alone, GNU timeout style (SPEC §1, one-command mode). */
-int run_command(const struct run_opts *o);
-
-/* Run the pipeline S (ad-hoc -c group or file). */
-int run_pipeline(const struct spec *s, const struct run_opts *o);
+/* Run the pipeline S (a group, a file, or one command) with O. */
+int run(const struct spec *s, const struct run_opts *o);
 
 #endif
