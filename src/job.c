@@ -32,13 +32,21 @@ extern char **environ;
  */
 static unsigned long mark_seq;
 
+/* Where a job is in its life: started at most once, done once. */
+enum job_state {
+	JOB_STATE_NEW,     /* job_new() */
+	JOB_STATE_RUNNING, /* job_start() spawned its leader */
+	JOB_STATE_DONE,    /* it has its outcome (JOB_EV_DONE, or no start) */
+};
+
 struct job {
 	struct job_spec spec;
 	struct ctx *ctx;
 	struct ctx_ear ear;
 	struct proc *proc;
 	struct cgroup_job *cgroup; /* NULL: none */
-	enum job_outcome outcome;
+	enum job_state state;
+	enum job_outcome outcome; /* set once, on the way to JOB_STATE_DONE */
 	int exit_code;
 	bool stopped_running; /* ctx done while the leader ran */
 	bool killed;
@@ -97,7 +105,7 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 	};
 	bool resources;
 
-	if (j->outcome != JOB_PENDING) {
+	if (j->state != JOB_STATE_NEW) {
 		BUG("job '%s' started twice", j->name);
 	}
 	j->ctx = ctx_new(parent);
@@ -142,13 +150,14 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 		e->saved_errno = ENOENT;
 	}
 	if (!j->proc) {
+		j->state = JOB_STATE_DONE;
 		j->outcome = JOB_FAILED;
 		j->exit_code = exit_code_of_start(e->saved_errno, resources);
 		ctx_free(j->ctx);
 		j->ctx = NULL;
 		return -1;
 	}
-	j->outcome = JOB_RUNNING;
+	j->state = JOB_STATE_RUNNING;
 	emit(j, (struct job_event){ .kind = JOB_EV_START,
 				    .pid = proc_pid(j->proc) });
 	if (ctx_done(j->ctx)) {
@@ -164,7 +173,7 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 void
 job_kill(struct job *j)
 {
-	if (j->proc && j->outcome == JOB_RUNNING) {
+	if (j->state == JOB_STATE_RUNNING) {
 		proc_kill(j->proc);
 	}
 }
@@ -197,8 +206,8 @@ const char *
 job_outcome_name(enum job_outcome o)
 {
 	static const char *const names[] = {
-		[JOB_PENDING] = "pending",     [JOB_RUNNING] = "running",
-		[JOB_SUCCEEDED] = "succeeded", [JOB_FAILED] = "failed",
+		[JOB_NONE] = "pending",        [JOB_SUCCEEDED] = "succeeded",
+		[JOB_FAILED] = "failed",
 		[JOB_TIMED_OUT] = "timed out", [JOB_CANCELLED] = "cancelled",
 		[JOB_SKIPPED] = "skipped",
 	};
@@ -241,7 +250,7 @@ job_free(struct job *j)
 	if (!j) {
 		return;
 	}
-	if (j->outcome == JOB_RUNNING) {
+	if (j->state == JOB_STATE_RUNNING) {
 		BUG("job_free on running job '%s'", j->name);
 	}
 	cgroup_job_free(j->cgroup, !j->stopped_running);
@@ -393,6 +402,7 @@ job_proc_cb(struct proc *p, enum proc_event ev, void *data)
 		break;
 	case PROC_DONE:
 		decide(j);
+		j->state = JOB_STATE_DONE;
 		ctx_unlisten(&j->ear);
 		ctx_free(j->ctx);
 		j->ctx = NULL;

@@ -29,6 +29,13 @@ enum proc_state {
 	PROC_FINISHED,
 };
 
+/* How far the stop sequence went; it only moves forward. */
+enum proc_phase {
+	PROC_PHASE_NONE,     /* not asked to stop */
+	PROC_PHASE_STOPPING, /* stop signal sent, grace timer armed */
+	PROC_PHASE_KILLING,  /* SIGKILL sent (the grace ran out, or none) */
+};
+
 struct proc {
 	struct ev_loop *loop;
 	struct reaper *reaper;
@@ -36,6 +43,7 @@ struct proc {
 	struct reaper_ear orphans;
 	struct ptimer grace;
 	enum proc_state state;
+	enum proc_phase phase;
 	pid_t pid, pgid, self;
 	int status;
 	int stop_signal;
@@ -46,7 +54,7 @@ struct proc {
 	struct cgroup_job *cgroup; /* when set, the job is exactly its members */
 	struct scan *scan;
 	struct scan_req req; /* its walks of /proc, batched with the others' */
-	bool own_group, stop_sent, kill_sent;
+	bool own_group;
 	bool group_gone;    /* killpg() said ESRCH: never signal it again */
 	bool signalled_all; /* a signal went to every member, not only killpg */
 	bool listening;     /* leftovers counted: hearing orphans */
@@ -190,14 +198,14 @@ proc_status(const struct proc *p)
 bool
 proc_stop_sent(const struct proc *p)
 {
-	return p->stop_sent;
+	return p->phase != PROC_PHASE_NONE;
 }
 
 /* Did ctxrun have to send SIGKILL? */
 bool
 proc_kill_sent(const struct proc *p)
 {
-	return p->kill_sent;
+	return p->phase == PROC_PHASE_KILLING;
 }
 
 /* Leftover members found when the leader exited. */
@@ -292,10 +300,10 @@ signal_group(struct proc *p, int sig, int then)
 void
 proc_stop(struct proc *p)
 {
-	if (p->state == PROC_FINISHED || p->stop_sent) {
+	if (p->state == PROC_FINISHED || p->phase != PROC_PHASE_NONE) {
 		return;
 	}
-	p->stop_sent = true;
+	p->phase = PROC_PHASE_STOPPING;
 	if (p->grace_ms == 0 || p->stop_signal == SIGKILL) {
 		proc_kill(p);
 		return;
@@ -314,8 +322,7 @@ proc_kill(struct proc *p)
 		return;
 	}
 	ptimer_stop(&p->grace);
-	p->stop_sent = true;
-	p->kill_sent = true;
+	p->phase = PROC_PHASE_KILLING;
 	signal_group(p, SIGKILL, 0);
 	/*
 	 * The killed report as reaped orphans; but a leftover that got out of
@@ -550,18 +557,24 @@ proc_counted(struct scan_req *r)
 	p->listening = true;
 	p->leftovers = r->visit.found;
 	reaper_listen_orphans(p->reaper, &p->orphans, proc_orphan_cb);
-	if (!p->stop_sent) {
+	switch (p->phase) {
+	case PROC_PHASE_NONE:
 		p->on_event(p, PROC_LEFTOVERS, p->data);
 		proc_stop(p);
-	} else if (p->kill_sent) {
-		/*
-		 * A stop is under way, but a process that left the group while
-		 * it began may have missed its signal: repeat the last one to
-		 * whatever is left.
-		 */
+		break;
+	/*
+	 * A stop is under way, but a process that left the group while it
+	 * began may have missed its signal: repeat the last one to whatever
+	 * is left.
+	 */
+	case PROC_PHASE_STOPPING:
+		if (!p->signalled_all) {
+			signal_group(p, p->stop_signal, SIGCONT);
+		}
+		break;
+	case PROC_PHASE_KILLING:
 		proc_kill(p);
-	} else if (!p->signalled_all) {
-		signal_group(p, p->stop_signal, SIGCONT);
+		break;
 	}
 }
 

@@ -201,8 +201,8 @@ static const char *
 outcome_word(const struct pipeline_result *r)
 {
 	static const char *const words[] = {
-		[JOB_PENDING] = "pending",     [JOB_RUNNING] = "running",
-		[JOB_SUCCEEDED] = "succeeded", [JOB_FAILED] = "failed",
+		[JOB_NONE] = "pending",        [JOB_SUCCEEDED] = "succeeded",
+		[JOB_FAILED] = "failed",
 		[JOB_TIMED_OUT] = "timed-out", [JOB_CANCELLED] = "cancelled",
 		[JOB_SKIPPED] = "skipped",
 	};

@@ -37,9 +37,12 @@
 struct job;
 struct cgroup_run;
 
+/*
+ * How a job ended. Where it is in its life (new, running, done) is the
+ * job's own state, kept apart: an outcome is only ever set once.
+ */
 enum job_outcome {
-	JOB_PENDING = 0, /* not started */
-	JOB_RUNNING,
+	JOB_NONE = 0,  /* none yet: not started, or still running */
 	JOB_SUCCEEDED,
 	JOB_FAILED,    /* non-zero exit, a signal ctxrun did not send, no exec */
 	JOB_TIMED_OUT, /* its own deadline expired */
@@ -47,6 +50,7 @@ enum job_outcome {
 	JOB_SKIPPED,   /* never started */
 };
 
+/* What happens to a job; pipeline.h has the table of every level. */
 enum job_event_kind {
 	JOB_EV_START,     /* pid */
 	JOB_EV_SIGNAL,    /* stop signal sent: signal, cause */

@@ -20,6 +20,29 @@
  *    last, when every job has an outcome and every process is gone.
  * 4. pipeline_results() and pipeline_group() for the report and the exit
  *    status; pipeline_free().
+ *
+ * Events, from the process up (each level passes the one below on and
+ * says what it adds):
+ *
+ *   proc (proc.h)     job (job.h)           pipeline (here)
+ *   -                 JOB_EV_START          PL_EV_JOB      spawned: pid
+ *   -                 JOB_EV_SIGNAL         PL_EV_JOB      context done:
+ *                                                          stop signal sent
+ *   PROC_KILLED       JOB_EV_KILL           PL_EV_JOB      grace over
+ *   PROC_EXITED       JOB_EV_EXIT           PL_EV_JOB      leader reaped
+ *   PROC_LEFTOVERS    JOB_EV_LEFTOVERS      PL_EV_JOB      members left
+ *   PROC_SUSPENDED    JOB_EV_SUSPENDED      PL_EV_JOB      Ctrl-Z
+ *   PROC_DONE         JOB_EV_DONE           PL_EV_JOB      all gone; the
+ *                                                          job has its outcome
+ *   -                 (job_start() fails)   PL_EV_ERROR    could not start
+ *   -                 -                     PL_EV_RETRY    runs again later
+ *   -                 -                     PL_EV_SKIP     will not run
+ *   -                 -                     PL_EV_DONE     every job has its
+ *                                                          outcome; last
+ *
+ * proc knows processes and signals; job adds the context (why it was
+ * stopped: the cause) and the outcome; the pipeline adds attempts, needs
+ * and the group.
  */
 
 #include <stdbool.h>
@@ -39,7 +62,7 @@ struct pipeline;
 /* What happened to one job, for the summary. Owned by the pipeline. */
 struct pipeline_result {
 	const char *name;         /* borrowed from the spec */
-	enum job_outcome outcome; /* JOB_PENDING only before the end */
+	enum job_outcome outcome; /* JOB_NONE only before the end */
 	bool allowed;             /* failed or timed out, with allow_failure */
 	bool killed;              /* its stop needed SIGKILL */
 	int exit_code;            /* -1 when it never ran */

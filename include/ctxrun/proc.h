@@ -46,6 +46,7 @@ struct proc;
 struct ptree_match;
 struct cgroup_job;
 
+/* What happens to a proc; pipeline.h has the table of every level. */
 enum proc_event {
 	PROC_KILLED,    /* the grace period ran out: SIGKILL sent */
 	PROC_EXITED,    /* the leader was reaped */
