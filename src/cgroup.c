@@ -597,7 +597,7 @@ cgroup_populated(struct cgroup_job *j)
 
 /* Close J's fds and free J; its directory stays. */
 static void
-job_release(struct cgroup_job *j)
+cgroup_job_release(struct cgroup_job *j)
 {
 	if (j->dir >= 0) {
 		close(j->dir);
@@ -630,7 +630,7 @@ cgroup_job_free(struct cgroup_job *j, bool reuse)
 		return;
 	}
 	cgroup_remove(j->path);
-	job_release(j);
+	cgroup_job_release(j);
 }
 
 /* Remove R's cgroup and free R. */
@@ -645,7 +645,7 @@ cgroup_run_free(struct cgroup_run *r)
 
 		r->spare = j->next;
 		cgroup_remove(j->path);
-		job_release(j);
+		cgroup_job_release(j);
 	}
 	if (r->path) {
 		cgroup_remove(r->path);

@@ -483,7 +483,7 @@ dup_range(const char *s, size_t n)
 
 /* Make room for one more element in *ARR of *CAP elements of SIZE bytes. */
 static void *
-grow(void *arr, size_t n, size_t *cap, size_t size)
+config_grow(void *arr, size_t n, size_t *cap, size_t size)
 {
 	if (n < *cap) {
 		return arr;
@@ -523,7 +523,7 @@ add_error(struct parser *p, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	p->errors = grow(p->errors, p->n_errors, &p->cap_errors,
+	p->errors = config_grow(p->errors, p->n_errors, &p->cap_errors,
 			 sizeof(*p->errors));
 	p->errors[p->n_errors] = (struct cerror){ line, p->n_errors, msg };
 	p->n_errors++;
@@ -643,7 +643,7 @@ reader_cb(char *str, int num, void *stream)
 	if ((size_t)num < sizeof(standin) + 2) {
 		BUG("inih line buffer of %d bytes", num);
 	}
-	p->standin_line = grow(p->standin_line, p->n_standin, &p->cap_standin,
+	p->standin_line = config_grow(p->standin_line, p->n_standin, &p->cap_standin,
 			       sizeof(*p->standin_line));
 	p->standin_line[p->n_standin++] = p->line;
 	snprintf(str, (size_t)num, "%s\n", standin);
@@ -669,7 +669,7 @@ section_add(struct parser *p)
 
 	trim(&s, &end);
 	close = memchr(s, ']', (size_t)(end - s));
-	p->sections = grow(p->sections, p->n_sections, &p->cap_sections,
+	p->sections = config_grow(p->sections, p->n_sections, &p->cap_sections,
 			   sizeof(*p->sections));
 	sec = &p->sections[p->n_sections++];
 	sec->name = dup_range(s + 1, (size_t)(close - s - 1));
@@ -693,7 +693,7 @@ entry_add(struct parser *p, const char *section)
 
 	trim(&s, &end);
 	d = first_delim(s, end);
-	p->entries = grow(p->entries, p->n_entries, &p->cap_entries,
+	p->entries = config_grow(p->entries, p->n_entries, &p->cap_entries,
 			  sizeof(*p->entries));
 	e = &p->entries[p->n_entries++];
 	memset(e, 0, sizeof(*e));

@@ -40,7 +40,7 @@ enum job_state {
 };
 
 struct job {
-	struct job_spec spec;
+	struct job_opts opts;
 	struct ctx *ctx;
 	struct ctx_ear ear;
 	struct proc *proc;
@@ -53,33 +53,33 @@ struct job {
 	int signal;
 	struct ctx_cause cause; /* its text is cause_text */
 	char *cause_text;
-	char name[]; /* the copy of the spec's, in the job's allocation */
+	char name[]; /* the copy of the options', in the job's allocation */
 };
 
 static void job_done_cb(struct ctx_ear *ear, const struct ctx_cause *cause);
 static void job_proc_cb(struct proc *p, enum proc_event ev, void *data);
 static char **env_build(const struct job *j, const char *mark);
 
-/* Create a job from SPEC. */
+/* Create a job from OPTS. */
 struct job *
-job_new(const struct job_spec *spec)
+job_new(const struct job_opts *opts)
 {
-	size_t name_len = strlen(spec->name) + 1;
+	size_t name_len = strlen(opts->name) + 1;
 	struct job *j = xcalloc(1, sizeof(*j) + name_len);
 
-	j->spec = *spec;
-	memcpy(j->name, spec->name, name_len);
-	j->spec.name = j->name;
+	j->opts = *opts;
+	memcpy(j->name, opts->name, name_len);
+	j->opts.name = j->name;
 	j->exit_code = -1;
 	return j;
 }
 
 /* Emit an event of KIND with the fields in EV. */
 static void
-emit(struct job *j, struct job_event ev)
+job_emit(struct job *j, struct job_event ev)
 {
-	if (j->spec.on_event) {
-		j->spec.on_event(j, &ev, j->spec.data);
+	if (j->opts.on_event) {
+		j->opts.on_event(j, &ev, j->opts.data);
 	}
 }
 
@@ -89,17 +89,17 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 {
 	char mark[64]; /* this job's word in CTXRUN_MARK */
 	char **envp;
-	struct proc_spec ps = {
-		.argv = j->spec.argv,
-		.search_path = j->spec.search_path,
-		.cwd = j->spec.cwd,
-		.foreground = j->spec.foreground,
-		.tty_fd = j->spec.tty_fd,
-		.stdin_fd = j->spec.stdin_fd,
-		.stdout_fd = j->spec.stdout_fd,
-		.stderr_fd = j->spec.stderr_fd,
-		.stop_signal = j->spec.stop_signal,
-		.grace_ms = j->spec.grace_ms,
+	struct proc_opts ps = {
+		.argv = j->opts.argv,
+		.search_path = j->opts.search_path,
+		.cwd = j->opts.cwd,
+		.foreground = j->opts.foreground,
+		.tty_fd = j->opts.tty_fd,
+		.stdin_fd = j->opts.stdin_fd,
+		.stdout_fd = j->opts.stdout_fd,
+		.stderr_fd = j->opts.stderr_fd,
+		.stop_signal = j->opts.stop_signal,
+		.grace_ms = j->opts.grace_ms,
 		.on_event = job_proc_cb,
 		.data = j,
 	};
@@ -109,17 +109,17 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 		BUG("job '%s' started twice", j->name);
 	}
 	j->ctx = ctx_new(parent);
-	if (j->spec.timeout_ms) {
+	if (j->opts.timeout_ms) {
 		char d[64];
 		char cause[192];
 
-		duration_format(j->spec.timeout_ms, d, sizeof(d));
+		duration_format(j->opts.timeout_ms, d, sizeof(d));
 		ev_now_update(ctx_loop(parent));
 		snprintf(cause, sizeof(cause), "job \"%s\" timed out after %s",
 			 j->name, d);
 		ctx_set_deadline(j->ctx,
 				 ev_now(ctx_loop(parent)) +
-					 (ev_tstamp)j->spec.timeout_ms / 1000.,
+					 (ev_tstamp)j->opts.timeout_ms / 1000.,
 				 cause);
 	}
 	/*
@@ -132,21 +132,21 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 	ps.envp = envp;
 	ps.mark = mark;
 	e->code = 0;
-	if (j->spec.cgroup) {
-		j->cgroup = cgroup_job_new(j->spec.cgroup, mark_seq, e);
+	if (j->opts.cgroup) {
+		j->cgroup = cgroup_job_new(j->opts.cgroup, mark_seq, e);
 		ps.cgroup = j->cgroup;
 	}
-	j->proc = !j->spec.cgroup || j->cgroup
+	j->proc = !j->opts.cgroup || j->cgroup
 			  ? proc_spawn(ctx_loop(parent), r, &ps, e)
 			  : NULL;
 	free(envp);
 	/* No cgroup or no process: ctxrun failed, not the program. */
-	resources = (j->spec.cgroup && !j->cgroup) ||
+	resources = (j->opts.cgroup && !j->cgroup) ||
 		    (!j->proc && e->code == PROC_ERR_RESOURCES);
-	if (!j->proc && !resources && j->spec.cwd &&
-	    access(j->spec.cwd, X_OK) < 0) {
+	if (!j->proc && !resources && j->opts.cwd &&
+	    access(j->opts.cwd, X_OK) < 0) {
 		/* The chdir failed, not the program: say so. */
-		err_errno(e, errno, "cannot enter directory '%s'", j->spec.cwd);
+		err_errno(e, errno, "cannot enter directory '%s'", j->opts.cwd);
 		e->saved_errno = ENOENT;
 	}
 	if (!j->proc) {
@@ -158,7 +158,7 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 		return -1;
 	}
 	j->state = JOB_STATE_RUNNING;
-	emit(j, (struct job_event){ .kind = JOB_EV_START,
+	job_emit(j, (struct job_event){ .kind = JOB_EV_START,
 				    .pid = proc_pid(j->proc) });
 	if (ctx_done(j->ctx)) {
 		/* Born under a parent already cancelled: stop at once. */
@@ -280,7 +280,7 @@ env_build(const struct job *j, const char *mark)
 	for (char **e = environ; *e; e++) {
 		n++;
 	}
-	for (char *const *e = j->spec.env_add; e && *e; e++) {
+	for (char *const *e = j->opts.env_add; e && *e; e++) {
 		extra++;
 	}
 	strings_len = sizeof(job_var) + strlen(j->name) + sizeof(deadline_var) +
@@ -295,7 +295,7 @@ env_build(const struct job *j, const char *mark)
 			envp[k++] = *e;
 		}
 	}
-	for (char *const *e = j->spec.env_add; e && *e; e++) {
+	for (char *const *e = j->opts.env_add; e && *e; e++) {
 		envp[k++] = *e;
 	}
 	s = strings;
@@ -364,9 +364,9 @@ job_done_cb(struct ctx_ear *ear, const struct ctx_cause *cause)
 	j->cause_text = xstrdup(cause->text);
 	j->cause.text = j->cause_text;
 	j->stopped_running = true;
-	emit(j, (struct job_event){ .kind = JOB_EV_SIGNAL,
+	job_emit(j, (struct job_event){ .kind = JOB_EV_SIGNAL,
 				    .pid = proc_pid(j->proc),
-				    .signal = j->spec.grace_ms ? j->spec.stop_signal
+				    .signal = j->opts.grace_ms ? j->opts.stop_signal
 							       : SIGKILL,
 				    .cause = cause->text,
 				    .cause_kind = cause->kind });
@@ -381,23 +381,23 @@ job_proc_cb(struct proc *p, enum proc_event ev, void *data)
 
 	switch (ev) {
 	case PROC_KILLED:
-		emit(j, (struct job_event){ .kind = JOB_EV_KILL,
+		job_emit(j, (struct job_event){ .kind = JOB_EV_KILL,
 					    .pid = proc_pid(p),
-					    .grace_ms = j->spec.grace_ms });
+					    .grace_ms = j->opts.grace_ms });
 		break;
 	case PROC_EXITED:
-		emit(j, (struct job_event){ .kind = JOB_EV_EXIT,
+		job_emit(j, (struct job_event){ .kind = JOB_EV_EXIT,
 					    .pid = proc_pid(p),
 					    .status = proc_status(p) });
 		break;
 	case PROC_LEFTOVERS:
-		emit(j, (struct job_event){ .kind = JOB_EV_LEFTOVERS,
+		job_emit(j, (struct job_event){ .kind = JOB_EV_LEFTOVERS,
 					    .pid = proc_pid(p),
 					    .count = proc_leftovers(p),
-					    .signal = j->spec.stop_signal });
+					    .signal = j->opts.stop_signal });
 		break;
 	case PROC_SUSPENDED:
-		emit(j, (struct job_event){ .kind = JOB_EV_SUSPENDED,
+		job_emit(j, (struct job_event){ .kind = JOB_EV_SUSPENDED,
 					    .pid = proc_pid(p) });
 		break;
 	case PROC_DONE:
@@ -408,7 +408,7 @@ job_proc_cb(struct proc *p, enum proc_event ev, void *data)
 		j->ctx = NULL;
 		proc_free(j->proc);
 		j->proc = NULL;
-		emit(j, (struct job_event){ .kind = JOB_EV_DONE });
+		job_emit(j, (struct job_event){ .kind = JOB_EV_DONE });
 		break;
 	}
 }

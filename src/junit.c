@@ -64,7 +64,7 @@ junit_open(struct ev_loop *loop, const char *path, struct err *e)
 
 /* The slot where NAME is, or the empty one where it would go. */
 static struct entry **
-slot_of(struct entry **slots, size_t n_slots, const char *name)
+junit_slot_of(struct entry **slots, size_t n_slots, const char *name)
 {
 	size_t i = hash_bytes(name, strlen(name)) & (n_slots - 1);
 
@@ -76,7 +76,7 @@ slot_of(struct entry **slots, size_t n_slots, const char *name)
 
 /* Double the table of J. */
 static void
-grow(struct junit *j)
+junit_grow(struct junit *j)
 {
 	size_t n_slots = j->n_slots * 2;
 	struct entry **slots = xcalloc(n_slots, sizeof(*slots));
@@ -85,7 +85,7 @@ grow(struct junit *j)
 		struct entry *e = j->slots[i];
 
 		if (e) {
-			*slot_of(slots, n_slots, e->name) = e;
+			*junit_slot_of(slots, n_slots, e->name) = e;
 		}
 	}
 	free(j->slots);
@@ -97,14 +97,14 @@ grow(struct junit *j)
 static struct entry *
 entry_of(struct junit *j, const char *name, bool create)
 {
-	struct entry **slot = slot_of(j->slots, j->n_slots, name);
+	struct entry **slot = junit_slot_of(j->slots, j->n_slots, name);
 
 	if (*slot || !create) {
 		return *slot;
 	}
 	if (2 * (j->n + 1) > j->n_slots) {
-		grow(j);
-		slot = slot_of(j->slots, j->n_slots, name);
+		junit_grow(j);
+		slot = junit_slot_of(j->slots, j->n_slots, name);
 	}
 	*slot = xcalloc(1, sizeof(**slot));
 	(*slot)->name = xstrdup(name);

@@ -404,7 +404,7 @@ output_dropped(const struct output *o)
 
 /* Free every chunk of the queue; count unwritten bytes as dropped. */
 static void
-queue_drop(struct output *o)
+output_queue_drop(struct output *o)
 {
 	while (o->head) {
 		struct chunk *c = o->head;
@@ -431,7 +431,7 @@ output_free(struct output *o)
 	if (o->jobs) {
 		BUG("output_free with %zu jobs open", o->jobs);
 	}
-	queue_drop(o);
+	output_queue_drop(o);
 	while (o->spare) {
 		struct chunk *c = o->spare;
 
@@ -1329,6 +1329,6 @@ output_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	queue_drop(o);
+	output_queue_drop(o);
 	writer_run(o);
 }

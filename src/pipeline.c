@@ -249,7 +249,7 @@ pipeline_free(struct pipeline *p)
 
 /* Send an event about job I. */
 static void
-emit(struct pipeline *p, enum pipeline_event_kind kind, size_t i,
+pipeline_emit(struct pipeline *p, enum pipeline_event_kind kind, size_t i,
      const char *text)
 {
 	struct pipeline_event ev = {
@@ -300,7 +300,7 @@ skip_one(struct pipeline *p, size_t i, const char *cause)
 	p->done++;
 	r->outcome = JOB_SKIPPED;
 	result_set_cause(r, cause);
-	emit(p, PL_EV_SKIP, i, r->cause ? r->cause : "");
+	pipeline_emit(p, PL_EV_SKIP, i, r->cause ? r->cause : "");
 }
 
 struct skip_item {
@@ -393,12 +393,12 @@ finalize(struct pipeline *p, size_t i)
 }
 
 /* Build the job spec for an attempt of job I; the caller sets the argv. */
-static struct job_spec
+static struct job_opts
 attempt_spec(struct pipeline *p, size_t i, int out_fd, int err_fd)
 {
 	const struct spec_job *sj = &p->o.spec->jobs[i];
 
-	return (struct job_spec){
+	return (struct job_opts){
 		.name = sj->name,
 		.env_add = sj->env,
 		.cwd = sj->directory,
@@ -449,7 +449,7 @@ attempt_failed_to_start(struct pipeline *p, size_t i, int code,
 	pj->io = NULL;
 	r->outcome = JOB_FAILED;
 	r->exit_code = code; /* set first: the event's reader may want it */
-	emit(p, PL_EV_ERROR, i, msg);
+	pipeline_emit(p, PL_EV_ERROR, i, msg);
 	finalize(p, i);
 }
 
@@ -467,7 +467,7 @@ start_attempt(struct pipeline *p, size_t i)
 	 */
 	char *sh_argv[] = { s->shell, "-c", sj->command, NULL };
 	char **direct = NULL;
-	struct job_spec js;
+	struct job_opts js;
 	struct err e;
 	int out_fd, err_fd;
 
@@ -552,7 +552,7 @@ attempt_done(struct pjob *pj)
 	    r->attempts <= sj->retries && !ctx_done(group_ctx(p->group))) {
 		pj->state = PJ_RETRY;
 		pj->retry_delay_ms = sj->retry_delay_ms;
-		emit(p, PL_EV_RETRY, pj->idx, NULL);
+		pipeline_emit(p, PL_EV_RETRY, pj->idx, NULL);
 		ev_timer_set(&pj->retry->timer,
 			     (ev_tstamp)sj->retry_delay_ms / 1000., 0.);
 		ev_timer_start(p->loop, &pj->retry->timer);
@@ -618,7 +618,7 @@ cancel_retry(struct pipeline *p, size_t i, const struct ctx_cause *cause)
 	r->outcome = JOB_CANCELLED;
 	r->cause_kind = cause->kind;
 	result_set_cause(r, cause->text);
-	emit(p, PL_EV_SKIP, i, r->cause ? r->cause : "");
+	pipeline_emit(p, PL_EV_SKIP, i, r->cause ? r->cause : "");
 	finalize(p, i);
 }
 

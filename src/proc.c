@@ -71,7 +71,7 @@ static void proc_grace_cb(struct ptimer *t);
 static enum scan_verdict proc_precheck(struct scan_req *r,
 				       const struct scan_children *kids);
 static void proc_counted(struct scan_req *r);
-static int spawn_leader(const struct proc_spec *spec, pid_t *pid,
+static int spawn_leader(const struct proc_opts *opts, pid_t *pid,
 			struct err *e);
 
 /* spawn_leader() could not enter the job's cgroup (E says why). */
@@ -100,38 +100,38 @@ proc_new(struct ev_loop *loop, struct reaper *r, int stop_signal,
 	return p;
 }
 
-/* Start the leader described by SPEC and watch it. */
+/* Start the leader described by OPTS and watch it. */
 struct proc *
 proc_spawn(struct ev_loop *loop, struct reaper *r,
-	   const struct proc_spec *spec, struct err *e)
+	   const struct proc_opts *opts, struct err *e)
 {
 	struct proc *p;
 	pid_t pid;
 	int rc;
 
-	rc = spawn_leader(spec, &pid, e);
+	rc = spawn_leader(opts, &pid, e);
 	if (rc == NO_CGROUP) {
 		return NULL;
 	}
 	if (rc < 0) {
-		err_errno(e, -rc, "cannot start a process for '%s'", spec->argv[0]);
+		err_errno(e, -rc, "cannot start a process for '%s'", opts->argv[0]);
 		e->code = PROC_ERR_RESOURCES;
 		return NULL;
 	}
 	if (rc) {
-		return err_errno(e, rc, "cannot run '%s'", spec->argv[0]), NULL;
+		return err_errno(e, rc, "cannot run '%s'", opts->argv[0]), NULL;
 	}
-	p = proc_new(loop, r, spec->stop_signal, spec->grace_ms, spec->on_event,
-		     spec->data);
+	p = proc_new(loop, r, opts->stop_signal, opts->grace_ms, opts->on_event,
+		     opts->data);
 	p->pid = pid;
-	p->own_group = !spec->foreground;
+	p->own_group = !opts->foreground;
 	p->pgid = p->own_group ? pid : getpgrp();
-	p->mark = spec->mark ? xstrdup(spec->mark) : NULL;
+	p->mark = opts->mark ? xstrdup(opts->mark) : NULL;
 	p->match = (struct ptree_match){
 		.ancestor = p->self, .pgid = p->pgid, .mark = p->mark,
 	};
-	p->tty_fd = spec->tty_fd;
-	p->cgroup = spec->cgroup;
+	p->tty_fd = opts->tty_fd;
+	p->cgroup = opts->cgroup;
 	/* libev reaps only from the loop, so the exit cannot slip past this. */
 	reaper_watch(r, &p->watch, pid, proc_exit_cb);
 	return p;
@@ -363,35 +363,35 @@ proc_free(struct proc *p)
 }
 
 /*
- * Start the leader SPEC describes, in its cgroup if it has one: born there
+ * Start the leader OPTS describes, in its cgroup if it has one: born there
  * by clone3() where the system can; else ctxrun moves itself in around
  * the spawn (two cgroup migrations, each dearer than the clone).
  */
 static int
-spawn_leader(const struct proc_spec *spec, pid_t *pid, struct err *e)
+spawn_leader(const struct proc_opts *opts, pid_t *pid, struct err *e)
 {
-	struct spawn_req req = {
-		.argv = spec->argv,
-		.envp = spec->envp,
-		.search_path = spec->search_path,
-		.cwd = spec->cwd,
-		.new_group = !spec->foreground,
-		.tty_fd = spec->foreground ? -1 : spec->tty_fd,
-		.fds = { spec->stdin_fd, spec->stdout_fd, spec->stderr_fd },
-		.in_cgroup = spec->cgroup != NULL,
-		.cgroup_fd = spec->cgroup ? cgroup_dir(spec->cgroup) : -1,
+	struct spawn_opts req = {
+		.argv = opts->argv,
+		.envp = opts->envp,
+		.search_path = opts->search_path,
+		.cwd = opts->cwd,
+		.new_group = !opts->foreground,
+		.tty_fd = opts->foreground ? -1 : opts->tty_fd,
+		.fds = { opts->stdin_fd, opts->stdout_fd, opts->stderr_fd },
+		.in_cgroup = opts->cgroup != NULL,
+		.cgroup_fd = opts->cgroup ? cgroup_dir(opts->cgroup) : -1,
 	};
 	int rc = spawn_start(&req, pid);
 
 	if (rc != -ENOSYS || !req.in_cgroup) {
 		return rc;
 	}
-	if (cgroup_spawn_begin(spec->cgroup, e) < 0) {
+	if (cgroup_spawn_begin(opts->cgroup, e) < 0) {
 		return NO_CGROUP;
 	}
 	req.in_cgroup = false;
 	rc = spawn_start(&req, pid);
-	cgroup_spawn_end(spec->cgroup);
+	cgroup_spawn_end(opts->cgroup);
 	return rc;
 }
 

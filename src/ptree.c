@@ -91,7 +91,7 @@ static bool descends_from_run(struct ptable *t, struct pinfo *p,
 			      struct ptree_orphans *o);
 static void signal_orphan(const struct pinfo *p, int sig, int then,
 			  struct ptree_pins *pins);
-static size_t slot_of(pid_t pid, size_t nslots);
+static size_t ptree_slot_of(pid_t pid, size_t nslots);
 static const struct pinfo *ptable_get(const struct ptable *t, pid_t pid);
 static void ptable_release(struct ptable *t);
 static void index_build(struct jobs_index *ix, struct ptree_visit *v, size_t n);
@@ -588,7 +588,7 @@ index_build(struct jobs_index *ix, struct ptree_visit *v, size_t n)
 		ix->exclude = m->exclude ? m->exclude : ix->exclude;
 		ix->any = m->any && ix->any < 0 ? (long)i : ix->any;
 		if (m->pgid > 0) {
-			for (k = slot_of(m->pgid, cap); ix->by_pgid[k] >= 0;
+			for (k = ptree_slot_of(m->pgid, cap); ix->by_pgid[k] >= 0;
 			     k = (k + 1) & ix->mask) {
 			}
 			ix->by_pgid[k] = (long)i;
@@ -615,7 +615,7 @@ index_release(struct jobs_index *ix)
 static long
 by_pgid(const struct jobs_index *ix, pid_t pgid)
 {
-	for (size_t k = slot_of(pgid, ix->mask + 1); ix->by_pgid[k] >= 0;
+	for (size_t k = ptree_slot_of(pgid, ix->mask + 1); ix->by_pgid[k] >= 0;
 	     k = (k + 1) & ix->mask) {
 		if (ix->v[ix->by_pgid[k]].m->pgid == pgid) {
 			return ix->by_pgid[k];
@@ -745,7 +745,7 @@ stat_read(pid_t pid, struct pinfo *out, bool start)
 
 /* Hash slot of PID in a table of NSLOTS (a power of two). */
 static size_t
-slot_of(pid_t pid, size_t nslots)
+ptree_slot_of(pid_t pid, size_t nslots)
 {
 	return ((uint32_t)pid * 2654435761u) & (nslots - 1);
 }
@@ -780,7 +780,7 @@ ptable_load(struct ptable *t, bool starts)
 	t->slots = xmalloc(t->nslots * sizeof(*t->slots));
 	memset(t->slots, 0xff, t->nslots * sizeof(*t->slots));
 	for (size_t i = 0; i < t->len; i++) {
-		size_t s = slot_of(t->procs[i].pid, t->nslots);
+		size_t s = ptree_slot_of(t->procs[i].pid, t->nslots);
 
 		while (t->slots[s] >= 0) {
 			s = (s + 1) & (t->nslots - 1);
@@ -796,7 +796,7 @@ ptable_get(const struct ptable *t, pid_t pid)
 	if (!t->nslots) {
 		return NULL;
 	}
-	for (size_t s = slot_of(pid, t->nslots); t->slots[s] >= 0;
+	for (size_t s = ptree_slot_of(pid, t->nslots); t->slots[s] >= 0;
 	     s = (s + 1) & (t->nslots - 1)) {
 		if (t->procs[t->slots[s]].pid == pid) {
 			return &t->procs[t->slots[s]];
@@ -1038,7 +1038,7 @@ pidmap_find(const struct pidmap *m, pid_t pid)
 	if (!m->cap) {
 		return NULL;
 	}
-	for (size_t k = slot_of(pid, m->cap); m->keys[k];
+	for (size_t k = ptree_slot_of(pid, m->cap); m->keys[k];
 	     k = (k + 1) & (m->cap - 1)) {
 		if (m->keys[k] == pid) {
 			return &m->vals[k];
@@ -1071,7 +1071,7 @@ pidmap_put(struct pidmap *m, pid_t pid, long long val)
 		pidmap_release(m);
 		*m = big;
 	}
-	for (k = slot_of(pid, m->cap); m->keys[k]; k = (k + 1) & (m->cap - 1)) {
+	for (k = ptree_slot_of(pid, m->cap); m->keys[k]; k = (k + 1) & (m->cap - 1)) {
 	}
 	m->keys[k] = pid;
 	m->vals[k] = val;

@@ -70,7 +70,7 @@ bucket_of(pid_t pid, size_t nbuckets)
 
 /* Double the table when it gets crowded. */
 static void
-grow(struct reaper *r)
+reaper_grow(struct reaper *r)
 {
 	size_t n = r->nbuckets * 2;
 	struct reaper_watch **b = xcalloc(n, sizeof(*b));
@@ -102,7 +102,7 @@ reaper_watch(struct reaper *r, struct reaper_watch *w, pid_t pid,
 		BUG("reaper_watch on a busy watch (pid %d)", (int)pid);
 	}
 	if (r->count >= r->nbuckets) {
-		grow(r);
+		reaper_grow(r);
 	}
 	i = bucket_of(pid, r->nbuckets);
 	w->pid = pid;

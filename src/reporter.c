@@ -96,7 +96,7 @@ raw_check(struct reporter *rep)
 
 /* Write TEXT (LEN bytes) to stderr, through the queue when there is one. */
 static void
-put(struct reporter *rep, const char *text, size_t len)
+reporter_put(struct reporter *rep, const char *text, size_t len)
 {
 	if (rep->output) {
 		output_write(rep->output, 2, text, len);
@@ -120,7 +120,7 @@ reporter_note(struct reporter *rep, const char *fmt, ...)
 	if (len < 0) {
 		BUG("out of memory");
 	}
-	put(rep, text, (size_t)len);
+	reporter_put(rep, text, (size_t)len);
 	free(text);
 }
 

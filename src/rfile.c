@@ -152,7 +152,7 @@ rfile_open(struct ev_loop *loop, const char *path, const char *what,
 
 /* Forget what is queued, counting it as not written. */
 static void
-queue_drop(struct rfile *f)
+rfile_queue_drop(struct rfile *f)
 {
 	f->unwritten += f->len - f->off;
 	f->off = f->len = 0;
@@ -165,7 +165,7 @@ queue_drop(struct rfile *f)
  * A write error is kept, and drops the queue.
  */
 static size_t
-put(struct rfile *f, const char *p, size_t len)
+rfile_put(struct rfile *f, const char *p, size_t len)
 {
 	size_t done = 0;
 
@@ -183,7 +183,7 @@ put(struct rfile *f, const char *p, size_t len)
 			break;
 		}
 		f->saved_errno = n < 0 ? errno : EIO;
-		queue_drop(f);
+		rfile_queue_drop(f);
 		break;
 	}
 	return done;
@@ -218,7 +218,7 @@ rfile_write(struct rfile *f, const char *p, size_t len)
 		return;
 	}
 	if (!queued) {
-		size_t n = put(f, p, len);
+		size_t n = rfile_put(f, p, len);
 
 		p += n;
 		len -= n;
@@ -245,7 +245,7 @@ rfile_finish(struct rfile *f, int64_t drain_ms)
 		return;
 	}
 	if (drain_ms <= 0) {
-		queue_drop(f);
+		rfile_queue_drop(f);
 		return;
 	}
 	ev_timer_stop(f->loop, &f->drain);
@@ -262,7 +262,7 @@ rfile_close(struct rfile *f, struct err *e)
 	if (!f) {
 		return 0;
 	}
-	queue_drop(f);
+	rfile_queue_drop(f);
 	if (close(f->fd) < 0 && errno != EINTR && !f->saved_errno) {
 		f->saved_errno = errno;
 	}
@@ -288,9 +288,9 @@ rfile_writable_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	n = put(f, f->buf + f->off, f->len - f->off);
+	n = rfile_put(f, f->buf + f->off, f->len - f->off);
 	if (f->saved_errno) {
-		return; /* put() dropped the queue */
+		return; /* rfile_put() dropped the queue */
 	}
 	f->off += n;
 	if (f->off == f->len) {
@@ -308,5 +308,5 @@ rfile_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	queue_drop(f);
+	rfile_queue_drop(f);
 }

@@ -30,7 +30,7 @@ static bool nofile_raised;
 #define SCRIPT_SHELL "/bin/sh"
 
 struct child {
-	const struct spawn_req *req;
+	const struct spawn_opts *opts;
 	const char *path; /* PATH to search */
 	int max_fd;       /* for closing fds where close_range() is missing */
 	int err;          /* written by the child before it exits */
@@ -105,7 +105,7 @@ exec_failed(struct child *c, const char *path, int e)
 CHILD_CODE static void
 exec_program(struct child *c, const char *file)
 {
-	const struct spawn_req *r = c->req;
+	const struct spawn_opts *r = c->opts;
 	size_t flen = strlen(file) + 1;
 	char buf[PATH_MAX];
 	bool denied = false;
@@ -153,7 +153,7 @@ CHILD_CODE static int
 child_main(void *arg)
 {
 	struct child *c = arg;
-	const struct spawn_req *r = c->req;
+	const struct spawn_opts *r = c->opts;
 	/*
 	 * The kernel's struct sigaction, all zero: SIG_DFL (0), no flags, an
 	 * empty mask, whatever the architecture's layout. Straight to the
@@ -273,7 +273,7 @@ clone_child(struct child *c, char *stack)
 {
 	pid_t p;
 
-	if (!c->req->in_cgroup) {
+	if (!c->opts->in_cgroup) {
 		p = clone(child_main, stack, CLONE_VM | CLONE_VFORK | SIGCHLD,
 			  c);
 		return p < 0 ? -errno : p;
@@ -285,7 +285,7 @@ clone_child(struct child *c, char *stack)
 		.exit_signal = SIGCHLD,
 		.stack = (uint64_t)(uintptr_t)(stack - STACK_SIZE),
 		.stack_size = STACK_SIZE,
-		.cgroup = (uint64_t)c->req->cgroup_fd,
+		.cgroup = (uint64_t)c->opts->cgroup_fd,
 	};
 
 	if (!missing) {
@@ -302,14 +302,14 @@ clone_child(struct child *c, char *stack)
 }
 
 /*
- * Start REQ's program once, as spawn_start() does; with ENOEXEC, the file
+ * Start OPTS's program once, as spawn_start() does; with ENOEXEC, the file
  * the exec refused is in SCRIPT (PATH_MAX bytes).
  */
 static int
-spawn_once(const struct spawn_req *req, pid_t *pid, char *script)
+spawn_once(const struct spawn_opts *opts, pid_t *pid, char *script)
 {
 	static int max_fd;
-	struct child c = { .req = req, .script = script };
+	struct child c = { .opts = opts, .script = script };
 	char *stack = child_stack();
 	sigset_t all, old;
 	pid_t p;
@@ -370,16 +370,16 @@ is_binary(const char *path)
 
 /*
  * Run SCRIPT, a file the kernel would not exec, with the shell as execvp
- * and the shells do: "/bin/sh SCRIPT ARG...", the rest of REQ unchanged;
+ * and the shells do: "/bin/sh SCRIPT ARG...", the rest of OPTS unchanged;
  * ENOEXEC still for a binary. A second spawn, rather than a fallback in
  * the child: the child may not allocate, and an argv of any length does
  * not fit its fixed stack; scripts without "#!" are rare enough to pay
  * for the first attempt.
  */
 static int
-spawn_script(const struct spawn_req *req, char *script, pid_t *pid)
+spawn_script(const struct spawn_opts *opts, char *script, pid_t *pid)
 {
-	struct spawn_req sh = *req;
+	struct spawn_opts sh = *opts;
 	size_t argc = 0;
 	char **argv;
 	int rc;
@@ -387,13 +387,13 @@ spawn_script(const struct spawn_req *req, char *script, pid_t *pid)
 	if (is_binary(script)) {
 		return ENOEXEC;
 	}
-	while (req->argv[argc]) {
+	while (opts->argv[argc]) {
 		argc++;
 	}
 	argv = xcalloc(argc + 2, sizeof(*argv));
 	argv[0] = SCRIPT_SHELL;
 	argv[1] = script;
-	memcpy(argv + 2, req->argv + 1, argc * sizeof(*argv));
+	memcpy(argv + 2, opts->argv + 1, argc * sizeof(*argv));
 	sh.argv = argv;
 	sh.search_path = false;
 	rc = spawn_once(&sh, pid, script);
@@ -403,15 +403,15 @@ spawn_script(const struct spawn_req *req, char *script, pid_t *pid)
 }
 
 int
-spawn_start(const struct spawn_req *req, pid_t *pid)
+spawn_start(const struct spawn_opts *opts, pid_t *pid)
 {
 	char script[PATH_MAX];
 	int rc;
 
 	script[0] = '\0';
-	rc = spawn_once(req, pid, script);
+	rc = spawn_once(opts, pid, script);
 	if (rc == ENOEXEC && script[0]) {
-		rc = spawn_script(req, script, pid);
+		rc = spawn_script(opts, script, pid);
 	}
 	return rc;
 }

@@ -198,7 +198,7 @@ mark_needed(const struct spec *s, size_t i, bool *keep)
 
 /* Release what one job owns. */
 static void
-job_release(struct spec_job *j)
+spec_job_release(struct spec_job *j)
 {
 	free(j->name);
 	free(j->command);
@@ -235,7 +235,7 @@ spec_select(struct spec *s, char *const *names, size_t n)
 			new_index[i] = kept;
 			s->jobs[kept++] = s->jobs[i];
 		} else {
-			job_release(&s->jobs[i]);
+			spec_job_release(&s->jobs[i]);
 		}
 	}
 	s->n_jobs = kept;
@@ -310,7 +310,7 @@ spec_free(struct spec *s)
 		return;
 	}
 	for (size_t i = 0; i < s->n_jobs; i++) {
-		job_release(&s->jobs[i]);
+		spec_job_release(&s->jobs[i]);
 	}
 	free(s->jobs);
 	free(s->index);

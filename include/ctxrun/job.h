@@ -13,7 +13,7 @@
  * (its own deadline) or "cancelled" (anything else), with the cause.
  *
  * Lifecycle:
- *   1. job_new(spec): copies the name; argv, env and cwd are borrowed, and
+ *   1. job_new(opts): copies the name; argv, env and cwd are borrowed, and
  *      only job_start() reads them.
  *   2. job_start(): derives the context, builds the environment (adding
  *      CTXRUN_JOB and CTXRUN_DEADLINE) and spawns. A job that cannot start
@@ -75,7 +75,7 @@ struct job_event {
 typedef void job_event_fn(struct job *j, const struct job_event *ev,
 			  void *data);
 
-struct job_spec {
+struct job_opts {
 	const char *name;
 	char *const *argv;
 	bool search_path;     /* argv[0] looked up in PATH */
@@ -93,8 +93,8 @@ struct job_spec {
 	void *data;
 };
 
-/* Create a job from SPEC (see step 1). */
-struct job *job_new(const struct job_spec *spec);
+/* Create a job from OPTS (see step 1). */
+struct job *job_new(const struct job_opts *opts);
 
 /* Start J under PARENT (see step 2); 0 or -1 with E filled. */
 int job_start(struct job *j, struct ctx *parent, struct reaper *r,

@@ -60,7 +60,7 @@ enum proc_event {
 typedef void proc_event_fn(struct proc *p, enum proc_event ev, void *data);
 
 /* How to start a proc. Strings are borrowed for the duration of the call. */
-struct proc_spec {
+struct proc_opts {
 	char *const *argv;  /* argv[0] names the program */
 	char *const *envp;  /* full environment of the leader */
 	const char *mark;   /* the job's word in envp's CTXRUN_MARK (see
@@ -85,13 +85,13 @@ struct proc_spec {
 #define PROC_ERR_RESOURCES 1
 
 /*
- * Start the leader described by SPEC on LOOP and watch it with R. Returns
+ * Start the leader described by OPTS on LOOP and watch it with R. Returns
  * the proc, or NULL with E filled (E->saved_errno says why: ENOENT for a
  * program not found; E->code PROC_ERR_RESOURCES when no process could be
- * made) and nothing left running. SPEC's fds are not closed.
+ * made) and nothing left running. OPTS's fds are not closed.
  */
 struct proc *proc_spawn(struct ev_loop *loop, struct reaper *r,
-			const struct proc_spec *spec, struct err *e);
+			const struct proc_opts *opts, struct err *e);
 
 /*
  * Stop whatever M finds (see ptree.h) as the leftovers of a leader already

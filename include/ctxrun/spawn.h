@@ -32,7 +32,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-struct spawn_req {
+struct spawn_opts {
 	char *const *argv; /* argv[0] names the program */
 	char *const *envp;
 	bool search_path;  /* look argv[0] up in ctxrun's PATH */
@@ -45,14 +45,14 @@ struct spawn_req {
 };
 
 /*
- * Start REQ's program: 0 and its pid in *PID; or the errno of the step
+ * Start OPTS's program: 0 and its pid in *PID; or the errno of the step
  * that failed in the child (the exec, chdir...), the child reaped; or a
  * negative errno when no child could be made (clone, the stack). -ENOSYS
  * with in_cgroup: this system cannot start a child in a cgroup (clone3
  * with CLONE_INTO_CGROUP, x86-64 only here); the caller can move itself
  * into the cgroup around a spawn without one instead.
  */
-int spawn_start(const struct spawn_req *req, pid_t *pid);
+int spawn_start(const struct spawn_opts *opts, pid_t *pid);
 
 /*
  * Lift ctxrun's soft limit on open fds to its hard limit, once, before

@@ -108,7 +108,7 @@ spawn_sh(const char *script, int64_t grace_ms, struct seen *s)
 	int pipefd[2] = { -1, -1 };
 
 	char *argv[] = { "sh", "-c", (char *)script + (wait_ready ? 6 : 0), NULL };
-	struct proc_spec spec = {
+	struct proc_opts spec = {
 		.argv = argv,
 		.envp = environ,
 		.search_path = true,
@@ -190,7 +190,7 @@ Test(proc, own_process_group_default_signals_empty_mask)
 Test(proc, exec_failure_is_reported_by_return_value)
 {
 	char *argv[] = { "ctxrun-test-no-such-program", NULL };
-	struct proc_spec spec = {
+	struct proc_opts spec = {
 		.argv = argv, .envp = environ, .search_path = true, .tty_fd = -1,
 		.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
 		.stop_signal = SIGTERM, .grace_ms = 1000, .on_event = record_cb,
@@ -297,7 +297,7 @@ run_job(struct ctx *parent, const char *script, int64_t timeout_ms,
 	struct job_seen *s)
 {
 	char *argv[] = { "sh", "-c", (char *)script, NULL };
-	struct job_spec spec = {
+	struct job_opts spec = {
 		.name = "t", .argv = argv, .search_path = true,
 		.timeout_ms = timeout_ms, .grace_ms = 5000, .stop_signal = SIGTERM,
 		.tty_fd = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,

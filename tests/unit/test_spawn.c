@@ -37,7 +37,7 @@ TestSuite(spawn, .init = setup, .fini = teardown, .timeout = 20);
 
 /* Run ARGV per REQ's other fields; the errno, or its wait status in *ST. */
 static int
-run(struct spawn_req *req, char **argv, int *st)
+run(struct spawn_opts *req, char **argv, int *st)
 {
 	pid_t pid;
 	int rc;
@@ -74,7 +74,7 @@ Test(spawn, path_search_skips_unusable_entries_as_execvp_does)
 {
 	char path[512], *argv[] = { "ctxrun-spawn-prog", NULL };
 	char *old = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
-	struct spawn_req req = { .search_path = true, .tty_fd = -1,
+	struct spawn_opts req = { .search_path = true, .tty_fd = -1,
 				 .fds = { -1, -1, -1 } };
 	int st = 0;
 
@@ -106,7 +106,7 @@ Test(spawn, path_search_skips_unusable_entries_as_execvp_does)
 Test(spawn, a_name_with_a_slash_is_not_searched)
 {
 	char prog[256], *argv[] = { prog, NULL };
-	struct spawn_req req = { .search_path = true, .tty_fd = -1,
+	struct spawn_opts req = { .search_path = true, .tty_fd = -1,
 				 .fds = { -1, -1, -1 } };
 	int st = 0;
 
@@ -125,7 +125,7 @@ Test(spawn, a_script_without_shebang_runs_with_sh)
 	char *argv[] = { prog, "a", "b c", NULL };
 	char *by_name[] = { "ctxrun-spawn-script", "d", NULL };
 	char *old = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
-	struct spawn_req req = { .search_path = true, .tty_fd = -1,
+	struct spawn_opts req = { .search_path = true, .tty_fd = -1,
 				 .fds = { -1, -1, -1 } };
 	int st = 0, fd;
 
@@ -165,7 +165,7 @@ Test(spawn, fds_directory_group_and_environment)
 		"[ \"$(cut -d' ' -f5 /proc/$$/stat)\" = $$ ]", NULL };
 	char *envp[] = { "SPAWN_T=yes", "PATH=/usr/bin:/bin", NULL };
 	int p[2], extra = open("/dev/null", O_RDONLY); /* not close-on-exec */
-	struct spawn_req req = { .envp = envp, .cwd = dir, .new_group = true,
+	struct spawn_opts req = { .envp = envp, .cwd = dir, .new_group = true,
 				 .tty_fd = -1 };
 	ssize_t n;
 	int st = 0;
@@ -190,7 +190,7 @@ Test(spawn, fds_directory_group_and_environment)
 Test(spawn, a_missing_directory_is_enoent)
 {
 	char cwd[256], *argv[] = { "/bin/true", NULL };
-	struct spawn_req req = { .cwd = cwd, .tty_fd = -1,
+	struct spawn_opts req = { .cwd = cwd, .tty_fd = -1,
 				 .fds = { -1, -1, -1 } };
 	int st;
 
@@ -202,7 +202,7 @@ Test(spawn, a_missing_directory_is_enoent)
 Test(spawn, the_callers_signal_mask_is_kept)
 {
 	char *argv[] = { "/bin/true", NULL };
-	struct spawn_req req = { .tty_fd = -1, .fds = { -1, -1, -1 } };
+	struct spawn_opts req = { .tty_fd = -1, .fds = { -1, -1, -1 } };
 	sigset_t set, now;
 	int st;
 
@@ -251,7 +251,7 @@ Test(spawn, the_child_is_born_in_the_cgroup_it_is_given)
 {
 	char cg[1024], out[256], got[4096] = "", *argv[] = { "sh", "-c",
 		"exec cat /proc/self/cgroup", NULL };
-	struct spawn_req req = { .search_path = true, .tty_fd = -1,
+	struct spawn_opts req = { .search_path = true, .tty_fd = -1,
 				 .fds = { -1, -1, -1 }, .in_cgroup = true };
 	const char *rel;
 	FILE *f;
