@@ -4,8 +4,8 @@
 
 /*
  * The --events log: JSON Lines, one object per lifecycle event, written
- * as it happens so that `tail -f` follows a run (SPEC §5, §6.13; the
- * schema is documented in ctxrun(1)).
+ * as it happens so that `tail -f` follows a run (the schema is in
+ * ctxrun(1), REPORTS).
  *
  * 1. events_open() opens the file before anything runs, never waiting
  *    for a reader (see rfile.h for a FIFO and /tmp); failure is ctxrun's

@@ -3,8 +3,8 @@
 #define CTXRUN_JUNIT_H
 
 /*
- * The --junit report: a JUnit XML file with one testcase per job (SPEC
- * §5, §6.14; the layout is documented in ctxrun(1)), for CI systems.
+ * The --junit report: a JUnit XML file with one testcase per job (the
+ * layout is in ctxrun(1), REPORTS), for CI systems.
  *
  * 1. junit_open() opens the file before anything runs, so an unwritable
  *    path stops the run before it starts; it never waits for a reader

@@ -106,9 +106,9 @@ int output_colour_parse(const char *arg, enum output_colour *when);
 void output_set_tap(struct output *o, output_tap_fn *fn, void *data);
 
 /*
- * Whether to colour what goes to FD (SPEC §6.12): WHEN unless auto, then
- * off with NO_COLOR set, on with CLICOLOR_FORCE set and not "0", else on a
- * terminal only.
+ * Whether to colour what goes to FD (ctxrun(1), OUTPUT): WHEN unless
+ * auto, then off with NO_COLOR set, on with CLICOLOR_FORCE set and not
+ * "0", else on a terminal only.
  */
 bool output_colour_wanted(enum output_colour when, int fd);
 
