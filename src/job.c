@@ -83,9 +83,29 @@ job_emit(struct job *j, struct job_event ev)
 	}
 }
 
-/* Start J under PARENT. */
-int
-job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
+/* Give J's context its own deadline, its timeout from now. */
+static void
+job_set_deadline(struct job *j)
+{
+	struct ev_loop *loop = ctx_loop(j->ctx);
+	char d[64];
+	char cause[192];
+
+	duration_format(j->opts.timeout_ms, d, sizeof(d));
+	ev_now_update(loop);
+	snprintf(cause, sizeof(cause), "job \"%s\" timed out after %s",
+		 j->name, d);
+	ctx_set_deadline(j->ctx,
+			 ev_now(loop) + (ev_tstamp)j->opts.timeout_ms / 1000.,
+			 cause);
+}
+
+/*
+ * Spawn J's leader in its cgroup, if it has one; -1 with E and the exit
+ * code a shell would give (exit.h) when it cannot start.
+ */
+static int
+job_spawn(struct job *j, struct reaper *r, struct err *e)
 {
 	char mark[64]; /* this job's word in CTXRUN_MARK */
 	char **envp;
@@ -105,23 +125,6 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 	};
 	bool resources;
 
-	if (j->state != JOB_STATE_NEW) {
-		BUG("job '%s' started twice", j->name);
-	}
-	j->ctx = ctx_new(parent);
-	if (j->opts.timeout_ms) {
-		char d[64];
-		char cause[192];
-
-		duration_format(j->opts.timeout_ms, d, sizeof(d));
-		ev_now_update(ctx_loop(parent));
-		snprintf(cause, sizeof(cause), "job \"%s\" timed out after %s",
-			 j->name, d);
-		ctx_set_deadline(j->ctx,
-				 ev_now(ctx_loop(parent)) +
-					 (ev_tstamp)j->opts.timeout_ms / 1000.,
-				 cause);
-	}
 	/*
 	 * The environment and the mark are only read by the spawn (the proc
 	 * keeps its own copy of the mark): a thousand running jobs would
@@ -137,29 +140,45 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 		ps.cgroup = j->cgroup;
 	}
 	j->proc = !j->opts.cgroup || j->cgroup
-			  ? proc_spawn(ctx_loop(parent), r, &ps, e)
+			  ? proc_spawn(ctx_loop(j->ctx), r, &ps, e)
 			  : NULL;
 	free(envp);
+	if (j->proc) {
+		return 0;
+	}
 	/* No cgroup or no process: ctxrun failed, not the program. */
 	resources = (j->opts.cgroup && !j->cgroup) ||
-		    (!j->proc && e->code == PROC_ERR_RESOURCES);
-	if (!j->proc && !resources && j->opts.cwd &&
-	    access(j->opts.cwd, X_OK) < 0) {
+		    e->code == PROC_ERR_RESOURCES;
+	if (!resources && j->opts.cwd && access(j->opts.cwd, X_OK) < 0) {
 		/* The chdir failed, not the program: say so. */
 		err_errno(e, errno, "cannot enter directory '%s'", j->opts.cwd);
 		e->saved_errno = ENOENT;
 	}
-	if (!j->proc) {
+	j->exit_code = exit_code_of_start(e->saved_errno, resources);
+	return -1;
+}
+
+/* Start J under PARENT. */
+int
+job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
+{
+	if (j->state != JOB_STATE_NEW) {
+		BUG("job '%s' started twice", j->name);
+	}
+	j->ctx = ctx_new(parent);
+	if (j->opts.timeout_ms) {
+		job_set_deadline(j);
+	}
+	if (job_spawn(j, r, e) < 0) {
 		j->state = JOB_STATE_DONE;
 		j->outcome = JOB_FAILED;
-		j->exit_code = exit_code_of_start(e->saved_errno, resources);
 		ctx_free(j->ctx);
 		j->ctx = NULL;
 		return -1;
 	}
 	j->state = JOB_STATE_RUNNING;
 	job_emit(j, (struct job_event){ .kind = JOB_EV_START,
-				    .pid = proc_pid(j->proc) });
+					.pid = proc_pid(j->proc) });
 	if (ctx_done(j->ctx)) {
 		/* Born under a parent already cancelled: stop at once. */
 		job_done_cb(&j->ear, ctx_cause(j->ctx));

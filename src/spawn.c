@@ -17,6 +17,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "ctxrun/exit.h"
 #include "ctxrun/util.h"
 
 /* The limit on open fds ctxrun was given, restored in every child. */
@@ -70,7 +71,7 @@ CHILD_CODE static _Noreturn void
 child_fail(struct child *c, int e)
 {
 	c->err = e ? e : EINVAL;
-	_exit(127);
+	_exit(EXIT_ENOENT);
 }
 
 /* Close every fd from 3 up. */
@@ -196,7 +197,7 @@ child_main(void *arg)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	exec_program(c, r->argv[0]);
-	return 127;
+	return EXIT_ENOENT;
 }
 
 /* Lift ctxrun's soft limit on open fds; see spawn.h. */
