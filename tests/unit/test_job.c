@@ -127,6 +127,16 @@ start(const struct job_spec *spec)
 	return j;
 }
 
+/* Create and start job "t" running `sh -c SCRIPT`, traced into T. */
+static struct job *
+start_sh(char *script, struct trace *t)
+{
+	char *argv[] = { "sh", "-c", script, NULL };
+	struct job_spec spec = spec_of(argv, t);
+
+	return start(&spec);
+}
+
 /* Run the loop until the job of T is done. */
 static void
 run_to_done(struct trace *t)
@@ -155,7 +165,6 @@ assert_events(const struct trace *t, int n, ...)
 Test(job, the_exit_status_decides_and_done_comes_last)
 {
 	char name[] = "build", *ok_argv[] = { "sh", "-c", "exit 0", NULL };
-	char *bad_argv[] = { "sh", "-c", "exit 3", NULL };
 	struct trace t1 = { 0 }, t2 = { 0 };
 	struct job_spec spec = spec_of(ok_argv, &t1);
 	struct job *ok, *bad;
@@ -179,8 +188,7 @@ Test(job, the_exit_status_decides_and_done_comes_last)
 	cr_assert_null(job_cause(ok));
 	cr_assert_str_eq(job_outcome_name(job_outcome(ok)), "succeeded");
 
-	spec = spec_of(bad_argv, &t2);
-	bad = start(&spec);
+	bad = start_sh("exit 3", &t2);
 	run_to_done(&t2);
 	cr_assert_eq(job_outcome(bad), JOB_FAILED);
 	cr_assert_eq(job_exit_code(bad), 3);
@@ -192,10 +200,8 @@ Test(job, the_exit_status_decides_and_done_comes_last)
 
 Test(job, a_cancelled_context_stops_it_and_its_cause_outlives_the_context)
 {
-	char *argv[] = { "sh", "-c", "sleep 30", NULL };
 	struct trace t = { 0 };
-	struct job_spec spec = spec_of(argv, &t);
-	struct job *j = start(&spec);
+	struct job *j = start_sh("sleep 30", &t);
 
 	ctx_cancel(root, CTX_CAUSE_SIGNAL, SIGINT, "interrupted by SIGINT");
 	run_to_done(&t);
@@ -221,13 +227,11 @@ Test(job, a_cancelled_context_stops_it_and_its_cause_outlives_the_context)
 
 Test(job, started_under_a_done_context_it_is_stopped_at_once)
 {
-	char *argv[] = { "sh", "-c", "sleep 30", NULL };
 	struct trace t = { 0 };
-	struct job_spec spec = spec_of(argv, &t);
 	struct job *j;
 
 	ctx_cancel(root, CTX_CAUSE_FAILED, 1 << 8, "job \"a\" failed");
-	j = start(&spec);
+	j = start_sh("sleep 30", &t);
 	assert_events(&t, 2, JOB_EV_START, JOB_EV_SIGNAL);
 	run_to_done(&t);
 	cr_assert_eq(job_outcome(j), JOB_CANCELLED);
@@ -322,10 +326,8 @@ Test(job, kill_skips_the_rest_of_the_grace)
 
 Test(job, leftovers_are_stopped_and_the_leader_keeps_its_outcome)
 {
-	char *argv[] = { "sh", "-c", "sleep 30 & exit 4", NULL };
 	struct trace t = { 0 };
-	struct job_spec spec = spec_of(argv, &t);
-	struct job *j = start(&spec);
+	struct job *j = start_sh("sleep 30 & exit 4", &t);
 
 	run_to_done(&t);
 	assert_events(&t, 4, JOB_EV_START, JOB_EV_EXIT, JOB_EV_LEFTOVERS,
