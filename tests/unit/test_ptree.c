@@ -164,7 +164,6 @@ Test(ptree, group_members_count_only_below_the_ancestor)
 	pid_t p, a, x;
 	struct ptree_match m;
 	struct ptree_visit v = { .m = &m, .sigs = { SIGCONT } };
-	siginfo_t si;
 
 	/* P leads group G; A, a group of its own, has a child X in G. */
 	p = fork_node(0, NULL, NULL);
@@ -183,7 +182,7 @@ Test(ptree, group_members_count_only_below_the_ancestor)
 	cr_assert_eq(ptree_count(&m), 2);
 	/* P dead and unreaped still counts, but is not live nor signalled. */
 	kill(p, SIGKILL);
-	cr_assert_eq(waitid(P_PID, p, &si, WEXITED | WNOWAIT), 0);
+	unit_await_exit(p);
 	m = below_us(p, NULL);
 	ptree_walk(&v, 1);
 	cr_assert_eq(v.found, 2);
@@ -306,14 +305,13 @@ Test(ptree, children_are_listed_zombies_included)
 {
 	pid_t a = fork_node(STAY, NULL, NULL), b = fork_node(STAY, NULL, NULL);
 	pid_t *kids;
-	siginfo_t si;
 	long n;
 	int fd;
 
 	fd = ptree_pidfd_open(a);
 	cr_assert_geq(fd, 0, "pidfd_open: %s", strerror(errno));
 	cr_assert_eq(ptree_pidfd_signal(fd, SIGTERM), 0);
-	cr_assert_eq(waitid(P_PID, a, &si, WEXITED | WNOWAIT), 0);
+	unit_await_exit(a);
 	n = ptree_children(getpid(), &kids);
 	cr_assert_eq(n, 2);
 	cr_assert(kids[0] == a ? kids[1] == b : kids[0] == b && kids[1] == a);

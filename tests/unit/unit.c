@@ -6,9 +6,13 @@
 #include <sys/wait.h>
 #include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "ctxrun/ptimer.h"
+#include "ctxrun/ptree.h"
 #include "ctxrun/reaper.h"
 
 /* Count this process's open fds. */
@@ -53,12 +57,28 @@ unit_loop_check(struct unit_loop *u)
 	cr_assert_eq(unit_open_fds(), u->fds_before, "fd leaked");
 }
 
+/* Wait for PID's exit through a pidfd, which is readable from then on. */
+void
+unit_await_exit(pid_t pid)
+{
+	struct pollfd pfd = { .fd = ptree_pidfd_open(pid), .events = POLLIN };
+	int n;
+
+	cr_assert_geq(pfd.fd, 0, "pidfd_open(%d): %s", (int)pid,
+		      strerror(errno));
+	while ((n = poll(&pfd, 1, 10000)) < 0 && errno == EINTR) {
+	}
+	close(pfd.fd);
+	cr_assert_eq(n, 1, "pid %d did not exit", (int)pid);
+}
+
 /* Reap PID, which must have died of SIG. */
 void
 unit_reap(pid_t pid, int sig)
 {
 	int st;
 
+	unit_await_exit(pid);
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	cr_assert(unit_killed_by(st, sig),
 		  "pid %d: wait status %#x, not a death by signal %d", (int)pid,

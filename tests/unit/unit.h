@@ -37,6 +37,12 @@ void unit_loop_init(struct unit_loop *u);
 /* Check and release U (see step 3). */
 void unit_loop_check(struct unit_loop *u);
 
+/*
+ * Wait until our child PID has exited, leaving it unreaped; fail the test
+ * after 10 seconds (not its timeout: .fini still cleans up).
+ */
+void unit_await_exit(pid_t pid);
+
 /* Reap our child PID, which must have died of signal SIG. */
 void unit_reap(pid_t pid, int sig);
 
