@@ -308,9 +308,14 @@ Test(ptree, children_are_listed_zombies_included)
 	long n;
 	int fd;
 
+	/* Without pidfds (valgrind), kill() stands in. */
 	fd = ptree_pidfd_open(a);
-	cr_assert_geq(fd, 0, "pidfd_open: %s", strerror(errno));
-	cr_assert_eq(ptree_pidfd_signal(fd, SIGTERM), 0);
+	cr_assert(fd >= 0 || errno == ENOSYS, "pidfd: %s", strerror(errno));
+	if (fd >= 0) {
+		cr_assert_eq(ptree_pidfd_signal(fd, SIGTERM), 0);
+	} else {
+		kill(a, SIGTERM);
+	}
 	unit_await_exit(a);
 	n = ptree_children(getpid(), &kids);
 	cr_assert_eq(n, 2);
@@ -321,9 +326,11 @@ Test(ptree, children_are_listed_zombies_included)
 	cr_assert_eq(waitpid(a, NULL, 0), a);
 	nodes->pids[0] = 0;
 	/* The pidfd still names A, reaped: no other process gets the signal. */
-	cr_assert_eq(ptree_pidfd_signal(fd, SIGTERM), -1);
-	cr_assert_eq(errno, ESRCH);
-	close(fd);
+	if (fd >= 0) {
+		cr_assert_eq(ptree_pidfd_signal(fd, SIGTERM), -1);
+		cr_assert_eq(errno, ESRCH);
+		close(fd);
+	}
 	cr_assert_eq(ptree_child_count(getpid()), 1);
 	cr_assert_eq(ptree_child_count(0x7ffffff0), -1);
 }
