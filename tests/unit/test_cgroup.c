@@ -36,13 +36,16 @@ static pid_t pids[MAX_PIDS];
 static int npids;
 static int fds_before;
 
-/* Can a cgroup with a cgroup.kill be made below ours? */
+/*
+ * Can a cgroup with a cgroup.kill be made below ours? Where the run's
+ * would go into RUN_AT.
+ */
 static bool
-cgroup_writable(void)
+cgroup_writable(char *run_at, size_t size)
 {
 	static const char *const mounts[] = { "/sys/fs/cgroup/unified",
 					      "/sys/fs/cgroup" };
-	char own[1024] = "", probe[2048], kill_file[2100];
+	char own[1024] = "", dir[1100], probe[1200], kill_file[1300];
 	FILE *f = fopen("/proc/self/cgroup", "re");
 	struct statfs sf;
 	bool ok;
@@ -58,8 +61,10 @@ cgroup_writable(void)
 		    sf.f_type != CGROUP2_SUPER_MAGIC) {
 			continue;
 		}
-		snprintf(probe, sizeof(probe), "%s%s/ctxrun-cgroup-test.%d",
-			 mounts[i], strcmp(own + 3, "/") ? own + 3 : "",
+		snprintf(dir, sizeof(dir), "%s%s", mounts[i],
+			 strcmp(own + 3, "/") ? own + 3 : "");
+		snprintf(run_at, size, "%s/ctxrun.%d", dir, (int)getpid());
+		snprintf(probe, sizeof(probe), "%s/ctxrun-cgroup-test.%d", dir,
 			 (int)getpid());
 		if (mkdir(probe, 0755) < 0) {
 			return false;
@@ -81,8 +86,14 @@ setup(void)
 	run = NULL;
 	run_path[0] = '\0';
 	fds_before = unit_open_fds();
-	writable = cgroup_writable();
+	writable = cgroup_writable(run_path, sizeof(run_path));
 	if (writable) {
+		/*
+		 * A process that had our pid before us may have died and left
+		 * its run's cgroup (a killed run, or a killed test).
+		 */
+		cgroup_remove(run_path);
+		run_path[0] = '\0';
 		run = cgroup_run_new(&run_err);
 	}
 	if (run) {
