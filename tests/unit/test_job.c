@@ -45,7 +45,7 @@ struct trace {
 static struct unit_loop fx;
 static struct ctx *root;
 
-/* The fx.loop, a reaper and a root context. */
+/* The loop, a reaper and a root context. */
 static void
 setup(void)
 {
