@@ -24,7 +24,10 @@
  *    pidfds, each re-checked to still be in the cgroup (by cgroup.procs,
  *    not /proc, which may be another PID namespace's: see ptree.h);
  *    cgroup_kill() SIGKILLs them all at once through cgroup.kill;
- *    cgroup_populated() says whether any is left, zombies included.
+ *    cgroup_populated() says whether any is left. A process leaves its
+ *    cgroup as it exits, before it is a zombie its parent can reap: an
+ *    empty cgroup does not prove every member reaped (proc.c asks the
+ *    children list for that).
  * 5. cgroup_job_free() keeps the job's cgroup, once empty, for the next
  *    job (so "job.N" is named after the first job that used it), unless
  *    the caller expects none or cgroup_kill() was used on it, and removes
@@ -90,7 +93,7 @@ size_t cgroup_count(struct cgroup_job *j);
 /* SIGKILL every process in J at once. */
 void cgroup_kill(struct cgroup_job *j);
 
-/* Does J still hold a process (a zombie too)? */
+/* Does J still hold a live process (zombies have left it)? */
 bool cgroup_populated(struct cgroup_job *j);
 
 /*
