@@ -1152,8 +1152,7 @@ Test(pipeline, stdin_is_dev_null)
 	struct h_opts o = { .input = "secret\n" };
 	struct h_proc p;
 
-	h_start(&p, &o, "-n", "in", "-c", "readlink /proc/self/fd/0; cat");
-	h_finish(&p, 20000);
+	h_run(&p, &o, "-n", "in", "-c", "readlink /proc/self/fd/0; cat");
 	expect_exit(&p, 0);
 	expect_out(&p, "in | /dev/null\n");
 	h_done(&p);
@@ -1337,14 +1336,12 @@ Test(pipeline, file_from_stdin)
 	};
 	struct h_proc p;
 
-	h_start(&p, &o, "-f", "-");
-	h_finish(&p, 20000);
+	h_run(&p, &o, "-f", "-");
 	expect_exit(&p, 0);
 	expect_out(&p, "hello | hello from stdin\n");
 	h_done(&p);
 
-	h_start(&p, &bad, "-f", "-");
-	h_finish(&p, 20000);
+	h_run(&p, &bad, "-f", "-");
 	expect_exit(&p, 125);
 	expect_err_has(&p, ":3: ");
 	expect_err_has(&p, "forever");
@@ -1687,9 +1684,8 @@ Test(pipeline, stdout_closed_cancels_and_sigpipe)
 	struct h_opts o = { .close_stdout = true };
 	struct h_proc p;
 
-	h_start(&p, &o, "-n", "chatty,quiet", "-c", "yes",
-		"-c", "sleep 30");
-	h_finish(&p, 20000);
+	h_run(&p, &o, "-n", "chatty,quiet", "-c", "yes",
+	      "-c", "sleep 30");
 	expect_signal(&p, SIGPIPE);
 	expect_secs(p.elapsed, 0.0, 8.0);
 	expect_err_has(&p, "ctxrun: quiet: SIGTERM (output closed)\n");
