@@ -382,6 +382,17 @@ Test(pipeline, allow_failure_cancels_nothing)
 	h_done(&p);
 }
 
+/* Jobs of a pipeline file: a fails, b needs a, c needs b. */
+#define FAILING_CHAIN                                                        \
+	"[job:a]\n"                                                          \
+	"command = exit 2\n"                                                 \
+	"[job:b]\n"                                                          \
+	"needs = a\n"                                                        \
+	"command = touch \"$D/b\"\n"                                         \
+	"[job:c]\n"                                                          \
+	"needs = b\n"                                                        \
+	"command = touch \"$D/c\"\n"
+
 /* Dependents of a failed job are skipped, transitively; nothing runs. */
 Test(pipeline, dependents_of_failure_skipped_transitively)
 {
@@ -389,14 +400,7 @@ Test(pipeline, dependents_of_failure_skipped_transitively)
 	const char *const opts[] = { "-k", NULL };
 
 	fx_run_ini(&p, opts,
-		   "[job:a]\n"
-		   "command = exit 2\n"
-		   "[job:b]\n"
-		   "needs = a\n"
-		   "command = touch \"$D/b\"\n"
-		   "[job:c]\n"
-		   "needs = b\n"
-		   "command = touch \"$D/c\"\n"
+		   FAILING_CHAIN
 		   "[job:other]\n"
 		   "command = touch \"$D/other\"\n");
 	expect_exit(&p, 2);
@@ -416,15 +420,7 @@ Test(pipeline, dependents_of_failure_skipped_fail_fast)
 {
 	struct h_proc p;
 
-	fx_run_ini(&p, NULL,
-		   "[job:a]\n"
-		   "command = exit 2\n"
-		   "[job:b]\n"
-		   "needs = a\n"
-		   "command = touch \"$D/b\"\n"
-		   "[job:c]\n"
-		   "needs = b\n"
-		   "command = touch \"$D/c\"\n");
+	fx_run_ini(&p, NULL, FAILING_CHAIN);
 	expect_exit(&p, 2);
 	cr_assert(!fx_exists("b") && !fx_exists("c"), "a dependent ran");
 	expect_row(&p, "b", "skipped", "-", NULL);
