@@ -2,6 +2,7 @@
 #include "harness.h"
 
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -398,6 +399,14 @@ h_release(struct h_proc *p)
 	p->out_fd = p->err_fd = p->in_fd = p->pidfd = -1;
 }
 
+/* Assert that nothing survived ctxrun, then free P. */
+void
+h_done(struct h_proc *p)
+{
+	h_no_survivors();
+	h_release(p);
+}
+
 /* Exit code of P, -1 when it did not exit normally. */
 int
 h_code(const struct h_proc *p)
@@ -773,12 +782,11 @@ h_reap_all(char *desc, size_t size)
 	return found;
 }
 
-/* Does ctxrun give each job a cgroup here? */
+/* Can ctxrun give each job a cgroup here, whatever CTXRUN_CGROUP says? */
 bool
-h_cgroups(void)
+h_cgroups_usable(void)
 {
 	static int known = -1;
-	const char *env = getenv("CTXRUN_CGROUP");
 
 	if (known < 0) {
 		struct h_proc p;
@@ -787,10 +795,19 @@ h_cgroups(void)
 		known = h_code(&p) == 0;
 		h_release(&p);
 	}
-	return known && !(env && !strcmp(env, "off"));
+	return known;
 }
 
-/* Write LEN bytes of DATA to a new file PATH with MODE. */
+/* Does ctxrun give each job a cgroup here? */
+bool
+h_cgroups(void)
+{
+	const char *env = getenv("CTXRUN_CGROUP");
+
+	return h_cgroups_usable() && !(env && !strcmp(env, "off"));
+}
+
+/* Write LEN bytes of DATA to the file PATH, with exactly MODE. */
 void
 h_write_file(const char *path, const char *data, size_t len, mode_t mode)
 {
@@ -798,5 +815,7 @@ h_write_file(const char *path, const char *data, size_t len, mode_t mode)
 
 	cr_assert_neq(fd, -1, "open %s: %s", path, strerror(errno));
 	cr_assert_eq(write(fd, data, len), (ssize_t)len, "write %s", path);
+	cr_assert_eq(fchmod(fd, mode), 0, "chmod %s: %s", path,
+		     strerror(errno));
 	close(fd);
 }

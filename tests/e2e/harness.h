@@ -19,7 +19,10 @@
  * 5. h_no_survivors() reaps and asserts that nothing was re-parented to
  *    the test; anything found is killed by pid so the test cleans up.
  * 6. h_release() frees the buffers; h_teardown() (the suite's .fini) kills
- *    whatever a failed test left running.
+ *    whatever a failed test left running. h_done() is steps 5 and 6, the
+ *    usual end of a run.
+ *
+ * fixture.h builds the suites' common .init and .fini on steps 1 and 6.
  */
 
 #include <sys/types.h>
@@ -120,13 +123,23 @@ void h_kill(struct h_proc *p, int sig);
 void h_no_survivors(void);
 
 /*
- * Does ctxrun give each job a cgroup in this run: usable here (--cgroup on
- * works) and not turned off by CTXRUN_CGROUP=off? Asked once, remembered.
+ * Can ctxrun give each job a cgroup here (--cgroup on works), whatever
+ * CTXRUN_CGROUP says? Asked once, remembered.
  */
+bool h_cgroups_usable(void);
+
+/* Does ctxrun give each job a cgroup in this run: usable, and not off? */
 bool h_cgroups(void);
 
 /* Free P's buffers. */
 void h_release(struct h_proc *p);
+
+/*
+ * The test is done with P: assert that nothing survived ctxrun (step 5),
+ * then free P (step 6). Call it in the test's body, where a failure fails
+ * the test.
+ */
+void h_done(struct h_proc *p);
 
 /* Exit code of a process that exited, -1 when it did not exit. */
 int h_code(const struct h_proc *p);
@@ -140,7 +153,10 @@ int h_lines(const char *s);
 /* Whether process PID no longer exists (or is a zombie). */
 bool h_gone(pid_t pid);
 
-/* Write LEN bytes of DATA to a new file PATH with MODE, or fail the test. */
+/*
+ * Write LEN bytes of DATA to the file PATH, made or truncated, with
+ * exactly MODE (whatever the umask), or fail the test.
+ */
 void h_write_file(const char *path, const char *data, size_t len, mode_t mode);
 
 /* Start ctxrun with the given arguments (no NULL needed). */

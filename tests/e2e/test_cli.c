@@ -12,6 +12,7 @@
  * program would wait for.
  */
 #include "expect.h"
+#include "fixture.h"
 #include "harness.h"
 
 #include <sys/stat.h>
@@ -19,7 +20,6 @@
 
 #include <criterion/criterion.h>
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -30,67 +30,7 @@
 
 #define TRY_LINE "Try 'ctxrun --help' for more information.\n"
 
-TestSuite(cli, .timeout = 30, .init = h_setup, .fini = h_teardown);
-
-
-
-
-
-
-
-/* Make a fresh temporary directory in DIR (at least 32 bytes). */
-static void
-tmp_make(char *dir)
-{
-	strcpy(dir, "/tmp/ctxrun-e2e-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
-}
-
-/* Remove DIR and the entries in it (one level: that is all tests make). */
-static void
-tmp_remove(const char *dir)
-{
-	char path[512];
-	struct dirent *e;
-	DIR *d;
-
-	d = opendir(dir);
-	if (d == NULL) {
-		return;
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 ||
-		    strcmp(e->d_name, "..") == 0) {
-			continue;
-		}
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (unlink(path) == -1) {
-			rmdir(path);
-		}
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
-/* Whether PATH exists. */
-static bool
-exists(const char *path)
-{
-	return access(path, F_OK) == 0;
-}
-
-/* Write LEN bytes of DATA to a new file PATH with MODE. */
-static void
-write_file(const char *path, const char *data, size_t len, mode_t mode)
-{
-	int fd;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	cr_assert_neq(fd, -1, "open %s: %s", path, strerror(errno));
-	cr_assert_eq(write(fd, data, len), (ssize_t)len);
-	close(fd);
-	cr_assert_eq(chmod(path, mode), 0);
-}
+TestSuite(cli, .timeout = 30, .init = fx_init, .fini = fx_fini);
 
 /* Expected single stderr line for a stop at the deadline. */
 static const char *
@@ -129,11 +69,9 @@ expect_prefixed(const struct h_proc *p)
 static void
 expect_usage_error(const char *arg, const char *value, const char *first)
 {
-	char dir[64], file[128];
+	const char *file = fx_path("ran");
 	struct h_proc p;
 
-	tmp_make(dir);
-	snprintf(file, sizeof(file), "%s/ran", dir);
 	if (value != NULL) {
 		h_run(&p, NULL, arg, value, "--", h_th, "touch", file);
 	} else {
@@ -142,7 +80,7 @@ expect_usage_error(const char *arg, const char *value, const char *first)
 	cr_assert_eq(h_code(&p), 125,
 		     "%s '%s': want exit 125, got status %#x; stderr: <%s>",
 		     arg, value ? value : "", p.status, p.err.data);
-	cr_assert(!exists(file), "%s '%s': the command ran", arg,
+	cr_assert(!fx_exists("ran"), "%s '%s': the command ran", arg,
 		  value ? value : "");
 	cr_assert(strncmp(p.err.data, first, strlen(first)) == 0,
 		  "%s '%s': stderr <%s> does not start with <%s>", arg,
@@ -155,9 +93,7 @@ expect_usage_error(const char *arg, const char *value, const char *first)
 		  "%s '%s': no help hint in <%s>", arg, value ? value : "",
 		  p.err.data);
 	cr_assert_str_eq(p.out.data, "");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove(dir);
+	h_done(&p);
 }
 
 /* ---- exit statuses ---- */
@@ -173,8 +109,7 @@ Test(cli, exit_status_passthrough)
 		h_run(&p, NULL, "--", h_th, "exit", codes[i]);
 		expect_exit(&p, atoi(codes[i]));
 		expect_err(&p, "");
-		h_no_survivors();
-		h_release(&p);
+		h_done(&p);
 	}
 }
 
@@ -187,8 +122,7 @@ Test(cli, exit_status_passthrough_with_timeout)
 	expect_exit(&p, 42);
 	expect_err(&p, "");
 	expect_secs(p.elapsed, 0.0, 5.0);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /*
@@ -199,21 +133,15 @@ Test(cli, exit_status_passthrough_with_timeout)
 Test(cli, exit_heard_after_the_deadline_keeps_its_status)
 {
 	struct h_proc p;
-	char dir[64], go[96], events[4096];
+	char events[4096];
 	pid_t pid;
-	int fd;
-	ssize_t n;
 
-	tmp_make(dir);
-	snprintf(go, sizeof(go), "%s/go", dir);
-	snprintf(events, sizeof(events), "%s/ev", dir);
-	cr_assert_eq(setenv("GO", go, 1), 0);
-	cr_assert_eq(setenv("TH", h_th, 1), 0);
-	h_start(&p, NULL, "-t", "1s", "--events", events, "--", "sh", "-c",
-		"echo ready $$; exec \"$TH\" await \"$GO\" 20000 5");
+	cr_assert_eq(setenv("GO", fx_path("go"), 1), 0);
+	h_start(&p, NULL, "-t", "1s", "--events", fx_path("ev"), "--", "sh",
+		"-c", "echo ready $$; exec \"$TH\" await \"$GO\" 20000 5");
 	h_wait_ready(&p, &pid, 1, 10000);
 	h_kill(&p, SIGSTOP);
-	write_file(go, "", 0, 0644);
+	fx_write("go", "");
 	/* Stopped, ctxrun cannot reap it: gone means a zombie here. */
 	for (int i = 0; i < 2000 && !h_gone(pid); i++) {
 		usleep(5000);
@@ -227,16 +155,11 @@ Test(cli, exit_heard_after_the_deadline_keeps_its_status)
 	h_finish(&p, 20000);
 	expect_exit(&p, 5);
 	expect_err(&p, "");
-	fd = open(events, O_RDONLY | O_CLOEXEC);
-	cr_assert_neq(fd, -1);
-	n = read(fd, events, sizeof(events) - 1);
-	close(fd);
-	events[n > 0 ? n : 0] = '\0';
+	cr_assert(fx_exists("ev"), "no events file");
+	fx_read("ev", events, sizeof(events));
 	cr_assert_not_null(strstr(events, "\"event\":\"done\",\"status\":5}"),
 			   "done event without a cause; events <%s>", events);
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove(dir);
+	h_done(&p);
 }
 
 /* An expired deadline gives 124 and exactly one message. */
@@ -249,8 +172,7 @@ Test(cli, timeout_gives_124_and_one_line)
 	expect_err(&p, timeout_line("SIGTERM", "300ms"));
 	expect_out(&p, "");
 	expect_secs(p.elapsed, 0.29, 3.0);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* Durations in messages are in canonical form. */
@@ -269,8 +191,7 @@ Test(cli, timeout_message_canonical_durations)
 		      "60000");
 		expect_exit(&p, 124);
 		expect_err(&p, timeout_line("SIGTERM", cases[i][1]));
-		h_no_survivors();
-		h_release(&p);
+		h_done(&p);
 	}
 }
 
@@ -283,8 +204,7 @@ Test(cli, sub_millisecond_timeout_is_not_zero)
 	h_run(&p, NULL, "-t", "0.0001", "--", h_th, "sleep", "60000");
 	expect_exit(&p, 124);
 	expect_secs(p.elapsed, 0.0, 3.0);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* Every documented duration form is accepted. */
@@ -304,8 +224,7 @@ Test(cli, valid_durations_accepted)
 			     "-t %s: status %#x, stderr <%s>", durs[i],
 			     p.status, p.err.data);
 		expect_err(&p, "");
-		h_no_survivors();
-		h_release(&p);
+		h_done(&p);
 	}
 }
 
@@ -335,8 +254,7 @@ Test(cli, bad_timeout_message_exact)
 	expect_exit(&p, 125);
 	expect_err(&p, "ctxrun: invalid --timeout '5x': unknown unit 'x'\n"
 		       TRY_LINE);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* Malformed --grace / --kill-after values are usage errors. */
@@ -372,8 +290,7 @@ Test(cli, bad_signal_message_exact)
 	expect_exit(&p, 125);
 	expect_err(&p, "ctxrun: invalid --signal 'FOO': unknown signal\n"
 		       TRY_LINE);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* No command is a usage error with the help hint. */
@@ -403,15 +320,13 @@ Test(cli, missing_command_is_125)
 		expect_err_has(&p, TRY_LINE);
 		cr_assert_eq(h_lines(p.err.data), 2, "stderr <%s>",
 			     p.err.data);
-		h_no_survivors();
-		h_release(&p);
+		h_done(&p);
 	}
 }
 
 /* Unknown options, and -c or -f next to "-- COMMAND", are usage errors. */
 Test(cli, unknown_option_is_125)
 {
-	char dir[64], file[128];
 	struct h_proc p;
 
 	expect_usage_error("--bogus", NULL, "ctxrun: ");
@@ -420,109 +335,87 @@ Test(cli, unknown_option_is_125)
 	expect_usage_error("-c", "true", "ctxrun: ");
 	expect_usage_error("-f", "x.ini", "ctxrun: ");
 
-	tmp_make(dir);
-	snprintf(file, sizeof(file), "%s/ran", dir);
-	h_run(&p, NULL, "--bogus", "--", h_th, "touch", file);
+	h_run(&p, NULL, "--bogus", "--", h_th, "touch", fx_path("ran"));
 	expect_exit(&p, 125);
 	expect_err_has(&p, "'--bogus'");
-	cr_assert(!exists(file));
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove(dir);
+	cr_assert(!fx_exists("ran"));
+	h_done(&p);
 }
 
 /* A command without the "--" before it is a usage error. */
 Test(cli, double_dash_is_required)
 {
-	char dir[64], file[128];
 	struct h_proc p;
 
-	tmp_make(dir);
-	snprintf(file, sizeof(file), "%s/ran", dir);
-	h_run(&p, NULL, "-t", "5", h_th, "touch", file);
+	h_run(&p, NULL, "-t", "5", h_th, "touch", fx_path("ran"));
 	expect_exit(&p, 125);
-	cr_assert(!exists(file), "ran without '--'");
+	cr_assert(!fx_exists("ran"), "ran without '--'");
 	expect_err_has(&p, TRY_LINE);
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove(dir);
+	h_done(&p);
 }
 
 /* A file without execute permission gives 126. */
 Test(cli, not_executable_is_126)
 {
-	char dir[64], file[128], want[256];
+	const char *file = fx_path("noexec");
+	char want[256];
 	struct h_proc p;
 
-	tmp_make(dir);
-	snprintf(file, sizeof(file), "%s/noexec", dir);
-	write_file(file, "#!/bin/sh\nexit 0\n", 17, 0644);
+	h_write_file(file, "#!/bin/sh\nexit 0\n", 17, 0644);
 	h_run(&p, NULL, "--", file);
 	expect_exit(&p, 126);
 	snprintf(want, sizeof(want), "ctxrun: cannot run '%s': %s\n", file,
 		 strerror(EACCES));
 	expect_err(&p, want);
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove(dir);
+	h_done(&p);
 }
 
 /* A directory as the command gives 126. */
 Test(cli, directory_is_126)
 {
-	char dir[64], want[256];
+	char want[256];
 	struct h_proc p;
 
-	tmp_make(dir);
-	h_run(&p, NULL, "-q", "--", dir);
+	h_run(&p, NULL, "-q", "--", fx_dir);
 	expect_exit(&p, 126);
-	snprintf(want, sizeof(want), "ctxrun: cannot run '%s': ", dir);
+	snprintf(want, sizeof(want), "ctxrun: cannot run '%s': ", fx_dir);
 	cr_assert(strncmp(p.err.data, want, strlen(want)) == 0,
 		  "stderr <%s>", p.err.data);
 	cr_assert_eq(h_lines(p.err.data), 1, "stderr <%s>", p.err.data);
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove(dir);
+	h_done(&p);
 }
 
 /* An executable file of unknown format gives 126, with no shell fallback. */
 Test(cli, bad_format_is_126)
 {
-	char dir[64], file[128], want[256], elf[64];
+	const char *file = fx_path("badelf");
+	char want[256], elf[64];
 	struct h_proc p;
 
 	/* An ELF magic with a garbage header: execve fails with ENOEXEC. */
 	memset(elf, 0, sizeof(elf));
 	memcpy(elf, "\177ELF\002\001\001", 7);
-	tmp_make(dir);
-	snprintf(file, sizeof(file), "%s/badelf", dir);
-	write_file(file, elf, sizeof(elf), 0755);
+	h_write_file(file, elf, sizeof(elf), 0755);
 	h_run(&p, NULL, "--", file);
 	expect_exit(&p, 126);
 	snprintf(want, sizeof(want), "ctxrun: cannot run '%s': ", file);
 	cr_assert(strncmp(p.err.data, want, strlen(want)) == 0,
 		  "stderr <%s>", p.err.data);
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove(dir);
+	h_done(&p);
 }
 
 /* A non-executable file found in PATH gives 126. */
 Test(cli, not_executable_in_path_is_126)
 {
-	char dir[64], file[128];
 	struct h_proc p;
 
-	tmp_make(dir);
-	snprintf(file, sizeof(file), "%s/ctxrun-e2e-noexec", dir);
-	write_file(file, "#!/bin/sh\nexit 0\n", 17, 0644);
-	cr_assert_eq(setenv("PATH", dir, 1), 0);
+	h_write_file(fx_path("ctxrun-e2e-noexec"), "#!/bin/sh\nexit 0\n", 17,
+		     0644);
+	cr_assert_eq(setenv("PATH", fx_dir, 1), 0);
 	h_run(&p, NULL, "--", "ctxrun-e2e-noexec");
 	expect_exit(&p, 126);
 	expect_err_has(&p, "ctxrun: cannot run 'ctxrun-e2e-noexec': ");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove(dir);
+	h_done(&p);
 }
 
 /* A missing command gives 127, even with -q. */
@@ -535,35 +428,28 @@ Test(cli, not_found_is_127)
 	expect_err(&p, "ctxrun: cannot run 'ctxrun-e2e-no-such-command': "
 		       "No such file or directory\n");
 	expect_out(&p, "");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 
 	/* Errors are printed even with -q. */
 	h_run(&p, NULL, "-q", "-t", "5", "--", "./no/such/file");
 	expect_exit(&p, 127);
 	expect_err(&p, "ctxrun: cannot run './no/such/file': "
 		       "No such file or directory\n");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* The command is looked up in PATH. */
 Test(cli, command_found_in_path)
 {
-	char dir[64], link[128];
 	struct h_proc p;
 
-	tmp_make(dir);
-	snprintf(link, sizeof(link), "%s/th-in-path", dir);
-	cr_assert_eq(symlink(h_th, link), 0);
-	cr_assert_eq(setenv("PATH", dir, 1), 0);
+	cr_assert_eq(symlink(h_th, fx_path("th-in-path")), 0);
+	cr_assert_eq(setenv("PATH", fx_dir, 1), 0);
 	h_run(&p, NULL, "--", "th-in-path", "env", "CTXRUN_JOB");
 	expect_exit(&p, 0);
 	expect_out(&p, "th-in-path\n");
 	expect_err(&p, "");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove(dir);
+	h_done(&p);
 }
 
 /* A command killed by a signal ctxrun did not send gives 128+N. */
@@ -576,23 +462,20 @@ Test(cli, killed_by_own_signal_is_128_plus_n)
 	h_run(&p, NULL, "-t", "20", "--", h_th, "kill-self", sig);
 	expect_exit(&p, 128 + SIGUSR1);
 	expect_err(&p, "");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 
 	snprintf(sig, sizeof(sig), "%d", SIGKILL);
 	h_run(&p, NULL, "--", h_th, "kill-self", sig);
 	expect_exit(&p, 128 + SIGKILL);
 	expect_err(&p, "");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 
 	/* Not "sent by ctxrun" even though it is ctxrun's stop signal. */
 	snprintf(sig, sizeof(sig), "%d", SIGTERM);
 	h_run(&p, NULL, "-t", "20", "--", h_th, "kill-self", sig);
 	expect_exit(&p, 128 + SIGTERM);
 	expect_err(&p, "");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* --preserve-status reports the command's death by SIGTERM. */
@@ -604,8 +487,7 @@ Test(cli, preserve_status_term)
 	      "60000");
 	expect_exit(&p, 128 + SIGTERM);
 	expect_err(&p, timeout_line("SIGTERM", "300ms"));
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* --preserve-status reports the SIGKILL after the grace. */
@@ -617,8 +499,7 @@ Test(cli, preserve_status_kill_after_grace)
 	      h_th, "ignore-term", "60000");
 	expect_exit(&p, 128 + SIGKILL);
 	expect_secs(p.elapsed, 0.75, 4.0);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* --preserve-status keeps a normal exit status. */
@@ -630,8 +511,7 @@ Test(cli, preserve_status_without_timeout)
 	      "3");
 	expect_exit(&p, 3);
 	expect_err(&p, "");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* --signal accepts names in any case, with or without SIG, and numbers. */
@@ -649,8 +529,7 @@ Test(cli, stop_signal_names)
 			     "-s %s: status %#x, stderr <%s>", names[i],
 			     p.status, p.err.data);
 		expect_err(&p, timeout_line("SIGINT", "200ms"));
-		h_no_survivors();
-		h_release(&p);
+		h_done(&p);
 	}
 }
 
@@ -663,15 +542,13 @@ Test(cli, stop_signal_hup_and_kill)
 	      "--", h_th, "sleep", "60000");
 	expect_exit(&p, 128 + SIGHUP);
 	expect_err(&p, timeout_line("SIGHUP", "200ms"));
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 
 	h_run(&p, NULL, "-s", "KILL", "-t", "0.2", "--", h_th, "ignore-term",
 	      "60000");
 	expect_exit(&p, 124);
 	expect_secs(p.elapsed, 0.19, 3.0);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* ---- messages ---- */
@@ -684,15 +561,13 @@ Test(cli, quiet_timeout_prints_nothing)
 	h_run(&p, NULL, "-q", "-t", "0.2", "--", h_th, "sleep", "60000");
 	expect_exit(&p, 124);
 	expect_err(&p, "");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 
 	h_run(&p, NULL, "--quiet", "-t", "0.2", "-g", "0.2", "--", h_th,
 	      "ignore-term", "60000");
 	expect_exit(&p, 124);
 	expect_err(&p, "");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* -q does not silence usage errors. */
@@ -704,8 +579,7 @@ Test(cli, quiet_still_prints_usage_errors)
 	expect_exit(&p, 125);
 	expect_err_has(&p, "ctxrun: invalid --timeout '5x'");
 	expect_err_has(&p, TRY_LINE);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 	expect_usage_error("--timeout=5x", NULL,
 			   "ctxrun: invalid --timeout '5x'");
 }
@@ -730,16 +604,14 @@ Test(cli, verbose_lifecycle)
 	cr_assert(strstr(p.err.data, "started") <
 			  strstr(p.err.data, "exited"),
 		  "stderr <%s>", p.err.data);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 
 	h_run(&p, NULL, "--verbose", "--", h_th, "exit", "3");
 	expect_exit(&p, 3);
 	snprintf(want, sizeof(want), "ctxrun: %s: exited with status 3\n",
 		 h_th_name);
 	expect_err_has(&p, want);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* -v reports the escalation to SIGKILL and the death. */
@@ -759,8 +631,7 @@ Test(cli, verbose_escalation)
 		 h_th_name);
 	expect_err_has(&p, want);
 	expect_prefixed(&p);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* Escalation adds no line at default verbosity. */
@@ -772,8 +643,7 @@ Test(cli, default_verbosity_escalation_is_one_line)
 	      "60000");
 	expect_exit(&p, 124);
 	expect_err(&p, timeout_line("SIGTERM", "500ms"));
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* -v reports leftovers being stopped after the leader exits. */
@@ -789,8 +659,7 @@ Test(cli, verbose_leftover)
 	expect_err_has(&p, want);
 	expect_err_has(&p, ", SIGTERM (leader exited)\n");
 	expect_prefixed(&p);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* --help and --version print to stdout and exit 0. */
@@ -808,15 +677,13 @@ Test(cli, help_and_version)
 		cr_assert_not_null(strcasestr(p.out.data, "usage: ctxrun"),
 				   "%s: stdout <%s>", help[i], p.out.data);
 		cr_assert_not_null(strstr(p.out.data, "--timeout"));
-		h_no_survivors();
-		h_release(&p);
+		h_done(&p);
 
 		h_run(&p, NULL, version[i]);
 		expect_exit(&p, 0);
 		expect_err(&p, "");
 		expect_out(&p, "ctxrun 0.1.0\n");
-		h_no_survivors();
-		h_release(&p);
+		h_done(&p);
 	}
 }
 
@@ -837,8 +704,7 @@ Test(cli, argv_verbatim)
 		       "[~]\n[  ]\n[tab\there]\n[line\nbreak]\n[-t]\n[5]\n"
 		       "[--]\n[--help]\n[-v]\n");
 	expect_err(&p, "");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* ---- stdio ---- */
@@ -853,15 +719,13 @@ Test(cli, stdin_passed_through)
 	expect_exit(&p, 0);
 	expect_out(&p, "hello\nworld\n");
 	expect_err(&p, "");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 
 	/* Without input the harness gives /dev/null: cat ends at once. */
 	h_run(&p, NULL, "--", h_th, "cat");
 	expect_exit(&p, 0);
 	expect_out(&p, "");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* A large input passes through stdin intact. */
@@ -884,8 +748,7 @@ Test(cli, stdin_large)
 	expect_exit(&p, 0);
 	cr_assert_eq(p.out.len, n);
 	cr_assert(memcmp(p.out.data, data, n) == 0);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 	free(data);
 }
 
@@ -900,8 +763,7 @@ Test(cli, stdio_is_the_commands_own)
 	expect_exit(&p, 0);
 	expect_out(&p, "to stdout\n");
 	expect_err(&p, "to stderr\n");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 
 	/* Raw, not copied: the command's fds are the very pipes we gave. */
 	h_start(&p, NULL, "--", h_th, "stdio-ino");
@@ -918,8 +780,7 @@ Test(cli, stdio_is_the_commands_own)
 		     "stdout is not our pipe");
 	cr_assert_eq(ino[2], (unsigned long long)err.st_ino,
 		     "stderr is not our pipe");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* The command gets SIGPIPE's default action even if ctxrun ignores it. */
@@ -932,8 +793,7 @@ Test(cli, sigpipe_is_default_in_command)
 	h_run(&p, &o, "-t", "20", "--", h_th, "flood", "10000000");
 	expect_exit(&p, 128 + SIGPIPE);
 	expect_err(&p, "");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* ---- environment ---- */
@@ -948,8 +808,7 @@ Test(cli, env_job_name)
 	expect_exit(&p, 0);
 	snprintf(want, sizeof(want), "%s\n", h_th_name);
 	expect_out(&p, want);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* ctxrun's environment reaches the command. */
@@ -961,8 +820,7 @@ Test(cli, env_passed_through)
 	h_run(&p, NULL, "-t", "20", "--", h_th, "env", "CTXRUN_E2E_VAR");
 	expect_exit(&p, 0);
 	expect_out(&p, "a b=c;$d\n");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* Whether S is "<digits>.<3 digits>\n". */
@@ -1001,8 +859,7 @@ Test(cli, env_deadline_with_timeout)
 	cr_assert(v >= before + 10 - 0.002 && v <= after + 10 + 0.002,
 		  "CTXRUN_DEADLINE %.3f not in [%.3f, %.3f]", v, before + 10,
 		  after + 10);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* Without a deadline there is no CTXRUN_DEADLINE. */
@@ -1013,14 +870,12 @@ Test(cli, env_deadline_absent_without_timeout)
 	h_run(&p, NULL, "--", h_th, "env", "CTXRUN_DEADLINE");
 	expect_exit(&p, 0);
 	expect_out(&p, "(unset)\n");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 
 	h_run(&p, NULL, "-t", "0", "--", h_th, "env", "CTXRUN_DEADLINE");
 	expect_exit(&p, 0);
 	expect_out(&p, "(unset)\n");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* Set CTXRUN_DEADLINE to IN seconds from now. */
@@ -1044,8 +899,7 @@ Test(cli, inherited_deadline_is_honoured)
 	expect_err_has(&p, "inherited CTXRUN_DEADLINE");
 	cr_assert_eq(h_lines(p.err.data), 1, "stderr <%s>", p.err.data);
 	expect_secs(p.elapsed, 0.2, 3.0);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 
 	/* Without --timeout too. */
 	set_deadline(0.3);
@@ -1053,8 +907,7 @@ Test(cli, inherited_deadline_is_honoured)
 	expect_exit(&p, 124);
 	expect_err_has(&p, "inherited CTXRUN_DEADLINE");
 	expect_secs(p.elapsed, 0.1, 3.0);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* --timeout wins over a later inherited CTXRUN_DEADLINE. */
@@ -1066,8 +919,7 @@ Test(cli, own_timeout_wins_when_earlier)
 	h_run(&p, NULL, "-t", "0.3", "--", h_th, "sleep", "60000");
 	expect_exit(&p, 124);
 	expect_err(&p, timeout_line("SIGTERM", "300ms"));
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* An inherited deadline is passed on unchanged. */
@@ -1088,34 +940,28 @@ Test(cli, inherited_deadline_propagates)
 	got = strtod(p.out.data, NULL);
 	cr_assert(got > want - 0.0015 && got < want + 0.0015,
 		  "child got %.3f, ctxrun got %s", got, set);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* An invalid CTXRUN_DEADLINE is an error and nothing runs. */
 Test(cli, invalid_inherited_deadline_is_125)
 {
 	static const char *const bad[] = { "abc", "12x", "1.5.5", "inf" };
-	char dir[64], file[128];
 	struct h_proc p;
 	size_t i;
 
-	tmp_make(dir);
-	snprintf(file, sizeof(file), "%s/ran", dir);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cr_assert_eq(setenv("CTXRUN_DEADLINE", bad[i], 1), 0);
-		h_run(&p, NULL, "-t", "5", "--", h_th, "touch", file);
+		h_run(&p, NULL, "-t", "5", "--", h_th, "touch", fx_path("ran"));
 		cr_assert_eq(h_code(&p), 125,
 			     "CTXRUN_DEADLINE=%s: status %#x, stderr <%s>",
 			     bad[i], p.status, p.err.data);
-		cr_assert(!exists(file), "CTXRUN_DEADLINE=%s: it ran",
+		cr_assert(!fx_exists("ran"), "CTXRUN_DEADLINE=%s: it ran",
 			  bad[i]);
 		expect_err_has(&p, "ctxrun: ");
 		expect_err_has(&p, "CTXRUN_DEADLINE");
-		h_no_survivors();
-		h_release(&p);
+		h_done(&p);
 	}
-	tmp_remove(dir);
 }
 
 /* A nested ctxrun with a long timeout ends at the outer deadline. */
@@ -1127,8 +973,7 @@ Test(cli, nested_ctxrun_honours_outer_deadline)
 	      "sleep", "10000");
 	expect_exit(&p, 124);
 	expect_secs(p.elapsed, 0.29, 5.0);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* ---- process hygiene ---- */
@@ -1146,8 +991,7 @@ Test(cli, fds_above_2_not_inherited)
 	h_run(&p, NULL, "--", h_th, "fds");
 	expect_exit(&p, 0);
 	expect_out(&p, "0 1 2\n");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 	close(fd);
 	close(fd2);
 }
@@ -1164,15 +1008,13 @@ Test(cli, clean_signal_state_in_command)
 	h_run(&p, &o, "-t", "20", "--", h_th, "sigstate");
 	expect_exit(&p, 0);
 	expect_out(&p, "mask 0000000000000000\nignored\n");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 
 	/* Same with --foreground, which skips setpgid. */
 	h_run(&p, &o, "--foreground", "--", h_th, "sigstate");
 	expect_exit(&p, 0);
 	expect_out(&p, "mask 0000000000000000\nignored\n");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /*
@@ -1207,8 +1049,7 @@ Test(cli, command_in_own_process_group)
 	cr_assert_eq(pid, pgid, "command not a group leader: <%s>",
 		     p.out.data);
 	cr_assert_neq(pgid, (long)p.pid);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* With --foreground the command stays in ctxrun's group. */
@@ -1224,8 +1065,7 @@ Test(cli, foreground_keeps_ctxrun_group)
 	cr_assert_eq(pgid, (long)p.pid, "pgid %ld, ctxrun %ld", pgid,
 		     (long)p.pid);
 	cr_assert_neq(pid, pgid);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* With --foreground a timeout stops the command, not ctxrun. */
@@ -1239,8 +1079,7 @@ Test(cli, foreground_timeout)
 	expect_exit(&p, 124);
 	expect_err(&p, timeout_line("SIGTERM", "300ms"));
 	expect_secs(p.elapsed, 0.29, 3.0);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* With --foreground leftovers are still stopped. */
@@ -1289,8 +1128,7 @@ Test(cli, kill_after_is_grace_alias)
 	      "ignore-term", "60000");
 	expect_exit(&p, 124);
 	expect_secs(p.elapsed, 0.95, 4.0);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* --grace 0 sends SIGKILL at once, in place of the stop signal. */
@@ -1302,15 +1140,13 @@ Test(cli, grace_zero_kills_at_once)
 	      "60000");
 	expect_exit(&p, 124);
 	expect_secs(p.elapsed, 0.49, 2.0);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 
 	h_run(&p, NULL, "--preserve-status", "-t", "0.5", "-g", "0", "--",
 	      h_th, "ignore-term", "60000");
 	expect_exit(&p, 128 + SIGKILL);
 	expect_secs(p.elapsed, 0.49, 2.0);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* A command obeying TERM ends long before the grace. */
@@ -1322,8 +1158,7 @@ Test(cli, term_obeyed_well_before_grace)
 	      "60000");
 	expect_exit(&p, 124);
 	expect_secs(p.elapsed, 0.29, 3.0);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* A stopped command gets SIGCONT after the stop signal. */
@@ -1339,8 +1174,7 @@ Test(cli, stopped_command_is_continued)
 	h_finish(&p, 20000);
 	expect_exit(&p, 124);
 	expect_secs(p.elapsed, 0.49, 5.0);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* ---- leftovers in the group ---- */
@@ -1465,8 +1299,7 @@ Test(cli, quiet_interrupt)
 	h_finish(&p, 20000);
 	expect_signal(&p, SIGINT);
 	expect_err(&p, "");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* A second SIGINT while stopping sends SIGKILL at once. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "expect.h"
+#include "fixture.h"
 #include "harness.h"
 
 /*
@@ -22,7 +23,7 @@
  * to the test.
  */
 
-TestSuite(containment, .init = h_setup, .fini = h_teardown, .timeout = 30);
+TestSuite(containment, .init = fx_init, .fini = fx_fini, .timeout = 30);
 
 /* Shell text that starts a TERM-obeying escapee in a new session. */
 #define ESCAPE_SETSID "setsid sh -c 'echo ready $$; exec sleep 30' &"
@@ -94,8 +95,7 @@ Test(containment, setsid_escapee_is_stopped_when_the_leader_exits)
 	cr_assert_eq(h_code(&p), 0, "status %#x, stderr <%s>", p.status, p.err.data);
 	cr_assert(gone_within(esc, 2000), "the setsid escapee %d survived", (int)esc);
 	cr_assert_not_null(strstr(p.err.data, "leftover"), "stderr <%s>", p.err.data);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 Test(containment, double_fork_daemon_is_stopped)
@@ -108,8 +108,7 @@ Test(containment, double_fork_daemon_is_stopped)
 	h_finish(&p, 20000);
 	cr_assert_eq(h_code(&p), 3, "the leader's status must decide");
 	cr_assert(gone_within(esc, 2000), "the daemon %d survived", (int)esc);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 Test(containment, escapee_is_stopped_on_timeout_while_the_leader_runs)
@@ -124,8 +123,7 @@ Test(containment, escapee_is_stopped_on_timeout_while_the_leader_runs)
 	cr_assert(gone_within(esc, 2000));
 	cr_assert_lt(p.elapsed, 8.0, "waited for the grace: the escapee missed "
 				     "the stop signal");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 Test(containment, escapee_ignoring_term_is_killed_after_grace)
@@ -141,34 +139,23 @@ Test(containment, escapee_ignoring_term_is_killed_after_grace)
 	cr_assert_eq(h_code(&p), 0);
 	cr_assert(gone_within(esc, 2000));
 	cr_assert_geq(p.elapsed, 0.5, "killed before the grace was over");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 Test(containment, escapees_of_group_jobs_are_stopped_and_dependents_wait)
 {
-	char dir[] = "/tmp/ctxrun-contain-XXXXXX", cmd[512], file[600];
+	char cmd[512];
 	struct h_proc p;
-	FILE *f;
 
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(file, sizeof(file), "%s/p.ini", dir);
-	f = fopen(file, "w");
-	cr_assert_not_null(f);
 	/* b may only start once a's escapee is gone: it checks the pid file. */
 	snprintf(cmd, sizeof(cmd),
 		 "[job:a]\ncommand = setsid sh -c 'echo $$ > %s/esc; exec sleep 30' & "
 		 "while [ ! -s %s/esc ]; do sleep 0.01; done; exit 0\n"
 		 "[job:b]\nneeds = a\ncommand = ! kill -0 $(cat %s/esc) 2>/dev/null\n",
-		 dir, dir, dir);
-	fputs(cmd, f);
-	fclose(f);
-	h_run(&p, NULL, "-f", file);
+		 fx_dir, fx_dir, fx_dir);
+	fx_run_ini(&p, NULL, cmd);
 	cr_assert_eq(h_code(&p), 0, "status %#x; stderr <%s>", p.status, p.err.data);
-	h_no_survivors();
-	h_release(&p);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	h_done(&p);
 }
 
 Test(containment, nested_run_escapee_is_stopped_by_both)
@@ -186,21 +173,7 @@ Test(containment, nested_run_escapee_is_stopped_by_both)
 	h_finish(&p, 20000);
 	cr_assert_eq(h_code(&p), 0, "status %#x; stderr <%s>", p.status, p.err.data);
 	cr_assert(gone_within(esc, 2000));
-	h_no_survivors();
-	h_release(&p);
-}
-
-/* Can ctxrun give each job a cgroup here, whatever CTXRUN_CGROUP says? */
-static bool
-cgroups_usable(void)
-{
-	struct h_proc p;
-	bool ok;
-
-	h_run(&p, NULL, "--cgroup", "on", "--", "true");
-	ok = h_code(&p) == 0;
-	h_release(&p);
-	return ok;
+	h_done(&p);
 }
 
 /*
@@ -229,8 +202,7 @@ check_escapee_stopped(const char *const *argv, bool swept)
 		     "stderr <%s>", p.err.data);
 	/* Its stop signal worked: no need to wait for a 10 s grace. */
 	cr_assert_lt(p.elapsed, 8.0);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* New session and empty environment: neither group nor mark finds it. */
@@ -270,7 +242,7 @@ Test(containment, cgroup_holds_unmarked_escapees)
 {
 	char cmd[512];
 
-	if (!cgroups_usable()) {
+	if (!h_cgroups_usable()) {
 		cr_skip_test("no writable cgroup v2 hierarchy here");
 	}
 	snprintf(cmd, sizeof(cmd), "%s escape 30000", h_th);
@@ -293,7 +265,7 @@ Test(containment, cgroup_on_without_cgroups_is_125)
 {
 	struct h_proc p;
 
-	if (cgroups_usable()) {
+	if (h_cgroups_usable()) {
 		cr_skip_test("cgroups are usable here");
 	}
 	h_run(&p, NULL, "--cgroup", "on", "--", h_th, "touch", "/tmp/ctxrun-cg-ran");
@@ -314,7 +286,7 @@ Test(containment, verbose_names_the_containment)
 	expect_err_has(&p, "ctxrun: containment: process groups and marks "
 			   "(cgroups off)\n");
 	h_release(&p);
-	usable = cgroups_usable();
+	usable = h_cgroups_usable();
 	h_run(&p, NULL, "-v", "--cgroup", "auto", "--", "true");
 	expect_exit(&p, 0);
 	expect_err_has(&p, usable ? "ctxrun: containment: cgroup /"
@@ -368,8 +340,7 @@ Test(containment, killing_ctxrun_stops_the_whole_tree)
 	cr_assert(children_gone_within(5000), "something outlived the cleanup");
 	/* Its cgroups, which ctxrun could not remove, are gone too. */
 	cr_assert(!cg_dir[0] || access(cg_dir, F_OK) < 0, "%s is left", cg_dir);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /*
@@ -383,7 +354,7 @@ Test(containment, emptied_job_cgroups_are_reused_and_removed_at_the_end)
 	struct h_proc p;
 	const char *o, *a, *b, *c;
 
-	if (!cgroups_usable()) {
+	if (!h_cgroups_usable()) {
 		cr_skip_test("no writable cgroup v2 hierarchy here");
 	}
 	/* One at a time: three jobs, one cgroup. */

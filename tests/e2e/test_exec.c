@@ -7,42 +7,30 @@
  * what /bin/sh -c does with it.
  */
 #include "expect.h"
+#include "fixture.h"
 #include "harness.h"
 
 #include <criterion/criterion.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static char dir[64];
 static char script[128];
 
-/* The harness's setup, and a directory with the script "s.sh" in it. */
+/* The common fixture (fixture.h), with the script "s.sh" in D. */
 static void
 ex_setup(void)
 {
 	static const char text[] = "printf 'out %s|%s|%s\\n' \"$0\" \"$1\" "
 				   "\"$2\"\nexit 7\n";
 
-	h_setup();
-	strcpy(dir, "/tmp/ctxrun-exec-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
-	snprintf(script, sizeof(script), "%s/s.sh", dir);
+	fx_init();
+	snprintf(script, sizeof(script), "%s", fx_path("s.sh"));
 	h_write_file(script, text, sizeof(text) - 1, 0755);
 }
 
-/* The harness's teardown, and the directory removed. */
-static void
-ex_teardown(void)
-{
-	h_teardown();
-	unlink(script);
-	rmdir(dir);
-}
-
-TestSuite(exec, .init = ex_setup, .fini = ex_teardown, .timeout = 60);
+TestSuite(exec, .init = ex_setup, .fini = fx_fini, .timeout = 60);
 
 /* Assert P ran the script, which printed ARGS ("$1|$2") and exited 7. */
 static void
@@ -53,8 +41,7 @@ expect_script(struct h_proc *p, const char *args)
 	snprintf(want, sizeof(want), "out %s|%s\n", script, args);
 	expect_exit(p, 7);
 	expect_out(p, want);
-	h_no_survivors();
-	h_release(p);
+	h_done(p);
 }
 
 /* One command: the script runs with its arguments, its status comes back. */
@@ -67,7 +54,7 @@ Test(exec, script_without_shebang_runs_with_sh)
 	expect_err(&p, "");
 	expect_script(&p, "a|b c");
 	/* Found through PATH, $0 is where it was found, as execvp has it. */
-	snprintf(path, sizeof(path), "%s:%s", dir, getenv("PATH"));
+	snprintf(path, sizeof(path), "%s:%s", fx_dir, getenv("PATH"));
 	setenv("PATH", path, 1);
 	h_run(&p, NULL, "--", "s.sh", "a");
 	expect_err(&p, "");
@@ -112,8 +99,7 @@ Test(exec, builtins_do_what_sh_does)
 		cr_assert_str_eq(p.out.data, sh.out.data,
 				 "'%s': stdout <%s>, /bin/sh -c gives <%s>",
 				 cmds[i], p.out.data, sh.out.data);
-		h_no_survivors();
 		h_release(&sh);
-		h_release(&p);
+		h_done(&p);
 	}
 }

@@ -17,11 +17,11 @@
  * with cgroups and with CTXRUN_CGROUP=off, which covers that dimension.
  */
 #include "expect.h"
+#include "fixture.h"
 #include "harness.h"
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
-#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,10 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static void in_setup(void);
-static void in_teardown(void);
-
-TestSuite(inherited, .init = in_setup, .fini = in_teardown, .timeout = 90);
+TestSuite(inherited, .init = fx_init, .fini = fx_fini, .timeout = 90);
 
 /* How long one run may take before the test gives up on it (ms). */
 #define IN_RUN_MS 10000
@@ -53,28 +50,6 @@ static const char *const in_mode_names[] = { "--", "-c", "-f" };
 #define IN_NSIGS (sizeof(in_sigs) / sizeof(in_sigs[0]))
 #define IN_NMODES (sizeof(in_mode_names) / sizeof(in_mode_names[0]))
 
-/* The pipeline file of the case being run, or "". */
-static char ini_path[64];
-
-/* Prepare the test process and export TH to the jobs. */
-static void
-in_setup(void)
-{
-	h_setup();
-	cr_assert_eq(setenv("TH", h_th, 1), 0);
-}
-
-/* Kill what a failed test left running and remove its pipeline file. */
-static void
-in_teardown(void)
-{
-	h_teardown();
-	if (ini_path[0] != '\0') {
-		unlink(ini_path);
-		ini_path[0] = '\0';
-	}
-}
-
 /* "SIGCHLD blocked, -c": the case, for messages. */
 static const char *
 in_name(const struct in_case *c)
@@ -88,23 +63,17 @@ in_name(const struct in_case *c)
 
 /*
  * Write a pipeline file in which the job "x" runs th SUB once the job
- * "first" has succeeded; its path, in ini_path.
+ * "first" has succeeded; its path.
  */
 static const char *
 in_write_ini(const char *sub)
 {
-	FILE *f;
-	int fd;
+	char text[256];
 
-	strcpy(ini_path, "/tmp/ctxrun-inherited-XXXXXX");
-	fd = mkstemp(ini_path);
-	cr_assert_neq(fd, -1, "mkstemp: %s", strerror(errno));
-	f = fdopen(fd, "w");
-	cr_assert_not_null(f);
-	fprintf(f, "[job:first]\ncommand = \"$TH\" exit 0\n\n"
-		   "[job:x]\nneeds = first\ncommand = \"$TH\" %s\n", sub);
-	cr_assert_eq(fclose(f), 0);
-	return ini_path;
+	snprintf(text, sizeof(text),
+		 "[job:first]\ncommand = \"$TH\" exit 0\n\n"
+		 "[job:x]\nneeds = first\ncommand = \"$TH\" %s\n", sub);
+	return fx_write("p.ini", text);
 }
 
 /*
@@ -185,8 +154,7 @@ in_completes(const struct in_case *c)
 	ign = c->mode == IN_COMMAND ? "ignored\n" : "| ignored\n";
 	cr_assert(strstr(p.out.data, mask) && strstr(p.out.data, ign),
 		  "%s: the job's signal state: <%s>", in_name(c), p.out.data);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* (b) A short deadline stops the job: 124, at once. */
@@ -200,8 +168,7 @@ in_times_out(const struct in_case *c)
 	cr_assert_eq(h_code(&p), 124, "%s: status %#x; stderr <%s>",
 		     in_name(c), p.status, p.err.data);
 	cr_assert_lt(p.elapsed, 5.0, "%s: took %.2f s", in_name(c), p.elapsed);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* (c) SIG to ctxrun while the job runs: the tree goes, ctxrun dies of SIG. */
@@ -228,8 +195,7 @@ in_interrupted_by(const struct in_case *c, int sig)
 		  "%s, %s: the job's tree outlived ctxrun", in_name(c),
 		  sigabbrev_np(sig));
 	h_finish(&p, IN_RUN_MS);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* Run the three checks of case C. */

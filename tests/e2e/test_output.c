@@ -11,6 +11,7 @@
  * test reads only when it chooses to.
  */
 #include "expect.h"
+#include "fixture.h"
 #include "harness.h"
 
 #include <sys/resource.h>
@@ -30,21 +31,12 @@
 #include <string.h>
 #include <unistd.h>
 
-static void out_setup(void);
 static void out_teardown(void);
 
-TestSuite(output, .init = out_setup, .fini = out_teardown, .timeout = 60);
+TestSuite(output, .init = fx_init, .fini = out_teardown, .timeout = 60);
 
 /* A ctxrun started by the test itself (not through the harness), or 0. */
 static pid_t own_pid;
-
-/* Prepare the test process and export TH to the jobs. */
-static void
-out_setup(void)
-{
-	h_setup();
-	cr_assert_eq(setenv("TH", h_th, 1), 0);
-}
 
 /* Kill the test's own ctxrun (by pid) if a failed test left it, then the rest. */
 static void
@@ -55,7 +47,7 @@ out_teardown(void)
 		waitpid(own_pid, NULL, 0);
 		own_pid = 0;
 	}
-	h_teardown();
+	fx_fini();
 }
 
 /* Whether the line being written at D (OUT is the start) is "ctxrun: ...". */
@@ -166,8 +158,7 @@ expect_golden(const char *gcase, const char *file, const char *text)
 		expect_exit(&p, 2);                                          \
 		expect_golden(gcase, "stdout", p.out.data);                  \
 		expect_golden(gcase, "stderr", p.err.data);                  \
-		h_no_survivors();                                            \
-		h_release(&p);                                               \
+		h_done(&p);                                                  \
 	} while (0)
 
 Test(output, golden_prefixed)
@@ -237,8 +228,7 @@ Test(output, one_command_prefixed_and_grouped)
 	expect_exit(&p, 0);
 	expect_out(&p, "x\n");
 	expect_err(&p, "y\n");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* Parse the three inode numbers th stdio-ino printed at S. */
@@ -274,8 +264,7 @@ Test(output, raw_jobs_get_ctxruns_fds)
 	h_finish(&p, 20000);
 	parse_inos(strstr(p.out.data, "| ") + 2, ino);
 	cr_assert_neq(ino[1], (unsigned long long)out.st_ino);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* Count escape characters in S. */
@@ -436,8 +425,7 @@ Test(output, two_floods_of_lines_stay_whole)
 	h_finish(&p, 50000);
 	expect_exit(&p, 0);
 	check_lines(p.out.data, 100000, true);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* All that `th mixed SEED N` prints, in *LEN bytes. */
@@ -560,8 +548,7 @@ Test(output, line_of_the_longest_length_is_one_line)
 		snprintf(cmd, sizeof(cmd),
 			 "head -c %zu /dev/zero | tr '\\0' a; sleep 0.2; printf '\\nnext\\n'",
 			 n);
-		h_start(&p, NULL, "-q", "-n", "m", "-c", cmd);
-		h_finish(&p, 20000);
+		h_run(&p, NULL, "-q", "-n", "m", "-c", cmd);
 		expect_exit(&p, 0);
 		want = malloc(n + 32);
 		cr_assert_not_null(want);
@@ -783,8 +770,7 @@ Test(output, grouped_block_spills_and_stays_whole)
 			cr_assert(p.out.data[i] == 'y' && p.out.data[i + 1] == '\n',
 				  "byte %zu of the block is torn", i);
 		}
-		h_no_survivors();
-		h_release(&p);
+		h_done(&p);
 	}
 }
 
@@ -836,8 +822,7 @@ Test(output, grouped_without_tmpdir_keeps_lines_whole)
 				       "file or directory; blocks over 1 MiB "
 				       "are written in pieces\n"),
 		     1, "stderr: <%s>", p.err.data);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /*
@@ -859,8 +844,7 @@ Test(output, grouped_without_tmpdir_is_byte_exact)
 	raw[raw_len++] = '\n';
 	expect_bytes(p.out.data, p.out.len, raw, raw_len);
 	free(raw);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /*
@@ -889,8 +873,7 @@ grouped_spill_fails(const char *sh, const char *why)
 	cr_assert_eq(count(p.err.data, want), 1, "stderr: <%s>, want <%s>",
 		     p.err.data, want);
 	free(raw);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /*
@@ -909,12 +892,12 @@ Test(output, grouped_spill_past_the_file_size_limit_is_byte_exact)
 /* The same on a really full disk: a tmpfs of 256 KiB, when root may mount. */
 Test(output, grouped_spill_on_a_full_disk_is_byte_exact)
 {
-	char dir[] = "/tmp/ctxrun-full-XXXXXX";
+	const char *dir = fx_path("full");
 	const char *mnt = "mount -t tmpfs -o size=256k ctxrun-full \"$TMPDIR\"";
 	char sh[256];
 	struct h_proc p;
 
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	cr_assert_eq(mkdir(dir, 0700), 0, "mkdir %s: %s", dir, strerror(errno));
 	cr_assert_eq(setenv("TMPDIR", dir, 1), 0);
 	/* The mount lives in a mount namespace of ctxrun's own. */
 	h_start_argv(&p, NULL, (const char *const[]){
@@ -922,7 +905,6 @@ Test(output, grouped_spill_on_a_full_disk_is_byte_exact)
 		NULL });
 	h_finish(&p, 10000);
 	if (h_code(&p) != 0) {
-		rmdir(dir);
 		cr_skip_test("cannot mount a tmpfs in a new mount namespace "
 			     "(needs root and unshare(1)): %s", p.err.data);
 	}
@@ -939,12 +921,11 @@ Test(output, grouped_spill_on_a_full_disk_is_byte_exact)
  */
 Test(output, full_stdout_does_not_stop_the_job)
 {
-	char dir[] = "/tmp/ctxrun-full-XXXXXX", go[64], cmd[256];
+	const char *go = fx_path("go");
+	char cmd[256];
 	struct h_opts o = { .stdout_file = "/dev/full" };
 	struct h_proc p;
 
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
-	snprintf(go, sizeof(go), "%s/go", dir);
 	snprintf(cmd, sizeof(cmd), "echo first; exec \"$TH\" await %s 20000 3",
 		 go);
 	h_start(&p, &o, "-v", "-o", "prefixed", "--", "sh", "-c", cmd);
@@ -952,17 +933,14 @@ Test(output, full_stdout_does_not_stop_the_job)
 					  "No space left on device\n", 10000),
 			   "stderr: <%s>", p.err.data);
 	/* The job heard of nothing: let it go on to its end. */
-	cr_assert_eq(close(open(go, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)), 0);
+	fx_write("go", "");
 	h_finish(&p, 20000);
 	expect_exit(&p, 3);
 	expect_err_has(&p, "ctxrun: sh: exited with status 3\n");
 	expect_err_lacks(&p, "SIGTERM");
 	cr_assert_eq(count(p.err.data, "cannot write"), 1, "stderr: <%s>",
 		     p.err.data);
-	unlink(go);
-	rmdir(dir);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /*
@@ -1000,8 +978,7 @@ Test(output, full_stdout_fails_the_run_without_cancelling_it)
 	expect_exit(&p, 125);
 	expect_err(&p, "err\nctxrun: cannot write to stdout: No space left "
 		       "on device\n");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /*
@@ -1028,8 +1005,7 @@ Test(output, full_stderr_does_not_cancel_the_run)
 	      "-c", "echo b-out");
 	expect_exit(&p, 125);
 	expect_out(&p, "b-out\n");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* Whether S holds a raw ESC, SOH or 0xFF, the bytes of the names below. */
@@ -1046,10 +1022,8 @@ raw_bytes(const char *s)
  */
 Test(output, names_are_escaped_on_the_terminal)
 {
-	char dir[] = "/tmp/ctxrun-names-XXXXXX", ini[64];
-	const char *want;
+	const char *ini, *want;
 	struct h_proc p;
-	FILE *f;
 
 	h_run(&p, NULL, "-j", "1", "-n", "a\033[2Jb,c\377d",
 	      "-c", "echo hi; exit 2", "-c", "echo never");
@@ -1064,13 +1038,9 @@ Test(output, names_are_escaped_on_the_terminal)
 		  "stdout <%s> stderr <%s>", p.out.data, p.err.data);
 	h_release(&p);
 
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
-	snprintf(ini, sizeof(ini), "%s/names.ini", dir);
-	f = fopen(ini, "w");
-	cr_assert_not_null(f);
-	fputs("[job:x\001y]\ncommand = echo one\n"
-	      "[job:\303(z]\ncommand = echo two >&2\nneeds = x\001y\n", f);
-	cr_assert_eq(fclose(f), 0);
+	ini = fx_write("names.ini", "[job:x\001y]\ncommand = echo one\n"
+				    "[job:\303(z]\ncommand = echo two >&2\n"
+				    "needs = x\001y\n");
 	cr_assert_eq(setenv("GITHUB_ACTIONS", "true", 1), 0);
 	h_run(&p, NULL, "-o", "grouped", "-f", ini);
 	expect_exit(&p, 0);
@@ -1088,8 +1058,5 @@ Test(output, names_are_escaped_on_the_terminal)
 	want = "?(z | two\nx?y\tsucceeded\t0\t";
 	cr_assert(!strncmp(p.err.data, want, strlen(want)), "stderr <%s>",
 		  p.err.data);
-	unlink(ini);
-	rmdir(dir);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }

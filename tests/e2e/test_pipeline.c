@@ -18,6 +18,7 @@
  * program would wait for.
  */
 #include "expect.h"
+#include "fixture.h"
 #include "harness.h"
 
 #include <sys/resource.h>
@@ -26,21 +27,17 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static void pl_setup(void);
-static void pl_teardown(void);
 
-TestSuite(pipeline, .init = pl_setup, .fini = pl_teardown, .timeout = 30);
-TestSuite(examples, .init = pl_setup, .fini = pl_teardown, .timeout = 30);
+TestSuite(pipeline, .init = pl_setup, .fini = fx_fini, .timeout = 30);
+TestSuite(examples, .init = pl_setup, .fini = fx_fini, .timeout = 30);
 
 /* Waits until each argument exists, 20 s at most (then exits 98). */
 #define WAITFOR_SCRIPT                                                       \
@@ -57,131 +54,19 @@ TestSuite(examples, .init = pl_setup, .fini = pl_teardown, .timeout = 30);
 /* A 60-byte tail that makes the lines of the tearing test long. */
 #define LINE_TAIL "-0123456789abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLM"
 
-
-
-
-
-
-
-
-
-
 /* One row of the summary table, split into its cells. */
 struct row {
 	char cell[5][512]; /* JOB OUTCOME STATUS TIME CAUSE */
 	int n;
 };
 
-/* The temporary directory of the running test. */
-static char tmp_dir[64];
-
-/* Prepare the test process (harness step 1) and export TH to the jobs. */
+/* The common fixture (fixture.h), with the waitfor script in D. */
 static void
 pl_setup(void)
 {
-	h_setup();
-	cr_assert_eq(setenv("TH", h_th, 1), 0);
-}
-
-/* Remove one entry met by nftw (directories after their contents). */
-static int
-tmp_remove_cb(const char *path, const struct stat *st, int flag,
-	      struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-/*
- * Make the test's temporary directory, write the waitfor script in it, and
- * export it as D to ctxrun (and so to its jobs).
- */
-static void
-tmp_make(void)
-{
-	char path[128];
-	int fd;
-
-	strcpy(tmp_dir, "/tmp/ctxrun-e2e-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmp_dir), "mkdtemp: %s", strerror(errno));
-	snprintf(path, sizeof(path), "%s/waitfor", tmp_dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-	cr_assert_neq(fd, -1, "open %s: %s", path, strerror(errno));
-	cr_assert_eq(write(fd, WAITFOR_SCRIPT, strlen(WAITFOR_SCRIPT)),
-		     (ssize_t)strlen(WAITFOR_SCRIPT));
-	close(fd);
-	cr_assert_eq(setenv("D", tmp_dir, 1), 0);
-}
-
-/* Remove the test's temporary directory and everything in it, if any. */
-static void
-tmp_remove(void)
-{
-	if (tmp_dir[0] != '\0') {
-		nftw(tmp_dir, tmp_remove_cb, 16, FTW_DEPTH | FTW_PHYS);
-		tmp_dir[0] = '\0';
-	}
-}
-
-/* Kill what a failed test left running, and remove its directory. */
-static void
-pl_teardown(void)
-{
-	h_teardown();
-	tmp_remove();
-}
-
-/* The path of NAME in the temporary directory (a static buffer per call). */
-static const char *
-tmp_path(const char *name)
-{
-	static char bufs[8][PATH_MAX];
-	static int next;
-	char *buf = bufs[next++ % 8];
-
-	snprintf(buf, PATH_MAX, "%s/%s", tmp_dir, name);
-	return buf;
-}
-
-/* Write TEXT to NAME in the temporary directory; returns its path. */
-static const char *
-tmp_write(const char *name, const char *text)
-{
-	const char *path = tmp_path(name);
-	size_t len = strlen(text);
-	int fd;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	cr_assert_neq(fd, -1, "open %s: %s", path, strerror(errno));
-	cr_assert_eq(write(fd, text, len), (ssize_t)len);
-	close(fd);
-	return path;
-}
-
-/* Whether NAME exists in the temporary directory. */
-static bool
-tmp_exists(const char *name)
-{
-	return access(tmp_path(name), F_OK) == 0;
-}
-
-/* Read NAME in the temporary directory into BUF (SIZE bytes), or "". */
-static const char *
-tmp_read(const char *name, char *buf, size_t size)
-{
-	ssize_t n = -1;
-	int fd;
-
-	fd = open(tmp_path(name), O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, buf, size - 1);
-		close(fd);
-	}
-	buf[n > 0 ? n : 0] = '\0';
-	return buf;
+	fx_init();
+	h_write_file(fx_path("waitfor"), WAITFOR_SCRIPT,
+		     strlen(WAITFOR_SCRIPT), 0755);
 }
 
 /* Assert NAME in the temporary directory holds exactly WANT. */
@@ -190,7 +75,7 @@ expect_file(const char *name, const char *want)
 {
 	char buf[4096];
 
-	tmp_read(name, buf, sizeof(buf));
+	fx_read(name, buf, sizeof(buf));
 	cr_assert_str_eq(buf, want, "file %s holds <%s>, want <%s>", name,
 			 buf, want);
 }
@@ -297,32 +182,6 @@ expect_all_lines_start(const char *s, const char *prefix)
 	}
 }
 
-/* Start ctxrun with -f PATH and the extra arguments ARGV (NULL-ended). */
-static void
-start_file(struct h_proc *p, const struct h_opts *o, const char *path,
-	   const char *const *extra)
-{
-	const char *argv[32];
-	int n = 0;
-
-	argv[n++] = h_ctxrun;
-	for (; extra != NULL && *extra != NULL; extra++) {
-		argv[n++] = *extra;
-	}
-	argv[n++] = "-f";
-	argv[n++] = path;
-	argv[n] = NULL;
-	h_start_argv(p, o, argv);
-}
-
-/* Run ctxrun -f PATH (after the options EXTRA) to its end, within 20 s. */
-static void
-run_file(struct h_proc *p, const char *path, const char *const *extra)
-{
-	start_file(p, NULL, path, extra);
-	h_finish(p, 20000);
-}
-
 /* Parse the value after "NAME | " on P's stdout as a deadline in seconds. */
 static double
 deadline_of(const struct h_proc *p, const char *prefix)
@@ -360,8 +219,7 @@ Test(pipeline, prefixed_output_padded_and_separated)
 	expect_err_lacks(&p, "| hi");
 	expect_err_lacks(&p, "| x\n");
 	expect_err_lacks(&p, "started");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* A last line without newline is delivered whole, and nothing joins it. */
@@ -375,8 +233,7 @@ Test(pipeline, last_line_without_newline)
 	expect_exit(&p, 0);
 	expect_out(&p, "part | partial\nnext | next\n");
 	expect_err_has(&p, "part | oops\nnext | more\n");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* A 200 KB line comes out as prefixed 64 KiB pieces. */
@@ -405,8 +262,7 @@ Test(pipeline, long_line_split_in_64k_pieces)
 		s = eol + 1;
 	}
 	cr_assert_str_eq(s, "big | end\n");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* Two jobs printing 20,000 lines each at once: no line torn or lost. */
@@ -440,8 +296,7 @@ Test(pipeline, no_torn_lines_under_concurrent_floods)
 	}
 	cr_assert_eq(next[0], 20001, "a printed %ld lines", next[0] - 1);
 	cr_assert_eq(next[1], 20001, "b printed %ld lines", next[1] - 1);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* ---- errgroup ---- */
@@ -461,8 +316,7 @@ Test(pipeline, first_failure_wins_and_cancels)
 	expect_row(&p, "sleep", "cancelled", "SIGTERM",
 		   "job \"exit\" failed: exit status 3");
 	expect_out(&p, "");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* -k lets the others finish and still exits with the first failure. */
@@ -470,159 +324,127 @@ Test(pipeline, keep_going_first_failure_status)
 {
 	struct h_proc p;
 
-	tmp_make();
 	h_run(&p, NULL, "-k", "-n", "first,second,ok",
 	      "-c", "touch \"$D/first\"; exit 4",
 	      "-c", "\"$D/waitfor\" \"$D/first\"; sleep 0.3; exit 5",
 	      "-c", "\"$D/waitfor\" \"$D/first\"; sleep 0.3; "
 		    "touch \"$D/ok\"");
 	expect_exit(&p, 4);
-	cr_assert(tmp_exists("ok"), "-k: the last job did not finish");
+	cr_assert(fx_exists("ok"), "-k: the last job did not finish");
 	expect_err_lacks(&p, "cancelled");
 	expect_row(&p, "first", "failed", "exit 4", "");
 	expect_row(&p, "second", "failed", "exit 5", "");
 	expect_row(&p, "ok", "succeeded", "exit 0", "");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* fail_fast = false in the file works like -k. */
 Test(pipeline, fail_fast_false_in_file)
 {
 	struct h_proc p;
-	const char *f;
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[pipeline]\n"
-		      "fail_fast = false\n"
-		      "[job:bad]\n"
-		      "command = touch \"$D/bad\"; exit 6\n"
-		      "[job:ok]\n"
-		      "command = \"$D/waitfor\" \"$D/bad\"; sleep 0.3\n"
-		      "  touch \"$D/ok\"\n");
-	run_file(&p, f, NULL);
+	fx_run_ini(&p, NULL,
+		   "[pipeline]\n"
+		   "fail_fast = false\n"
+		   "[job:bad]\n"
+		   "command = touch \"$D/bad\"; exit 6\n"
+		   "[job:ok]\n"
+		   "command = \"$D/waitfor\" \"$D/bad\"; sleep 0.3\n"
+		   "  touch \"$D/ok\"\n");
 	expect_exit(&p, 6);
-	cr_assert(tmp_exists("ok"));
+	cr_assert(fx_exists("ok"));
 	expect_row(&p, "ok", "succeeded", "exit 0", "");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* A failing allow_failure job cancels nothing and the run gives 0. */
 Test(pipeline, allow_failure_cancels_nothing)
 {
 	struct h_proc p;
-	const char *f;
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[job:lint]\n"
-		      "command = touch \"$D/lint\"; exit 2\n"
-		      "allow_failure = true\n"
-		      "[job:slowlint]\n"
-		      "command = sleep 30\n"
-		      "timeout = 300ms\n"
-		      "allow_failure = yes\n"
-		      "[job:unit]\n"
-		      "command = \"$D/waitfor\" \"$D/lint\"; sleep 0.3\n"
-		      "  touch \"$D/unit\"\n");
-	run_file(&p, f, NULL);
+	fx_run_ini(&p, NULL,
+		   "[job:lint]\n"
+		   "command = touch \"$D/lint\"; exit 2\n"
+		   "allow_failure = true\n"
+		   "[job:slowlint]\n"
+		   "command = sleep 30\n"
+		   "timeout = 300ms\n"
+		   "allow_failure = yes\n"
+		   "[job:unit]\n"
+		   "command = \"$D/waitfor\" \"$D/lint\"; sleep 0.3\n"
+		   "  touch \"$D/unit\"\n");
 	expect_exit(&p, 0);
-	cr_assert(tmp_exists("unit"), "unit was stopped");
+	cr_assert(fx_exists("unit"), "unit was stopped");
 	expect_err_lacks(&p, "cancelled");
 	expect_row(&p, "lint", "failed (allowed)", "exit 2", NULL);
 	expect_row(&p, "slowlint", "timed out (allowed)", "SIGTERM", NULL);
 	expect_row(&p, "unit", "succeeded", "exit 0", "");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
+
+/* Jobs of a pipeline file: a fails, b needs a, c needs b. */
+#define FAILING_CHAIN                                                        \
+	"[job:a]\n"                                                          \
+	"command = exit 2\n"                                                 \
+	"[job:b]\n"                                                          \
+	"needs = a\n"                                                        \
+	"command = touch \"$D/b\"\n"                                         \
+	"[job:c]\n"                                                          \
+	"needs = b\n"                                                        \
+	"command = touch \"$D/c\"\n"
 
 /* Dependents of a failed job are skipped, transitively; nothing runs. */
 Test(pipeline, dependents_of_failure_skipped_transitively)
 {
 	struct h_proc p;
-	const char *f;
 	const char *const opts[] = { "-k", NULL };
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[job:a]\n"
-		      "command = exit 2\n"
-		      "[job:b]\n"
-		      "needs = a\n"
-		      "command = touch \"$D/b\"\n"
-		      "[job:c]\n"
-		      "needs = b\n"
-		      "command = touch \"$D/c\"\n"
-		      "[job:other]\n"
-		      "command = touch \"$D/other\"\n");
-	run_file(&p, f, opts);
+	fx_run_ini(&p, opts,
+		   FAILING_CHAIN
+		   "[job:other]\n"
+		   "command = touch \"$D/other\"\n");
 	expect_exit(&p, 2);
-	cr_assert(!tmp_exists("b") && !tmp_exists("c"), "a dependent ran");
-	cr_assert(tmp_exists("other"));
+	cr_assert(!fx_exists("b") && !fx_exists("c"), "a dependent ran");
+	cr_assert(fx_exists("other"));
 	expect_err_has(&p, "ctxrun: b: skipped (need \"a\" failed)\n");
 	expect_err_has(&p, "ctxrun: c: skipped (need \"b\" was skipped)\n");
 	expect_row(&p, "a", "failed", "exit 2", "");
 	expect_row(&p, "b", "skipped", "-", "need \"a\" failed");
 	expect_row(&p, "c", "skipped", "-", "need \"b\" was skipped");
 	expect_row(&p, "other", "succeeded", "exit 0", "");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* Without -k too, the dependents of a failure never run. */
 Test(pipeline, dependents_of_failure_skipped_fail_fast)
 {
 	struct h_proc p;
-	const char *f;
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[job:a]\n"
-		      "command = exit 2\n"
-		      "[job:b]\n"
-		      "needs = a\n"
-		      "command = touch \"$D/b\"\n"
-		      "[job:c]\n"
-		      "needs = b\n"
-		      "command = touch \"$D/c\"\n");
-	run_file(&p, f, NULL);
+	fx_run_ini(&p, NULL, FAILING_CHAIN);
 	expect_exit(&p, 2);
-	cr_assert(!tmp_exists("b") && !tmp_exists("c"), "a dependent ran");
+	cr_assert(!fx_exists("b") && !fx_exists("c"), "a dependent ran");
 	expect_row(&p, "b", "skipped", "-", NULL);
 	expect_row(&p, "c", "skipped", "-", NULL);
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* Dependents of an allowed failure run. */
 Test(pipeline, dependents_of_allowed_failure_run)
 {
 	struct h_proc p;
-	const char *f;
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[job:lint]\n"
-		      "command = exit 1\n"
-		      "allow_failure = true\n"
-		      "[job:package]\n"
-		      "needs = lint\n"
-		      "command = touch \"$D/package\"\n");
-	run_file(&p, f, NULL);
+	fx_run_ini(&p, NULL,
+		   "[job:lint]\n"
+		   "command = exit 1\n"
+		   "allow_failure = true\n"
+		   "[job:package]\n"
+		   "needs = lint\n"
+		   "command = touch \"$D/package\"\n");
 	expect_exit(&p, 0);
-	cr_assert(tmp_exists("package"), "package did not run");
+	cr_assert(fx_exists("package"), "package did not run");
 	expect_row(&p, "lint", "failed (allowed)", "exit 1", NULL);
 	expect_row(&p, "package", "succeeded", "exit 0", "");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* ---- scheduling ---- */
@@ -631,36 +453,31 @@ Test(pipeline, dependents_of_allowed_failure_run)
 Test(pipeline, needs_ordering)
 {
 	struct h_proc p;
-	const char *f;
 
-	tmp_make();
 	/*
 	 * Each job checks that its dependents have not started when it ends,
 	 * and each dependent that its needs had ended when it started.
 	 */
-	f = tmp_write("p.ini",
-		      "[job:c]\n"
-		      "needs = a, b\n"
-		      "command = touch \"$D/c-started\"\n"
-		      "  [ -e \"$D/a-done\" ] && [ -e \"$D/b-done\" ]\n"
-		      "[job:a]\n"
-		      "command = sleep 0.2\n"
-		      "  [ ! -e \"$D/c-started\" ] && touch \"$D/a-done\"\n"
-		      "[job:b]\n"
-		      "needs = a\n"
-		      "command = touch \"$D/b-started\"\n"
-		      "  [ -e \"$D/a-done\" ] || exit 7\n"
-		      "  sleep 0.2\n"
-		      "  [ ! -e \"$D/c-started\" ] && touch \"$D/b-done\"\n");
-	run_file(&p, f, NULL);
+	fx_run_ini(&p, NULL,
+		   "[job:c]\n"
+		   "needs = a, b\n"
+		   "command = touch \"$D/c-started\"\n"
+		   "  [ -e \"$D/a-done\" ] && [ -e \"$D/b-done\" ]\n"
+		   "[job:a]\n"
+		   "command = sleep 0.2\n"
+		   "  [ ! -e \"$D/c-started\" ] && touch \"$D/a-done\"\n"
+		   "[job:b]\n"
+		   "needs = a\n"
+		   "command = touch \"$D/b-started\"\n"
+		   "  [ -e \"$D/a-done\" ] || exit 7\n"
+		   "  sleep 0.2\n"
+		   "  [ ! -e \"$D/c-started\" ] && touch \"$D/b-done\"\n");
 	expect_exit(&p, 0);
-	cr_assert(tmp_exists("c-started"));
+	cr_assert(fx_exists("c-started"));
 	expect_row(&p, "a", "succeeded", NULL, NULL);
 	expect_row(&p, "b", "succeeded", NULL, NULL);
 	expect_row(&p, "c", "succeeded", NULL, NULL);
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* -j 1 runs one job at a time, in file order. */
@@ -668,49 +485,41 @@ Test(pipeline, jobs_1_runs_in_file_order)
 {
 	static const char *const opts[] = { "-j", "1", NULL };
 	struct h_proc p;
-	const char *f;
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[job:zeta]\n"
-		      "command = echo start-zeta >> \"$D/log\"; sleep 0.1\n"
-		      "  echo end-zeta >> \"$D/log\"\n"
-		      "[job:alpha]\n"
-		      "command = echo start-alpha >> \"$D/log\"; sleep 0.1\n"
-		      "  echo end-alpha >> \"$D/log\"\n"
-		      "[job:mid]\n"
-		      "command = echo start-mid >> \"$D/log\"; sleep 0.1\n"
-		      "  echo end-mid >> \"$D/log\"\n");
-	run_file(&p, f, opts);
+	fx_run_ini(&p, opts,
+		   "[job:zeta]\n"
+		   "command = echo start-zeta >> \"$D/log\"; sleep 0.1\n"
+		   "  echo end-zeta >> \"$D/log\"\n"
+		   "[job:alpha]\n"
+		   "command = echo start-alpha >> \"$D/log\"; sleep 0.1\n"
+		   "  echo end-alpha >> \"$D/log\"\n"
+		   "[job:mid]\n"
+		   "command = echo start-mid >> \"$D/log\"; sleep 0.1\n"
+		   "  echo end-mid >> \"$D/log\"\n");
 	expect_exit(&p, 0);
 	expect_file("log", "start-zeta\nend-zeta\nstart-alpha\nend-alpha\n"
 			   "start-mid\nend-mid\n");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* jobs = 1 in the file limits as -j 1 does; -c jobs keep their order. */
 Test(pipeline, jobs_limit_in_file_and_with_c)
 {
 	struct h_proc p;
-	const char *f;
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[pipeline]\n"
-		      "jobs = 1\n"
-		      "[job:one]\n"
-		      "command = echo start-one >> \"$D/log\"; sleep 0.1\n"
-		      "  echo end-one >> \"$D/log\"\n"
-		      "[job:two]\n"
-		      "command = echo start-two >> \"$D/log\"; sleep 0.1\n"
-		      "  echo end-two >> \"$D/log\"\n");
-	run_file(&p, f, NULL);
+	fx_run_ini(&p, NULL,
+		   "[pipeline]\n"
+		   "jobs = 1\n"
+		   "[job:one]\n"
+		   "command = echo start-one >> \"$D/log\"; sleep 0.1\n"
+		   "  echo end-one >> \"$D/log\"\n"
+		   "[job:two]\n"
+		   "command = echo start-two >> \"$D/log\"; sleep 0.1\n"
+		   "  echo end-two >> \"$D/log\"\n");
 	expect_exit(&p, 0);
 	expect_file("log", "start-one\nend-one\nstart-two\nend-two\n");
 	h_release(&p);
-	unlink(tmp_path("log"));
+	unlink(fx_path("log"));
 
 	h_run(&p, NULL, "-j", "1",
 	      "-c", "echo s1 >> \"$D/log\"; sleep 0.1; echo e1 >> \"$D/log\"",
@@ -718,43 +527,35 @@ Test(pipeline, jobs_limit_in_file_and_with_c)
 	      "-c", "echo s3 >> \"$D/log\"; sleep 0.1; echo e3 >> \"$D/log\"");
 	expect_exit(&p, 0);
 	expect_file("log", "s1\ne1\ns2\ne2\ns3\ne3\n");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* Independent jobs start together: each waits for the other's marker. */
 Test(pipeline, independent_jobs_run_concurrently)
 {
 	struct h_proc p;
-	const char *f;
 
-	tmp_make();
 	h_run(&p, NULL, "-n", "a,b",
 	      "-c", "touch \"$D/a\"; \"$D/waitfor\" \"$D/b\"",
 	      "-c", "touch \"$D/b\"; \"$D/waitfor\" \"$D/a\"");
 	expect_exit(&p, 0);
 	expect_secs(p.elapsed, 0.0, 15.0);
-	h_no_survivors();
-	h_release(&p);
-	unlink(tmp_path("a"));
-	unlink(tmp_path("b"));
+	h_done(&p);
+	unlink(fx_path("a"));
+	unlink(fx_path("b"));
 
 	/* The same in a file, with a third job needing both. */
-	f = tmp_write("p.ini",
-		      "[job:a]\n"
-		      "command = touch \"$D/a\"; \"$D/waitfor\" \"$D/b\"\n"
-		      "[job:b]\n"
-		      "command = touch \"$D/b\"; \"$D/waitfor\" \"$D/a\"\n"
-		      "[job:c]\n"
-		      "needs = a, b\n"
-		      "command = touch \"$D/c\"\n");
-	run_file(&p, f, NULL);
+	fx_run_ini(&p, NULL,
+		   "[job:a]\n"
+		   "command = touch \"$D/a\"; \"$D/waitfor\" \"$D/b\"\n"
+		   "[job:b]\n"
+		   "command = touch \"$D/b\"; \"$D/waitfor\" \"$D/a\"\n"
+		   "[job:c]\n"
+		   "needs = a, b\n"
+		   "command = touch \"$D/c\"\n");
 	expect_exit(&p, 0);
-	cr_assert(tmp_exists("c"));
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	cr_assert(fx_exists("c"));
+	h_done(&p);
 }
 
 /* JOB names on the command line run only those and what they need. */
@@ -762,41 +563,30 @@ Test(pipeline, job_selection_runs_transitive_needs)
 {
 	struct h_proc p;
 	const char *f;
-	const char *argv[8];
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[job:build]\n"
-		      "command = touch \"$D/build\"\n"
-		      "[job:gen]\n"
-		      "command = touch \"$D/gen\"\n"
-		      "[job:unit]\n"
-		      "needs = build, gen\n"
-		      "command = touch \"$D/unit\"\n"
-		      "[job:lint]\n"
-		      "needs = build\n"
-		      "command = touch \"$D/lint\"\n"
-		      "[job:e2e]\n"
-		      "needs = unit\n"
-		      "command = touch \"$D/e2e\"\n"
-		      "[job:docs]\n"
-		      "command = touch \"$D/docs\"\n");
-	argv[0] = h_ctxrun;
-	argv[1] = "-f";
-	argv[2] = f;
-	argv[3] = "unit";
-	argv[4] = "docs";
-	argv[5] = NULL;
-	h_start_argv(&p, NULL, argv);
-	h_finish(&p, 20000);
+	f = fx_write("p.ini",
+		     "[job:build]\n"
+		     "command = touch \"$D/build\"\n"
+		     "[job:gen]\n"
+		     "command = touch \"$D/gen\"\n"
+		     "[job:unit]\n"
+		     "needs = build, gen\n"
+		     "command = touch \"$D/unit\"\n"
+		     "[job:lint]\n"
+		     "needs = build\n"
+		     "command = touch \"$D/lint\"\n"
+		     "[job:e2e]\n"
+		     "needs = unit\n"
+		     "command = touch \"$D/e2e\"\n"
+		     "[job:docs]\n"
+		     "command = touch \"$D/docs\"\n");
+	h_run(&p, NULL, "-f", f, "unit", "docs");
 	expect_exit(&p, 0);
-	cr_assert(tmp_exists("build") && tmp_exists("gen") &&
-		  tmp_exists("unit") && tmp_exists("docs"));
-	cr_assert(!tmp_exists("lint") && !tmp_exists("e2e"),
+	cr_assert(fx_exists("build") && fx_exists("gen") &&
+		  fx_exists("unit") && fx_exists("docs"));
+	cr_assert(!fx_exists("lint") && !fx_exists("e2e"),
 		  "a job not selected ran");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* An unknown JOB on the command line is a config error: 125. */
@@ -806,10 +596,9 @@ Test(pipeline, unknown_job_is_125_with_suggestion)
 	const char *f;
 	char want[512];
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[job:build]\n"
-		      "command = touch \"$D/build\"\n");
+	f = fx_write("p.ini",
+		     "[job:build]\n"
+		     "command = touch \"$D/build\"\n");
 	h_run(&p, NULL, "-f", f, "biuld");
 	expect_exit(&p, 125);
 	snprintf(want, sizeof(want),
@@ -818,10 +607,8 @@ Test(pipeline, unknown_job_is_125_with_suggestion)
 		 f);
 	expect_err(&p, want);
 	expect_out(&p, "");
-	cr_assert(!tmp_exists("build"), "the pipeline ran");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	cr_assert(!fx_exists("build"), "the pipeline ran");
+	h_done(&p);
 }
 
 /* Options after JOB names are a usage error. */
@@ -830,16 +617,13 @@ Test(pipeline, options_after_job_names_is_125)
 	struct h_proc p;
 	const char *f;
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[job:build]\n"
-		      "command = touch \"$D/build\"\n");
+	f = fx_write("p.ini",
+		     "[job:build]\n"
+		     "command = touch \"$D/build\"\n");
 	h_run(&p, NULL, "-f", f, "build", "-q");
 	expect_exit(&p, 125);
-	cr_assert(!tmp_exists("build"), "the pipeline ran");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	cr_assert(!fx_exists("build"), "the pipeline ran");
+	h_done(&p);
 }
 
 /* --foreground belongs to one-command mode. */
@@ -847,13 +631,10 @@ Test(pipeline, foreground_with_c_is_125)
 {
 	struct h_proc p;
 
-	tmp_make();
 	h_run(&p, NULL, "--foreground", "-c", "touch \"$D/ran\"");
 	expect_exit(&p, 125);
-	cr_assert(!tmp_exists("ran"));
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	cr_assert(!fx_exists("ran"));
+	h_done(&p);
 }
 
 /* ---- timeouts and retries ---- */
@@ -874,57 +655,47 @@ Test(pipeline, root_timeout_124)
 		   "deadline exceeded (--timeout 500ms)");
 	expect_row(&p, "sleep#2", NULL, "SIGTERM",
 		   "deadline exceeded (--timeout 500ms)");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* The file's timeout is the root deadline; -t on the command line wins. */
 Test(pipeline, file_timeout_and_command_line_override)
 {
-	static const char *const opts[] = { "-t", "30", NULL };
 	struct h_proc p;
 	const char *f;
 	char want[512];
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[pipeline]\n"
-		      "timeout = 300ms\n"
-		      "[job:slow]\n"
-		      "command = sleep 1; touch \"$D/slow\"\n");
-	run_file(&p, f, NULL);
+	f = fx_run_ini(&p, NULL,
+		       "[pipeline]\n"
+		       "timeout = 300ms\n"
+		       "[job:slow]\n"
+		       "command = sleep 1; touch \"$D/slow\"\n");
 	expect_exit(&p, 124);
 	snprintf(want, sizeof(want),
 		 "ctxrun: slow: SIGTERM (deadline exceeded (timeout in %s "
 		 "300ms))\n",
 		 f);
 	expect_err_has(&p, want);
-	cr_assert(!tmp_exists("slow"));
-	h_no_survivors();
-	h_release(&p);
+	cr_assert(!fx_exists("slow"));
+	h_done(&p);
 
-	run_file(&p, f, opts);
+	h_run(&p, NULL, "-t", "30", "-f", f);
 	expect_exit(&p, 0);
-	cr_assert(tmp_exists("slow"), "-t 30 did not win over the file");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	cr_assert(fx_exists("slow"), "-t 30 did not win over the file");
+	h_done(&p);
 }
 
 /* A job's own timeout that fails the run gives 124, outcome timed out. */
 Test(pipeline, job_timeout_124)
 {
 	struct h_proc p;
-	const char *f;
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[job:slow]\n"
-		      "command = sleep 30\n"
-		      "timeout = 300ms\n"
-		      "[job:other]\n"
-		      "command = sleep 30\n");
-	run_file(&p, f, NULL);
+	fx_run_ini(&p, NULL,
+		   "[job:slow]\n"
+		   "command = sleep 30\n"
+		   "timeout = 300ms\n"
+		   "[job:other]\n"
+		   "command = sleep 30\n");
 	expect_exit(&p, 124);
 	expect_secs(p.elapsed, 0.25, 8.0);
 	expect_err_has(&p, "ctxrun: slow: SIGTERM (job \"slow\" timed out "
@@ -933,9 +704,7 @@ Test(pipeline, job_timeout_124)
 		   "job \"slow\" timed out after 300ms");
 	expect_row(&p, "other", "cancelled", "SIGTERM",
 		   "job \"slow\" timed out after 300ms");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* --preserve-status gives the job's own status instead of 124. */
@@ -943,42 +712,33 @@ Test(pipeline, preserve_status_on_timeouts)
 {
 	static const char *const opts[] = { "--preserve-status", NULL };
 	struct h_proc p;
-	const char *f;
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[job:slow]\n"
-		      "command = exec sleep 30\n"
-		      "timeout = 300ms\n");
-	run_file(&p, f, opts);
+	fx_run_ini(&p, opts,
+		   "[job:slow]\n"
+		   "command = exec sleep 30\n"
+		   "timeout = 300ms\n");
 	expect_exit(&p, 128 + SIGTERM);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 
 	h_run(&p, NULL, "--preserve-status", "-t", "0.3", "-c",
 	      "exec sleep 30");
 	expect_exit(&p, 128 + SIGTERM);
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* A job failing twice then succeeding, with retries = 2, succeeds. */
 Test(pipeline, retries_until_success)
 {
 	struct h_proc p;
-	const char *f;
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[job:flaky]\n"
-		      "retries = 2\n"
-		      "retry_delay = 100ms\n"
-		      "command = n=$(cat \"$D/n\" 2>/dev/null || echo 0)\n"
-		      "  n=$((n + 1)); echo $n > \"$D/n\"\n"
-		      "  echo \"attempt $n\"\n"
-		      "  [ \"$n\" -ge 3 ]\n");
-	run_file(&p, f, NULL);
+	fx_run_ini(&p, NULL,
+		   "[job:flaky]\n"
+		   "retries = 2\n"
+		   "retry_delay = 100ms\n"
+		   "command = n=$(cat \"$D/n\" 2>/dev/null || echo 0)\n"
+		   "  n=$((n + 1)); echo $n > \"$D/n\"\n"
+		   "  echo \"attempt $n\"\n"
+		   "  [ \"$n\" -ge 3 ]\n");
 	expect_exit(&p, 0);
 	expect_file("n", "3\n");
 	expect_out(&p, "flaky | attempt 1\nflaky | attempt 2\n"
@@ -989,55 +749,43 @@ Test(pipeline, retries_until_success)
 			   "100ms\n");
 	expect_err_lacks(&p, "attempt 3 failed");
 	expect_row(&p, "flaky", "succeeded", "exit 0", "");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* When the retries run out, the last failure is the run's. */
 Test(pipeline, retries_exhausted)
 {
 	struct h_proc p;
-	const char *f;
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[job:broken]\n"
-		      "retries = 1\n"
-		      "command = echo x >> \"$D/attempts\"; exit 5\n");
-	run_file(&p, f, NULL);
+	fx_run_ini(&p, NULL,
+		   "[job:broken]\n"
+		   "retries = 1\n"
+		   "command = echo x >> \"$D/attempts\"; exit 5\n");
 	expect_exit(&p, 5);
 	expect_file("attempts", "x\nx\n");
 	expect_err_has(&p, "ctxrun: broken: attempt 1 failed, retrying in ");
 	expect_err_lacks(&p, "attempt 2 failed");
 	expect_row(&p, "broken", "failed", "exit 5", NULL);
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* A job whose own timeout expired is retried; its timeout is per attempt. */
 Test(pipeline, timed_out_job_is_retried)
 {
 	struct h_proc p;
-	const char *f;
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[job:slow]\n"
-		      "timeout = 300ms\n"
-		      "retries = 1\n"
-		      "command = echo x >> \"$D/attempts\"; sleep 30\n");
-	run_file(&p, f, NULL);
+	fx_run_ini(&p, NULL,
+		   "[job:slow]\n"
+		   "timeout = 300ms\n"
+		   "retries = 1\n"
+		   "command = echo x >> \"$D/attempts\"; sleep 30\n");
 	expect_exit(&p, 124);
 	expect_secs(p.elapsed, 0.55, 10.0);
 	expect_file("attempts", "x\nx\n");
 	expect_err_has(&p, "ctxrun: slow: attempt 1 failed, retrying in ");
 	expect_row(&p, "slow", "timed out", "SIGTERM",
 		   "job \"slow\" timed out after 300ms");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /*
@@ -1073,31 +821,28 @@ Test(pipeline, deadline_during_retry_delay_is_the_runs_end)
 	const char *f;
 	char events[4096];
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[pipeline]\n"
-		      "timeout = 500ms\n"
-		      "[job:flaky]\n"
-		      "retries = 3\n"
-		      "retry_delay = 60s\n"
-		      "command = echo x >> \"$D/attempts\"; exit 3\n");
-	h_run(&p, NULL, "-f", f, "--events", tmp_path("ev"));
+	f = fx_write("p.ini",
+		     "[pipeline]\n"
+		     "timeout = 500ms\n"
+		     "[job:flaky]\n"
+		     "retries = 3\n"
+		     "retry_delay = 60s\n"
+		     "command = echo x >> \"$D/attempts\"; exit 3\n");
+	h_run(&p, NULL, "-f", f, "--events", fx_path("ev"));
 	expect_exit(&p, 124);
 	expect_secs(p.elapsed, 0.4, 10.0);
 	expect_file("attempts", "x\n");
 	expect_err_has(&p, "ctxrun: flaky: attempt 2 skipped (deadline "
 			   "exceeded (timeout in ");
 	expect_row(&p, "flaky", "cancelled", "exit 3", NULL);
-	tmp_read("ev", events, sizeof(events));
+	fx_read("ev", events, sizeof(events));
 	cr_assert_not_null(strstr(events, "\"event\":\"skip\",\"job\":"
 					  "\"flaky\",\"attempt\":2,"),
 			   "no skip event; events <%s>", events);
 	cr_assert_not_null(strstr(events, "\"event\":\"done\",\"status\":124,"
 					  "\"cause\":\"deadline exceeded"),
 			   "done event; events <%s>", events);
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /*
@@ -1112,7 +857,6 @@ Test(pipeline, exits_heard_after_the_deadline_keep_their_outcome)
 		struct h_proc p;
 		pid_t pids[3];
 
-		tmp_make();
 		h_start(&p, NULL, "-t", "1s", "-o", "raw", "-n", "a,b,c",
 			"-c", "echo \"$$ is a\"; exec \"$TH\" await \"$D/go\" 20000 0",
 			"-c", "echo \"$$ is b\"; exec \"$TH\" await \"$D/go\" 20000 0",
@@ -1123,7 +867,7 @@ Test(pipeline, exits_heard_after_the_deadline_keep_their_outcome)
 			pids[i] = pid_before(&p, i);
 		}
 		h_kill(&p, SIGSTOP);
-		tmp_write("go", "");
+		fx_write("go", "");
 		/* Stopped, ctxrun cannot reap them: gone means zombies. */
 		for (int i = 0; i < 2000 && !(h_gone(pids[0]) && h_gone(pids[1]));
 		     i++) {
@@ -1147,9 +891,8 @@ Test(pipeline, exits_heard_after_the_deadline_keep_their_outcome)
 		} else {
 			expect_exit(&p, 0);
 		}
-		h_no_survivors();
-		h_release(&p);
-		tmp_remove();
+		h_done(&p);
+		unlink(fx_path("go"));
 	}
 }
 
@@ -1157,25 +900,20 @@ Test(pipeline, exits_heard_after_the_deadline_keep_their_outcome)
 Test(pipeline, cancelled_job_not_retried)
 {
 	struct h_proc p;
-	const char *f;
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[job:long]\n"
-		      "retries = 3\n"
-		      "command = echo x >> \"$D/attempts\"; sleep 30\n"
-		      "[job:bad]\n"
-		      "command = \"$D/waitfor\" \"$D/attempts\"; exit 2\n");
-	run_file(&p, f, NULL);
+	fx_run_ini(&p, NULL,
+		   "[job:long]\n"
+		   "retries = 3\n"
+		   "command = echo x >> \"$D/attempts\"; sleep 30\n"
+		   "[job:bad]\n"
+		   "command = \"$D/waitfor\" \"$D/attempts\"; exit 2\n");
 	expect_exit(&p, 2);
 	expect_secs(p.elapsed, 0.0, 10.0);
 	expect_file("attempts", "x\n");
 	expect_err_lacks(&p, "retrying");
 	expect_row(&p, "long", "cancelled", "SIGTERM",
 		   "job \"bad\" failed: exit status 2");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* ---- escalation and leftovers ---- */
@@ -1185,14 +923,13 @@ Test(pipeline, escalation_after_grace)
 {
 	struct h_proc p;
 
-	tmp_make();
 	h_start(&p, NULL, "-g", "0.5", "-n", "stubborn,bad",
 		"-c", "exec \"$TH\" ignore-term 30000",
 		"-c", "\"$D/waitfor\" \"$D/go\"; exit 1");
 	cr_assert_not_null(h_wait_out(&p, "stubborn | ready ", 10000),
 			   "stubborn never got ready; stderr <%s>",
 			   p.err.data);
-	tmp_write("go", "");
+	fx_write("go", "");
 	h_finish(&p, 20000);
 	expect_exit(&p, 1);
 	expect_err_has(&p, "ctxrun: stubborn: SIGTERM (cancelled: job \"bad\" "
@@ -1200,38 +937,31 @@ Test(pipeline, escalation_after_grace)
 	expect_err_has(&p, "ctxrun: stubborn: no exit after 500ms, SIGKILL\n");
 	expect_row(&p, "stubborn", "cancelled", "SIGKILL",
 		   "job \"bad\" failed: exit status 1; killed after grace");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* A job's own grace in the file is not overridden by the default. */
 Test(pipeline, escalation_with_job_grace_in_file)
 {
 	struct h_proc p;
-	const char *f;
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[job:stubborn]\n"
-		      "command = exec \"$TH\" ignore-term 30000\n"
-		      "grace = 300ms\n"
-		      "[job:bad]\n"
-		      "command = \"$D/waitfor\" \"$D/go\"; exit 1\n");
-	start_file(&p, NULL, f, NULL);
+	fx_start_ini(&p, NULL,
+		     "[job:stubborn]\n"
+		     "command = exec \"$TH\" ignore-term 30000\n"
+		     "grace = 300ms\n"
+		     "[job:bad]\n"
+		     "command = \"$D/waitfor\" \"$D/go\"; exit 1\n");
 	cr_assert_not_null(h_wait_out(&p, "stubborn | ready ", 10000),
 			   "stubborn never got ready; stderr <%s>",
 			   p.err.data);
-	tmp_write("go", "");
+	fx_write("go", "");
 	h_finish(&p, 20000);
 	expect_exit(&p, 1);
 	/* The default grace (10 s) would take longer than this. */
 	expect_secs(p.elapsed, 0.3, 8.0);
 	expect_err_has(&p, "ctxrun: stubborn: no exit after 300ms, SIGKILL\n");
 	expect_row(&p, "stubborn", "cancelled", "SIGKILL", NULL);
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /*
@@ -1250,23 +980,18 @@ Test(pipeline, escalation_with_job_grace_in_file)
 Test(pipeline, leftovers_stopped_before_dependents)
 {
 	struct h_proc p;
-	const char *f;
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[job:a]\n"
-		      "command = \"$TH\" grandchild 30000 > \"$D/a.out\"\n"
-		      "[job:b]\n"
-		      "needs = a\n" CHECK_LEFTOVER_GONE);
-	run_file(&p, f, NULL);
+	fx_run_ini(&p, NULL,
+		   "[job:a]\n"
+		   "command = \"$TH\" grandchild 30000 > \"$D/a.out\"\n"
+		   "[job:b]\n"
+		   "needs = a\n" CHECK_LEFTOVER_GONE);
 	expect_exit(&p, 0);
 	expect_secs(p.elapsed, 0.0, 8.0);
-	cr_assert(tmp_exists("b"), "b did not run");
+	cr_assert(fx_exists("b"), "b did not run");
 	expect_row(&p, "a", "succeeded", "exit 0", NULL);
 	expect_row(&p, "b", "succeeded", "exit 0", NULL);
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* Leftovers ignoring the stop signal are killed after grace first. */
@@ -1274,23 +999,18 @@ Test(pipeline, leftovers_ignoring_term_killed_before_dependents)
 {
 	static const char *const opts[] = { "-g", "0.3", NULL };
 	struct h_proc p;
-	const char *f;
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[job:a]\n"
-		      "command = \"$TH\" grandchild 30000 ignore-term "
-		      "> \"$D/a.out\"\n"
-		      "[job:b]\n"
-		      "needs = a\n" CHECK_LEFTOVER_GONE);
-	run_file(&p, f, opts);
+	fx_run_ini(&p, opts,
+		   "[job:a]\n"
+		   "command = \"$TH\" grandchild 30000 ignore-term "
+		   "> \"$D/a.out\"\n"
+		   "[job:b]\n"
+		   "needs = a\n" CHECK_LEFTOVER_GONE);
 	expect_exit(&p, 0);
 	expect_secs(p.elapsed, 0.3, 8.0);
-	cr_assert(tmp_exists("b"), "b did not run");
+	cr_assert(fx_exists("b"), "b did not run");
 	expect_row(&p, "a", "succeeded", "exit 0", NULL);
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /*
@@ -1325,8 +1045,7 @@ Test(pipeline, many_jobs_under_a_low_fd_limit)
 	for (const char *s = p.out.data; *s; s = strchr(s, '\n') + 1) {
 		cr_assert_eq(strncmp(s, "64\n", 3), 0, "stdout <%s>", p.out.data);
 	}
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* ---- environment ---- */
@@ -1347,8 +1066,7 @@ Test(pipeline, env_job_name_and_deadline)
 	cr_assert(strstr(p.out.data, "two | two\n") <
 			  strstr(p.out.data, "two | (unset)\n"),
 		  "stdout <%s>", p.out.data);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 
 	before = h_wall();
 	h_run(&p, NULL, "-t", "30", "-n", "d", "-c",
@@ -1358,28 +1076,25 @@ Test(pipeline, env_job_name_and_deadline)
 	d = deadline_of(&p, "d | ");
 	cr_assert(d >= before + 29.0 && d <= after + 30.5,
 		  "CTXRUN_DEADLINE %.3f, want about %.3f + 30", d, before);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* CTXRUN_DEADLINE is the job context's: the earlier of job and root. */
 Test(pipeline, env_deadline_of_job_timeout)
 {
-	static const char *const opts[] = { "-t", "60", NULL };
 	struct h_proc p;
 	const char *f;
 	double before, after, d;
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[job:short]\n"
-		      "timeout = 20s\n"
-		      "command = \"$TH\" env CTXRUN_DEADLINE\n"
-		      "[job:long]\n"
-		      "timeout = 2m\n"
-		      "command = \"$TH\" env CTXRUN_DEADLINE\n");
+	f = fx_write("p.ini",
+		     "[job:short]\n"
+		     "timeout = 20s\n"
+		     "command = \"$TH\" env CTXRUN_DEADLINE\n"
+		     "[job:long]\n"
+		     "timeout = 2m\n"
+		     "command = \"$TH\" env CTXRUN_DEADLINE\n");
 	before = h_wall();
-	run_file(&p, f, opts);
+	h_run(&p, NULL, "-t", "60", "-f", f);
 	after = h_wall();
 	expect_exit(&p, 0);
 	d = deadline_of(&p, "short | ");
@@ -1390,9 +1105,7 @@ Test(pipeline, env_deadline_of_job_timeout)
 	cr_assert(d >= before + 59.0 && d <= after + 60.5,
 		  "long: CTXRUN_DEADLINE %.3f, want about %.3f + 60", d,
 		  before);
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* env and directory from the file; directory is relative to the cwd. */
@@ -1402,34 +1115,31 @@ Test(pipeline, env_and_directory_from_file)
 	const char *f;
 	char real[PATH_MAX], want[PATH_MAX + 128];
 
-	tmp_make();
-	cr_assert_eq(mkdir(tmp_path("sub"), 0755), 0);
-	cr_assert_eq(mkdir(tmp_path("conf"), 0755), 0);
-	cr_assert_eq(mkdir(tmp_path("conf/sub"), 0755), 0);
-	f = tmp_write("conf/p.ini",
-		      "[job:show]\n"
-		      "directory = sub\n"
-		      "env = GREETING=hello world\n"
-		      "env = EMPTY=\n"
-		      "env = CTXRUN_E2E_OVERRIDE=from-file\n"
-		      "command = pwd -P; echo \"$GREETING\"\n"
-		      "  echo \"[$EMPTY]\"\n"
-		      "  echo \"$CTXRUN_E2E_OVERRIDE $CTXRUN_E2E_KEPT\"\n"
-		      "  \"$TH\" env CTXRUN_JOB\n");
+	cr_assert_eq(mkdir(fx_path("sub"), 0755), 0);
+	cr_assert_eq(mkdir(fx_path("conf"), 0755), 0);
+	cr_assert_eq(mkdir(fx_path("conf/sub"), 0755), 0);
+	f = fx_write("conf/p.ini",
+		     "[job:show]\n"
+		     "directory = sub\n"
+		     "env = GREETING=hello world\n"
+		     "env = EMPTY=\n"
+		     "env = CTXRUN_E2E_OVERRIDE=from-file\n"
+		     "command = pwd -P; echo \"$GREETING\"\n"
+		     "  echo \"[$EMPTY]\"\n"
+		     "  echo \"$CTXRUN_E2E_OVERRIDE $CTXRUN_E2E_KEPT\"\n"
+		     "  \"$TH\" env CTXRUN_JOB\n");
 	cr_assert_eq(setenv("CTXRUN_E2E_OVERRIDE", "inherited", 1), 0);
 	cr_assert_eq(setenv("CTXRUN_E2E_KEPT", "kept", 1), 0);
-	cr_assert_eq(chdir(tmp_dir), 0);
-	run_file(&p, f, NULL);
+	cr_assert_eq(chdir(fx_dir), 0);
+	h_run(&p, NULL, "-f", f);
 	expect_exit(&p, 0);
-	cr_assert_not_null(realpath(tmp_path("sub"), real));
+	cr_assert_not_null(realpath(fx_path("sub"), real));
 	snprintf(want, sizeof(want),
 		 "show | %s\nshow | hello world\nshow | []\n"
 		 "show | from-file kept\nshow | show\n",
 		 real);
 	expect_out(&p, want);
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* Jobs read /dev/null, not ctxrun's stdin. */
@@ -1438,12 +1148,10 @@ Test(pipeline, stdin_is_dev_null)
 	struct h_opts o = { .input = "secret\n" };
 	struct h_proc p;
 
-	h_start(&p, &o, "-n", "in", "-c", "readlink /proc/self/fd/0; cat");
-	h_finish(&p, 20000);
+	h_run(&p, &o, "-n", "in", "-c", "readlink /proc/self/fd/0; cat");
 	expect_exit(&p, 0);
 	expect_out(&p, "in | /dev/null\n");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* ---- signals ---- */
@@ -1466,8 +1174,7 @@ Test(pipeline, sigint_stops_all_and_reraises)
 	expect_err_has(&p, "ctxrun: a: SIGTERM (interrupted by SIGINT)\n");
 	expect_err_has(&p, "ctxrun: b: SIGTERM (interrupted by SIGINT)\n");
 	expect_row(&p, "a", "cancelled", "SIGTERM", "interrupted by SIGINT");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /*
@@ -1480,13 +1187,12 @@ Test(pipeline, job_that_exited_before_an_interrupt_keeps_its_outcome)
 	struct h_proc p;
 	pid_t pid;
 
-	tmp_make();
 	h_start(&p, NULL, "-o", "raw", "-n", "a,b",
 		"-c", "echo ready $$; exec \"$TH\" await \"$D/go\" 20000 0",
 		"-c", "exec \"$TH\" sleep 30000");
 	h_wait_ready(&p, &pid, 1, 10000);
 	h_kill(&p, SIGSTOP);
-	tmp_write("go", "");
+	fx_write("go", "");
 	/* Stopped, ctxrun cannot reap it: gone means a zombie here. */
 	for (int i = 0; i < 2000 && !h_gone(pid); i++) {
 		usleep(5000);
@@ -1499,9 +1205,7 @@ Test(pipeline, job_that_exited_before_an_interrupt_keeps_its_outcome)
 	expect_row(&p, "a", "succeeded", "exit 0", NULL);
 	expect_row(&p, "b", "cancelled", "SIGTERM", "interrupted by SIGINT");
 	expect_err_lacks(&p, "ctxrun: a: SIGTERM");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* A second SIGINT kills jobs that ignore their stop signal at once. */
@@ -1529,8 +1233,7 @@ Test(pipeline, second_sigint_kills_at_once)
 	h_finish(&p, 20000);
 	expect_signal(&p, SIGINT);
 	expect_secs(p.reaped_at - t, 0.0, 8.0);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* ---- config errors ---- */
@@ -1554,25 +1257,23 @@ Test(pipeline, config_errors_all_reported)
 		"5x", "biuld", "FOO", "build", "comand",
 	};
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[pipeline]\n"
-		      "timeout = 5x\n"
-		      "\n"
-		      "[job:a]\n"
-		      "command = \"$TH\" touch \"$D/a\"\n"
-		      "needs = biuld\n"
-		      "stop_signal = FOO\n"
-		      "\n"
-		      "[job:build]\n"
-		      "comand = \"$TH\" touch \"$D/build\"\n"
-		      "[job:ok]\n"
-		      "command = \"$TH\" touch \"$D/ok\"\n");
-	run_file(&p, f, NULL);
+	f = fx_run_ini(&p, NULL,
+		       "[pipeline]\n"
+		       "timeout = 5x\n"
+		       "\n"
+		       "[job:a]\n"
+		       "command = \"$TH\" touch \"$D/a\"\n"
+		       "needs = biuld\n"
+		       "stop_signal = FOO\n"
+		       "\n"
+		       "[job:build]\n"
+		       "comand = \"$TH\" touch \"$D/build\"\n"
+		       "[job:ok]\n"
+		       "command = \"$TH\" touch \"$D/ok\"\n");
 	expect_exit(&p, 125);
 	expect_out(&p, "");
-	cr_assert(!tmp_exists("a") && !tmp_exists("build") &&
-			  !tmp_exists("ok"),
+	cr_assert(!fx_exists("a") && !fx_exists("build") &&
+			  !fx_exists("ok"),
 		  "a job ran despite config errors");
 	s = p.err.data;
 	for (i = 0; i < 5; i++) {
@@ -1587,29 +1288,24 @@ Test(pipeline, config_errors_all_reported)
 	}
 	expect_all_lines_start(p.err.data, "ctxrun: ");
 	cr_assert_eq(h_lines(p.err.data), 5, "stderr <%s>", p.err.data);
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* A dependency cycle is reported with its path. */
 Test(pipeline, config_cycle_reported)
 {
 	struct h_proc p;
-	const char *f;
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[job:a]\n"
-		      "command = touch \"$D/a\"\n"
-		      "needs = c\n"
-		      "[job:b]\n"
-		      "command = touch \"$D/b\"\n"
-		      "needs = a\n"
-		      "[job:c]\n"
-		      "command = touch \"$D/c\"\n"
-		      "needs = b\n");
-	run_file(&p, f, NULL);
+	fx_run_ini(&p, NULL,
+		   "[job:a]\n"
+		   "command = touch \"$D/a\"\n"
+		   "needs = c\n"
+		   "[job:b]\n"
+		   "command = touch \"$D/b\"\n"
+		   "needs = a\n"
+		   "[job:c]\n"
+		   "command = touch \"$D/c\"\n"
+		   "needs = b\n");
 	expect_exit(&p, 125);
 	/* Either way round is a faithful picture of the cycle. */
 	cr_assert(strstr(p.err.data, ":1: dependency cycle: a -> c -> b -> "
@@ -1618,10 +1314,8 @@ Test(pipeline, config_cycle_reported)
 					     "c -> a\n") != NULL,
 		  "no cycle path in <%s>", p.err.data);
 	expect_all_lines_start(p.err.data, "ctxrun: ");
-	cr_assert(!tmp_exists("a") && !tmp_exists("b") && !tmp_exists("c"));
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	cr_assert(!fx_exists("a") && !fx_exists("b") && !fx_exists("c"));
+	h_done(&p);
 }
 
 /* -f - reads the pipeline from standard input. */
@@ -1638,20 +1332,16 @@ Test(pipeline, file_from_stdin)
 	};
 	struct h_proc p;
 
-	h_start(&p, &o, "-f", "-");
-	h_finish(&p, 20000);
+	h_run(&p, &o, "-f", "-");
 	expect_exit(&p, 0);
 	expect_out(&p, "hello | hello from stdin\n");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 
-	h_start(&p, &bad, "-f", "-");
-	h_finish(&p, 20000);
+	h_run(&p, &bad, "-f", "-");
 	expect_exit(&p, 125);
 	expect_err_has(&p, ":3: ");
 	expect_err_has(&p, "forever");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /*
@@ -1666,7 +1356,6 @@ Test(pipeline, comments_and_literal_shell_text)
 
 	memset(word, 'w', 300);
 	word[300] = '\0';
-	tmp_make();
 	snprintf(text, sizeof(text),
 		 "# a comment\n"
 		 "; another comment\n"
@@ -1681,15 +1370,12 @@ Test(pipeline, comments_and_literal_shell_text)
 		 "  echo %s\n"
 		 "timeout = 10s\t# a tab before the #\n",
 		 word);
-	tmp_write("p.ini", text);
-	run_file(&p, tmp_path("p.ini"), NULL);
+	fx_run_ini(&p, NULL, text);
 	expect_exit(&p, 0);
 	snprintf(want, sizeof(want),
 		 "x | a\nx | b # c ; d\nx | e#f\nx | 1\nx | %s\n", word);
 	expect_out(&p, want);
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* A missing pipeline file is an error naming it. */
@@ -1701,8 +1387,7 @@ Test(pipeline, missing_file_is_125)
 	expect_exit(&p, 125);
 	expect_err_has(&p, "ctxrun: /nonexistent/ctxrun-e2e.ini");
 	expect_out(&p, "");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* Without -f, ./ctxrun.ini is the pipeline. */
@@ -1710,27 +1395,23 @@ Test(pipeline, default_file_in_cwd)
 {
 	struct h_proc p;
 
-	tmp_make();
-	tmp_write("ctxrun.ini",
-		  "[job:here]\n"
-		  "command = touch \"$D/here\"\n"
-		  "[job:there]\n"
-		  "command = touch \"$D/there\"\n");
-	cr_assert_eq(chdir(tmp_dir), 0);
+	fx_write("ctxrun.ini",
+		 "[job:here]\n"
+		 "command = touch \"$D/here\"\n"
+		 "[job:there]\n"
+		 "command = touch \"$D/there\"\n");
+	cr_assert_eq(chdir(fx_dir), 0);
 	h_run(&p, NULL, "-q");
 	expect_exit(&p, 0);
-	cr_assert(tmp_exists("here") && tmp_exists("there"));
-	h_no_survivors();
-	h_release(&p);
-	unlink(tmp_path("here"));
-	unlink(tmp_path("there"));
+	cr_assert(fx_exists("here") && fx_exists("there"));
+	h_done(&p);
+	unlink(fx_path("here"));
+	unlink(fx_path("there"));
 
 	h_run(&p, NULL, "there");
 	expect_exit(&p, 0);
-	cr_assert(!tmp_exists("here") && tmp_exists("there"));
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	cr_assert(!fx_exists("here") && fx_exists("there"));
+	h_done(&p);
 }
 
 /* ---- --check ---- */
@@ -1740,27 +1421,26 @@ Test(pipeline, check_prints_plan)
 {
 	struct h_proc p;
 
-	tmp_make();
-	tmp_write("ci.ini",
-		  "[pipeline]\n"
-		  "timeout = 15m\n"
-		  "[job:build]\n"
-		  "command = touch \"$D/build\"\n"
-		  "timeout = 5m\n"
-		  "[job:unit]\n"
-		  "command = touch \"$D/unit\"\n"
-		  "needs = build\n"
-		  "[job:lint]\n"
-		  "command = touch \"$D/lint\"\n"
-		  "needs = build\n"
-		  "allow_failure = true\n"
-		  "[job:e2e]\n"
-		  "needs = unit, lint\n"
-		  "stop_signal = INT\n"
-		  "grace = 30s\n"
-		  "retries = 2\n"
-		  "command = touch \"$D/e2e\"\n");
-	cr_assert_eq(chdir(tmp_dir), 0);
+	fx_write("ci.ini",
+		 "[pipeline]\n"
+		 "timeout = 15m\n"
+		 "[job:build]\n"
+		 "command = touch \"$D/build\"\n"
+		 "timeout = 5m\n"
+		 "[job:unit]\n"
+		 "command = touch \"$D/unit\"\n"
+		 "needs = build\n"
+		 "[job:lint]\n"
+		 "command = touch \"$D/lint\"\n"
+		 "needs = build\n"
+		 "allow_failure = true\n"
+		 "[job:e2e]\n"
+		 "needs = unit, lint\n"
+		 "stop_signal = INT\n"
+		 "grace = 30s\n"
+		 "retries = 2\n"
+		 "command = touch \"$D/e2e\"\n");
+	cr_assert_eq(chdir(fx_dir), 0);
 	h_run(&p, NULL, "--check", "-f", "ci.ini");
 	expect_exit(&p, 0);
 	expect_out(&p,
@@ -1777,12 +1457,10 @@ Test(pipeline, check_prints_plan)
 		   "  e2e    timeout 15m, grace 30s, stop SIGINT, needs unit "
 		   "lint, retries 2\n");
 	expect_err(&p, "");
-	cr_assert(!tmp_exists("build") && !tmp_exists("unit") &&
-		  !tmp_exists("lint") && !tmp_exists("e2e"),
+	cr_assert(!fx_exists("build") && !fx_exists("unit") &&
+		  !fx_exists("lint") && !fx_exists("e2e"),
 		  "--check ran a job");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* --check: limits, keep going, "none", and command-line overrides. */
@@ -1791,13 +1469,12 @@ Test(pipeline, check_effective_values)
 	struct h_proc p;
 	const char *f;
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[pipeline]\n"
-		      "jobs = 4\n"
-		      "fail_fast = false\n"
-		      "[job:x]\n"
-		      "command = touch \"$D/x\"\n");
+	f = fx_write("p.ini",
+		     "[pipeline]\n"
+		     "jobs = 4\n"
+		     "fail_fast = false\n"
+		     "[job:x]\n"
+		     "command = touch \"$D/x\"\n");
 	h_run(&p, NULL, "--check", "-f", f);
 	expect_exit(&p, 0);
 	expect_out_has(&p, ": 1 job, at most 4 at once, keep going, ");
@@ -1810,10 +1487,8 @@ Test(pipeline, check_effective_values)
 	expect_out_has(&p, ": 1 job, at most 2 at once, keep going, "
 			   "timeout 45s\n");
 	expect_out_has(&p, "\n  x  timeout 45s, grace 2s, stop SIGHUP\n");
-	cr_assert(!tmp_exists("x"), "--check ran a job");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	cr_assert(!fx_exists("x"), "--check ran a job");
+	h_done(&p);
 }
 
 /* --check with a bad file reports the errors and gives 125. */
@@ -1823,18 +1498,15 @@ Test(pipeline, check_with_errors_is_125)
 	const char *f;
 	char want[512];
 
-	tmp_make();
-	f = tmp_write("p.ini",
-		      "[job:x]\n"
-		      "command = true\n"
-		      "retries = many\n");
+	f = fx_write("p.ini",
+		     "[job:x]\n"
+		     "command = true\n"
+		     "retries = many\n");
 	h_run(&p, NULL, "--check", "-f", f);
 	expect_exit(&p, 125);
 	snprintf(want, sizeof(want), "ctxrun: %s:3: ", f);
 	expect_err_has(&p, want);
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* ---- names ---- */
@@ -1850,15 +1522,13 @@ Test(pipeline, names_from_option)
 	expect_out_has(&p, "web | w\n");
 	expect_row(&p, "api", "succeeded", "exit 0", "");
 	expect_row(&p, "web", "succeeded", "exit 0", "");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 
 	h_run(&p, NULL, "-n", "first", "-c", "echo 1", "-c", "echo 2");
 	expect_exit(&p, 0);
 	expect_out_has(&p, "first | 1\n");
 	expect_out_has(&p, "echo  | 2\n");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* Default names: the first word's basename, made unique with #2, #3. */
@@ -1874,8 +1544,7 @@ Test(pipeline, default_names_unique)
 	expect_row(&p, "sleep#2", "succeeded", NULL, NULL);
 	expect_row(&p, "sleep#3", "succeeded", NULL, NULL);
 	expect_row(&p, "echo", "succeeded", NULL, NULL);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /*
@@ -1895,8 +1564,7 @@ Test(pipeline, simple_command_runs_without_the_shell)
 	cr_assert_eq(sscanf(p.out.data, "%*s | %ld %ld", &pid, &pgid), 2,
 		     "<%s>", p.out.data);
 	cr_assert_eq(pid, pgid, "not exec'd directly: <%s>", p.out.data);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* Not found without the shell: the same 127, and a message naming it. */
@@ -1908,8 +1576,7 @@ Test(pipeline, simple_command_not_found_is_127)
 	expect_exit(&p, 127);
 	expect_err_has(&p, "ctxrun-no-such-command");
 	cr_assert_lt(p.elapsed, 10.0, "the sibling was not stopped");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* A default name steps over a given one that looks like a default. */
@@ -1933,15 +1600,12 @@ Test(pipeline, more_names_than_commands_is_125)
 {
 	struct h_proc p;
 
-	tmp_make();
 	h_run(&p, NULL, "-n", "a,b,c", "-c", "touch \"$D/a\"", "-c",
 	      "touch \"$D/b\"");
 	expect_exit(&p, 125);
-	cr_assert(!tmp_exists("a") && !tmp_exists("b"), "a job ran");
+	cr_assert(!fx_exists("a") && !fx_exists("b"), "a job ran");
 	expect_out(&p, "");
-	h_no_survivors();
-	h_release(&p);
-	tmp_remove();
+	h_done(&p);
 }
 
 /* A name with a blank is refused, as in a [job:NAME] header; nothing runs. */
@@ -1950,19 +1614,16 @@ Test(pipeline, names_with_blanks_are_125)
 	static const char *const names[] = { "a b", "a\tb", "a\nb", "ok, b" };
 	struct h_proc p;
 
-	tmp_make();
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
 		h_run(&p, NULL, "-n", names[i], "-c", "touch \"$D/a\"", "-c",
 		      "touch \"$D/b\"");
 		expect_exit(&p, 125);
-		cr_assert(!tmp_exists("a") && !tmp_exists("b"), "a job ran");
+		cr_assert(!fx_exists("a") && !fx_exists("b"), "a job ran");
 		cr_assert(!strncmp(p.err.data, "ctxrun: bad job name '", 22),
 			  "stderr: <%s>", p.err.data);
 		expect_out(&p, "");
-		h_no_survivors();
-		h_release(&p);
+		h_done(&p);
 	}
-	tmp_remove();
 }
 
 /* ---- verbosity ---- */
@@ -1980,8 +1641,7 @@ Test(pipeline, quiet_prints_nothing_of_its_own)
 	cr_assert_eq(h_lines(p.err.data), 2, "stderr: <%s>", p.err.data);
 	expect_err_lacks(&p, "ctxrun");
 	expect_out(&p, "");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 
 	/* The jobs' own output still comes through. */
 	h_run(&p, NULL, "-q", "-n", "a", "-c", "echo out; echo err >&2");
@@ -1989,8 +1649,7 @@ Test(pipeline, quiet_prints_nothing_of_its_own)
 	expect_out(&p, "a | out\n");
 	cr_assert_eq(strncmp(p.err.data, "a | err\na\tsucceeded\t0\t", 22), 0,
 		     "stderr: <%s>", p.err.data);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* -v adds the started lines; the default has none. */
@@ -2003,16 +1662,14 @@ Test(pipeline, verbose_adds_started_lines)
 	expect_err_has(&p, "ctxrun: a: started (pid ");
 	expect_err_has(&p, "ctxrun: b: started (pid ");
 	expect_row(&p, "a", "succeeded", "exit 0", "");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 
 	h_run(&p, NULL, "-n", "a,b", "-c", "exit 0", "-c", "exit 0");
 	expect_exit(&p, 0);
 	expect_err_lacks(&p, "started");
 	expect_err_has(&p, "ctxrun: a: exited with status 0\n");
 	expect_row(&p, "b", "succeeded", "exit 0", "");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* ---- output closed ---- */
@@ -2023,14 +1680,12 @@ Test(pipeline, stdout_closed_cancels_and_sigpipe)
 	struct h_opts o = { .close_stdout = true };
 	struct h_proc p;
 
-	h_start(&p, &o, "-n", "chatty,quiet", "-c", "yes",
-		"-c", "sleep 30");
-	h_finish(&p, 20000);
+	h_run(&p, &o, "-n", "chatty,quiet", "-c", "yes",
+	      "-c", "sleep 30");
 	expect_signal(&p, SIGPIPE);
 	expect_secs(p.elapsed, 0.0, 8.0);
 	expect_err_has(&p, "ctxrun: quiet: SIGTERM (output closed)\n");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* ---- examples ---- */
@@ -2062,8 +1717,7 @@ Test(examples, ci)
 	expect_row(&p, "unit", "succeeded", "exit 0", "");
 	expect_row(&p, "lint", "failed (allowed)", NULL, NULL);
 	expect_row(&p, "package", "succeeded", "exit 0", "");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* examples/fail-fast.ini: the quick failure cancels the long jobs. */
@@ -2079,8 +1733,7 @@ Test(examples, fail_fast)
 		   "job \"migrate\" failed: exit status 3");
 	expect_row(&p, "ui-tests", "cancelled", "SIGTERM",
 		   "job \"migrate\" failed: exit status 3");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* examples/graceful-shutdown.ini: the server cleans up on SIGTERM. */
@@ -2096,8 +1749,7 @@ Test(examples, graceful_shutdown)
 			   "(timeout in examples/graceful-shutdown.ini 2s))\n");
 	expect_row(&p, "server", "cancelled", "exit 0", NULL);
 	expect_err_lacks(&p, "SIGKILL");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* examples/timeout.ini: a job times out, is retried once, gives up. */
@@ -2113,6 +1765,5 @@ Test(examples, timeout)
 	expect_row(&p, "fetch", "timed out", NULL,
 		   "job \"fetch\" timed out after 500ms");
 	expect_row(&p, "report", "skipped", "-", NULL);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }

@@ -13,6 +13,7 @@
  * lines, and nothing sleeps to synchronise.
  */
 #include "expect.h"
+#include "fixture.h"
 #include "harness.h"
 
 #include <sys/resource.h>
@@ -24,7 +25,6 @@
 #include <criterion/parameterized.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -34,10 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static void rp_setup(void);
-static void rp_teardown(void);
-
-TestSuite(reports, .init = rp_setup, .fini = rp_teardown, .timeout = 30);
+TestSuite(reports, .init = fx_init, .fini = fx_fini, .timeout = 30);
 
 #define GOLDEN_DIR "tests/golden/reports"
 #define GOLDEN_XSD "tests/golden/junit.xsd"
@@ -51,54 +48,6 @@ TestSuite(reports, .init = rp_setup, .fini = rp_teardown, .timeout = 30);
 	"    assert isinstance(o, dict), n\n"                                \
 	"    assert isinstance(o['time'], float), n\n"                       \
 	"    assert isinstance(o['event'], str), n\n"
-
-static char tmp_dir[64];
-
-/* Remove one entry met by nftw (directories after their contents). */
-static int
-tmp_remove_cb(const char *path, const struct stat *st, int flag,
-	      struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-/* Prepare the test process and a temporary directory, exported as D. */
-static void
-rp_setup(void)
-{
-	h_setup();
-	cr_assert_eq(setenv("TH", h_th, 1), 0);
-	strcpy(tmp_dir, "/tmp/ctxrun-rp-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmp_dir), "mkdtemp: %s", strerror(errno));
-	cr_assert_eq(setenv("D", tmp_dir, 1), 0);
-}
-
-/* Kill what a failed test left running, and remove its directory. */
-static void
-rp_teardown(void)
-{
-	h_teardown();
-	if (tmp_dir[0] != '\0') {
-		nftw(tmp_dir, tmp_remove_cb, 16, FTW_DEPTH | FTW_PHYS);
-		tmp_dir[0] = '\0';
-	}
-}
-
-/* The path of NAME in the temporary directory (a static buffer per call). */
-static const char *
-tmp_path(const char *name)
-{
-	static char bufs[8][PATH_MAX];
-	static int next;
-	char *buf = bufs[next++ % 8];
-
-	snprintf(buf, PATH_MAX, "%s/%s", tmp_dir, name);
-	return buf;
-}
 
 /* Read all of PATH into a new NUL-terminated buffer; *LEN gets its size. */
 static char *
@@ -131,17 +80,6 @@ slurp(const char *path, size_t *len)
 	return buf;
 }
 
-/* Write LEN bytes of TEXT to PATH. */
-static void
-spit(const char *path, const char *text, size_t len)
-{
-	FILE *f = fopen(path, "wbe");
-
-	cr_assert_not_null(f, "open %s: %s", path, strerror(errno));
-	cr_assert_eq(fwrite(text, 1, len, f), len);
-	cr_assert_eq(fclose(f), 0);
-}
-
 /* Run the shell command built from FMT; its exit status, -1 if it died. */
 static int __attribute__((format(printf, 1, 2)))
 shell(const char *fmt, ...)
@@ -163,8 +101,8 @@ expect_valid_events(const char *path)
 {
 	char *text;
 
-	spit(tmp_path("check.py"), JSON_CHECK, strlen(JSON_CHECK));
-	if (shell("python3 '%s' < '%s'", tmp_path("check.py"), path) != 0) {
+	fx_write("check.py", JSON_CHECK);
+	if (shell("python3 '%s' < '%s'", fx_path("check.py"), path) != 0) {
 		text = slurp(path, NULL);
 		cr_assert_fail("%s is not valid JSON Lines: <%s>", path, text);
 	}
@@ -177,10 +115,10 @@ expect_valid_junit(const char *path)
 	char *text;
 
 	if (shell("xmllint --noout --schema %s '%s' 2>'%s'", GOLDEN_XSD, path,
-		  tmp_path("xmllint.err")) != 0) {
+		  fx_path("xmllint.err")) != 0) {
 		text = slurp(path, NULL);
 		cr_assert_fail("%s is not valid JUnit XML (%s): <%s>", path,
-			       slurp(tmp_path("xmllint.err"), NULL), text);
+			       slurp(fx_path("xmllint.err"), NULL), text);
 	}
 }
 
@@ -260,7 +198,7 @@ expect_golden(const char *path, const char *name,
 
 	snprintf(golden, sizeof(golden), "%s/%s", GOLDEN_DIR, name);
 	if (update && !strcmp(update, "1")) {
-		spit(golden, got, strlen(got));
+		h_write_file(golden, got, strlen(got), 0644);
 		return;
 	}
 	want = slurp(golden, NULL);
@@ -285,8 +223,8 @@ static const char *const junit_keys[] = { " time=\"", " timestamp=\"",
 Test(reports, golden_pipeline)
 {
 	struct h_proc p;
-	const char *ev = tmp_path("events.jsonl");
-	const char *ju = tmp_path("junit.xml");
+	const char *ev = fx_path("events.jsonl");
+	const char *ju = fx_path("junit.xml");
 
 	h_run(&p, NULL, "-q", "--events", ev, "--junit", ju, "-f",
 	      GOLDEN_DIR "/pipeline.ini");
@@ -295,8 +233,7 @@ Test(reports, golden_pipeline)
 	expect_valid_junit(ju);
 	expect_golden(ev, "events.jsonl", event_keys);
 	expect_golden(ju, "junit.xml", junit_keys);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* ---- one command ---- */
@@ -305,8 +242,8 @@ Test(reports, golden_pipeline)
 Test(reports, one_command_success)
 {
 	struct h_proc p;
-	const char *ev = tmp_path("e.jsonl");
-	const char *ju = tmp_path("j.xml");
+	const char *ev = fx_path("e.jsonl");
+	const char *ju = fx_path("j.xml");
 	char want[256];
 
 	h_run(&p, NULL, "--events", ev, "--junit", ju, "--", h_th, "exit", "0");
@@ -326,8 +263,7 @@ Test(reports, one_command_success)
 	snprintf(want, sizeof(want), "<testcase name=\"%s\" classname=\"command "
 		 "line\" time=\"", h_th_name);
 	expect_file_has(ju, want);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /*
@@ -338,8 +274,8 @@ Test(reports, one_command_success)
 Test(reports, one_command_timeout)
 {
 	struct h_proc p;
-	const char *ev = tmp_path("e.jsonl");
-	const char *ju = tmp_path("j.xml");
+	const char *ev = fx_path("e.jsonl");
+	const char *ju = fx_path("j.xml");
 
 	h_run(&p, NULL, "-t", "0.3", "-g", "0.3", "--events", ev, "--junit", ju,
 	      "--", h_th, "ignore-term", "30000");
@@ -357,16 +293,15 @@ Test(reports, one_command_timeout)
 	expect_file_has(ju, "<failure message=\"deadline exceeded (--timeout "
 			    "300ms); killed after grace\" type=\"cancelled\"/>");
 	expect_file_has(ju, " failures=\"1\" errors=\"0\" skipped=\"0\"");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* A command that cannot run: an exit 127 with the error, no start. */
 Test(reports, one_command_not_found)
 {
 	struct h_proc p;
-	const char *ev = tmp_path("e.jsonl");
-	const char *ju = tmp_path("j.xml");
+	const char *ev = fx_path("e.jsonl");
+	const char *ju = fx_path("j.xml");
 	char *text;
 
 	h_run(&p, NULL, "--events", ev, "--junit", ju, "--",
@@ -384,8 +319,7 @@ Test(reports, one_command_not_found)
 	expect_file_has(ju, "<failure message=\"cannot run &apos;ctxrun-no-such-"
 			    "command&apos;: No such file or directory\" "
 			    "type=\"failed\"/>");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* ---- groups and pipelines ---- */
@@ -407,11 +341,10 @@ Test(reports, fail_fast_pipeline)
 		"needs = bad\n"
 		"command = true\n";
 	struct h_proc p;
-	const char *ev = tmp_path("e.jsonl");
-	const char *ju = tmp_path("j.xml");
-	const char *file = tmp_path("ff.ini");
+	const char *ev = fx_path("e.jsonl");
+	const char *ju = fx_path("j.xml");
+	const char *file = fx_write("ff.ini", ini);
 
-	spit(file, ini, strlen(ini));
 	h_run(&p, NULL, "--events", ev, "--junit", ju, "-f", file);
 	expect_exit(&p, 2);
 	expect_valid_events(ev);
@@ -429,8 +362,7 @@ Test(reports, fail_fast_pipeline)
 	expect_file_has(ju, "<failure message=\"exit status 2\" type=\"failed\"/>");
 	expect_file_has(ju, "<skipped message=\"job &quot;bad&quot; failed: "
 			    "exit status 2\"/>");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /*
@@ -440,8 +372,8 @@ Test(reports, fail_fast_pipeline)
 Test(reports, names_with_any_bytes)
 {
 	struct h_proc p;
-	const char *ev = tmp_path("e.jsonl");
-	const char *ju = tmp_path("j.xml");
+	const char *ev = fx_path("e.jsonl");
+	const char *ju = fx_path("j.xml");
 
 	h_run(&p, NULL, "--events", ev, "--junit", ju, "-n",
 	      "x\xff\"\\\x01<y>", "-c", "exit 1");
@@ -452,8 +384,7 @@ Test(reports, names_with_any_bytes)
 	expect_file_has(ev, "\"cause\":\"job \\\"x\\ufffd\\\"\\\\\\u0001<y>\\\" "
 			    "failed: exit status 1\"");
 	expect_file_has(ju, "name=\"x\xEF\xBF\xBD&quot;\\\xEF\xBF\xBD&lt;y&gt;\"");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /*
@@ -463,7 +394,7 @@ Test(reports, names_with_any_bytes)
 Test(reports, junit_output_is_bounded)
 {
 	struct h_proc p;
-	const char *ju = tmp_path("j.xml");
+	const char *ju = fx_path("j.xml");
 	size_t len;
 	char *text;
 
@@ -475,15 +406,14 @@ Test(reports, junit_output_is_bounded)
 	text = slurp(ju, &len);
 	cr_assert(len > 65536 && len < 70000, "JUnit file of %zu bytes", len);
 	free(text);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* The events file is written as things happen: start is there at once. */
 Test(reports, events_written_as_they_happen)
 {
 	struct h_proc p;
-	const char *ev = tmp_path("e.jsonl");
+	const char *ev = fx_path("e.jsonl");
 	const char *ready;
 	char want[64];
 
@@ -498,8 +428,7 @@ Test(reports, events_written_as_they_happen)
 	h_kill(&p, SIGTERM);
 	h_finish(&p, 20000);
 	expect_signal(&p, SIGTERM);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /*
@@ -509,8 +438,8 @@ Test(reports, events_written_as_they_happen)
 Test(reports, sigint_group_writes_complete_reports)
 {
 	struct h_proc p;
-	const char *ev = tmp_path("e.jsonl");
-	const char *ju = tmp_path("j.xml");
+	const char *ev = fx_path("e.jsonl");
+	const char *ju = fx_path("j.xml");
 
 	h_start(&p, NULL, "--events", ev, "--junit", ju, "-n", "a,b", "-c",
 		"\"$TH\" ready-sleep 30000", "-c", "\"$TH\" ready-sleep 30000");
@@ -528,16 +457,15 @@ Test(reports, sigint_group_writes_complete_reports)
 	expect_file_has(ju, "tests=\"2\" failures=\"0\" errors=\"0\" skipped=\"2\"");
 	expect_file_has(ju, "<skipped message=\"interrupted by SIGINT\"/>");
 	expect_file_has(ju, "<system-out>ready ");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* Ctrl-C on one command: the reports are complete before the re-raise. */
 Test(reports, sigint_one_command_writes_complete_reports)
 {
 	struct h_proc p;
-	const char *ev = tmp_path("e.jsonl");
-	const char *ju = tmp_path("j.xml");
+	const char *ev = fx_path("e.jsonl");
+	const char *ju = fx_path("j.xml");
 	pid_t pid;
 
 	h_start(&p, NULL, "--events", ev, "--junit", ju, "--", h_th,
@@ -551,8 +479,7 @@ Test(reports, sigint_one_command_writes_complete_reports)
 	expect_last_line_has(ev, "\"event\":\"done\",\"signal\":\"SIGINT\","
 				     "\"status\":130,\"cause\":\"interrupted by SIGINT\"}");
 	expect_file_has(ju, "<skipped message=\"interrupted by SIGINT\"/>");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* Every signal that stops a run (ctxrun(1), SIGNALS), in one mode. */
@@ -604,7 +531,7 @@ sig_start(struct h_proc *p, const struct sig_case *c, const char *ev,
 	cr_assert_eq(getrlimit(RLIMIT_CORE, &core), 0);
 	big = (struct rlimit){ core.rlim_max, core.rlim_max };
 	cr_assert_eq(setrlimit(RLIMIT_CORE, &big), 0);
-	cr_assert_eq(chdir(tmp_dir), 0);
+	cr_assert_eq(chdir(fx_dir), 0);
 	if (c->group) {
 		h_start(p, NULL, "--events", ev, "--junit", ju, "-n", "x,y",
 			"-c", "\"$TH\" linger 30000 300", "-c",
@@ -628,8 +555,8 @@ sig_start(struct h_proc *p, const struct sig_case *c, const char *ev,
 ParameterizedTest(struct sig_case *c, reports, every_stop_signal)
 {
 	const char *name = sigabbrev_np(c->sig);
-	const char *ev = tmp_path("e.jsonl");
-	const char *ju = tmp_path("j.xml");
+	const char *ev = fx_path("e.jsonl");
+	const char *ju = fx_path("j.xml");
 	char want[256];
 	struct h_proc p;
 	pid_t pids[2];
@@ -656,8 +583,7 @@ ParameterizedTest(struct sig_case *c, reports, every_stop_signal)
 	snprintf(want, sizeof(want), "message=\"interrupted by SIG%s\"", name);
 	expect_file_has(ju, want);
 	expect_file_has(ju, "</testsuites>");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /*
@@ -668,12 +594,11 @@ Test(reports, stdout_closed_writes_complete_reports)
 {
 	struct h_opts o = { .close_stdout = true };
 	struct h_proc p;
-	const char *ev = tmp_path("e.jsonl");
-	const char *ju = tmp_path("j.xml");
+	const char *ev = fx_path("e.jsonl");
+	const char *ju = fx_path("j.xml");
 
-	h_start(&p, &o, "--events", ev, "--junit", ju, "-n", "chatty,quiet",
-		"-c", "yes", "-c", "sleep 30");
-	h_finish(&p, 20000);
+	h_run(&p, &o, "--events", ev, "--junit", ju, "-n", "chatty,quiet",
+	      "-c", "yes", "-c", "sleep 30");
 	expect_signal(&p, SIGPIPE);
 	expect_valid_events(ev);
 	expect_valid_junit(ju);
@@ -681,8 +606,7 @@ Test(reports, stdout_closed_writes_complete_reports)
 				     "\"status\":141,\"cause\":\"output closed\"}");
 	expect_file_has(ju, "<skipped message=\"output closed\"/>");
 	expect_file_has(ju, "<system-out>y\ny\n");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* The report files are ctxrun's own: no job inherits their fds. */
@@ -690,17 +614,16 @@ Test(reports, jobs_do_not_inherit_report_fds)
 {
 	struct h_proc p;
 
-	h_run(&p, NULL, "--events", tmp_path("e.jsonl"), "--junit",
-	      tmp_path("j.xml"), "--", h_th, "fds");
+	h_run(&p, NULL, "--events", fx_path("e.jsonl"), "--junit",
+	      fx_path("j.xml"), "--", h_th, "fds");
 	expect_exit(&p, 0);
 	expect_out(&p, "0 1 2\n");
 	h_release(&p);
-	h_run(&p, NULL, "-q", "--events", tmp_path("e.jsonl"), "--junit",
-	      tmp_path("j.xml"), "-n", "f", "-c", "\"$TH\" fds");
+	h_run(&p, NULL, "-q", "--events", fx_path("e.jsonl"), "--junit",
+	      fx_path("j.xml"), "-n", "f", "-c", "\"$TH\" fds");
 	expect_exit(&p, 0);
 	expect_out(&p, "f | 0 1 2\n");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* ---- files that cannot be opened ---- */
@@ -711,13 +634,12 @@ Test(reports, unwritable_events_file)
 	struct h_proc p;
 
 	h_run(&p, NULL, "--events", "/nonexistent-ctxrun/e.jsonl", "--", h_th,
-	      "touch", tmp_path("ran"));
+	      "touch", fx_path("ran"));
 	expect_exit(&p, 125);
 	expect_err(&p, "ctxrun: cannot open events file "
 		       "'/nonexistent-ctxrun/e.jsonl': No such file or directory\n");
-	cr_assert_neq(access(tmp_path("ran"), F_OK), 0, "the command ran");
-	h_no_survivors();
-	h_release(&p);
+	cr_assert_neq(access(fx_path("ran"), F_OK), 0, "the command ran");
+	h_done(&p);
 }
 
 /* A JUnit file that cannot be opened: 125, named, no job runs. */
@@ -726,15 +648,14 @@ Test(reports, unwritable_junit_file)
 	struct h_proc p;
 	char cmd[PATH_MAX + 32];
 
-	snprintf(cmd, sizeof(cmd), "touch '%s'", tmp_path("ran"));
-	h_run(&p, NULL, "--junit", tmp_dir, "-c", cmd);
+	snprintf(cmd, sizeof(cmd), "touch '%s'", fx_path("ran"));
+	h_run(&p, NULL, "--junit", fx_dir, "-c", cmd);
 	expect_exit(&p, 125);
 	expect_err_has(&p, "ctxrun: cannot open JUnit file '");
 	expect_err_has(&p, "': Is a directory\n");
 	cr_assert_eq(h_lines(p.err.data), 1, "stderr <%s>", p.err.data);
-	cr_assert_neq(access(tmp_path("ran"), F_OK), 0, "the job ran");
-	h_no_survivors();
-	h_release(&p);
+	cr_assert_neq(access(fx_path("ran"), F_OK), 0, "the job ran");
+	h_done(&p);
 }
 
 /* --events needs a value, like every option that takes one. */
@@ -796,7 +717,7 @@ start_flood(struct h_proc *p, const char *const *pre,
 static const char *
 make_fifo(const char *name)
 {
-	const char *path = tmp_path(name);
+	const char *path = fx_path(name);
 
 	cr_assert_eq(mkfifo(path, 0600), 0, "mkfifo %s: %s", path,
 		     strerror(errno));
@@ -883,8 +804,7 @@ expect_fifo_without_reader(const char *opt)
 	h_finish(&p, 10000);
 	expect_exit(&p, 124);
 	cr_assert_lt(p.elapsed, 4.0, "took %.2fs", p.elapsed);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /*
@@ -966,7 +886,7 @@ Test(reports, events_fifo_late_slow_reader_gets_every_line)
 {
 	struct h_proc p, r;
 	const char *fifo = make_fifo("ev.fifo");
-	const char *got = tmp_path("got.jsonl");
+	const char *got = fx_path("got.jsonl");
 	char name[LONG_NAME + 1];
 
 	start_flood(&p, (const char *const[]){ "-q", "-j", "1", "--events",
@@ -980,14 +900,14 @@ Test(reports, events_fifo_late_slow_reader_gets_every_line)
 	/* With -j 1, w starts after every flood job is over. */
 	cr_assert_not_null(h_wait_out(&r, "\"event\":\"start\",\"job\":\"w\"",
 				      10000), "reader got <%.300s>", r.out.data);
-	spit(tmp_path("go"), "", 0);
+	fx_write("go", "");
 	h_finish(&p, 10000);
 	h_finish(&r, 10000);
 	expect_exit(&p, 0);
 	cr_assert_null(strstr(p.err.data, "ctxrun:"), "stderr <%.2000s>",
 		       strstr(p.err.data, "ctxrun:"));
 	expect_exit(&r, 0);
-	spit(got, r.out.data, r.out.len);
+	h_write_file(got, r.out.data, r.out.len, 0644);
 	expect_valid_events(got);
 	cr_assert_eq(h_lines(r.out.data), 2 * FLOOD_JOBS + 3, "%d lines",
 		     h_lines(r.out.data));
@@ -999,9 +919,8 @@ Test(reports, events_fifo_late_slow_reader_gets_every_line)
 	}
 	cr_assert(line_is(r.out.data, 2 * FLOOD_JOBS + 1, "exit", "w"));
 	expect_last_line_has(got, "\"event\":\"done\",\"status\":0}");
-	h_no_survivors();
 	h_release(&r);
-	h_release(&p);
+	h_done(&p);
 }
 
 /* --junit on a FIFO nobody opens: see above. */
@@ -1034,7 +953,7 @@ Test(reports, junit_fifo_late_reader_gets_whole_report)
 {
 	struct h_proc p, r;
 	const char *fifo = make_fifo("j.fifo");
-	const char *got = tmp_path("got.xml");
+	const char *got = fx_path("got.xml");
 
 	h_start(&p, NULL, "-q", "--junit", fifo, "-n", "big,w", "-c",
 		"\"$TH\" flood 70000; \"$TH\" flood-err 70000", "-c",
@@ -1042,7 +961,7 @@ Test(reports, junit_fifo_late_reader_gets_whole_report)
 	cr_assert_not_null(h_wait_out(&p, "w   | ready", 10000),
 			   "w not ready; stderr <%s>", p.err.data);
 	start_reader(&r, fifo, "65536", "0");
-	spit(tmp_path("go"), "", 0);
+	fx_write("go", "");
 	h_finish(&p, 10000);
 	h_finish(&r, 10000);
 	expect_exit(&p, 0);
@@ -1050,15 +969,14 @@ Test(reports, junit_fifo_late_reader_gets_whole_report)
 		       strstr(p.err.data, "ctxrun:"));
 	expect_exit(&r, 0);
 	cr_assert_gt(r.out.len, 131072, "%zu bytes", r.out.len);
-	spit(got, r.out.data, r.out.len);
+	h_write_file(got, r.out.data, r.out.len, 0644);
 	expect_valid_junit(got);
 	expect_file_has(got, "tests=\"2\" failures=\"0\"");
 	expect_file_has(got, "\n[ctxrun: 4464 bytes cut]\ny\ny\n");
 	expect_file_has(got, "\n[ctxrun: 4464 bytes cut]\ne\ne\n");
 	expect_file_has(got, "</testsuites>\n");
-	h_no_survivors();
 	h_release(&r);
-	h_release(&p);
+	h_done(&p);
 }
 
 /*
@@ -1071,28 +989,28 @@ Test(reports, symlink_in_sticky_dir_not_followed)
 {
 	char dir[PATH_MAX], link[PATH_MAX + 8], plain[PATH_MAX + 8];
 	char want[2 * PATH_MAX];
-	const char *target = tmp_path("precious");
+	const char *target = fx_path("precious");
 	const char *opts[] = { "--events", "--junit" };
 	const char *whats[] = { "events file", "JUnit file" };
 	struct h_proc p;
 	char *text;
 
-	snprintf(dir, sizeof(dir), "%s", tmp_path("stickyXXXXXX"));
+	snprintf(dir, sizeof(dir), "%s", fx_path("stickyXXXXXX"));
 	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
 	cr_assert_eq(chmod(dir, 01777), 0);
 	snprintf(link, sizeof(link), "%s/r", dir);
 	snprintf(plain, sizeof(plain), "%s/plain", dir);
-	spit(target, "precious\n", 9);
+	h_write_file(target, "precious\n", 9, 0644);
 	cr_assert_eq(symlink(target, link), 0, "symlink: %s", strerror(errno));
 	for (int i = 0; i < 2; i++) {
 		h_run(&p, NULL, opts[i], link, "--", h_th, "touch",
-		      tmp_path("ran"));
+		      fx_path("ran"));
 		expect_exit(&p, 125);
 		snprintf(want, sizeof(want), "ctxrun: cannot open %s '%s': a "
 			 "symbolic link in a sticky world-writable directory "
 			 "is not followed\n", whats[i], link);
 		expect_err(&p, want);
-		cr_assert_neq(access(tmp_path("ran"), F_OK), 0, "it ran");
+		cr_assert_neq(access(fx_path("ran"), F_OK), 0, "it ran");
 		text = slurp(target, NULL);
 		cr_assert_str_eq(text, "precious\n", "the target was written");
 		free(text);
@@ -1102,10 +1020,9 @@ Test(reports, symlink_in_sticky_dir_not_followed)
 	expect_exit(&p, 0);
 	expect_last_line_has(plain, "\"event\":\"done\",\"status\":0}");
 	h_release(&p);
-	cr_assert_eq(symlink(target, tmp_path("mine")), 0);
-	h_run(&p, NULL, "--events", tmp_path("mine"), "--", h_th, "exit", "0");
+	cr_assert_eq(symlink(target, fx_path("mine")), 0);
+	h_run(&p, NULL, "--events", fx_path("mine"), "--", h_th, "exit", "0");
 	expect_exit(&p, 0);
 	expect_last_line_has(target, "\"event\":\"done\",\"status\":0}");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }

@@ -49,8 +49,7 @@ Test(signals, gnu_names_are_stop_signals)
 		cr_assert_not_null(strstr(p.out.data, line),
 				   "-s %s: want <%s>, stdout <%s>", name, line,
 				   p.out.data);
-		h_no_survivors();
-		h_release(&p);
+		h_done(&p);
 	}
 }
 

@@ -12,13 +12,12 @@
  * proves whether it ran.
  */
 #include "expect.h"
+#include "fixture.h"
 #include "harness.h"
 
 #include <sys/stat.h>
 
 #include <criterion/criterion.h>
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,52 +26,18 @@
 /* th's exit status when th itself failed (see tests/helpers/th.c). */
 #define TH_EXIT_USAGE 99
 
-static char dir[64];
+/* The file each command would touch, in the test's directory. */
 static char ran[128];
 
-/* The harness's setup, and a fresh directory for the test. */
+/* The common fixture (fixture.h), and the path of "ran" in it. */
 static void
 st_setup(void)
 {
-	h_setup();
-	strcpy(dir, "/tmp/ctxrun-startup-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
-	snprintf(ran, sizeof(ran), "%s/ran", dir);
+	fx_init();
+	snprintf(ran, sizeof(ran), "%s", fx_path("ran"));
 }
 
-/* The harness's teardown, and the directory removed (it is flat). */
-static void
-st_teardown(void)
-{
-	char path[512];
-	struct dirent *e;
-	DIR *d = opendir(dir);
-
-	h_teardown();
-	while (d && (e = readdir(d))) {
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			unlink(path);
-		}
-	}
-	if (d) {
-		closedir(d);
-	}
-	rmdir(dir);
-}
-
-TestSuite(startup, .init = st_setup, .fini = st_teardown, .timeout = 60);
-
-/* Write LEN bytes of DATA to NAME in the test's directory; its path. */
-static const char *
-write_file(const char *name, const char *data, size_t len)
-{
-	static char path[256];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	h_write_file(path, data, len, 0644);
-	return path;
-}
+TestSuite(startup, .init = st_setup, .fini = fx_fini, .timeout = 60);
 
 /* Assert P failed before running anything: 125, one line holding NEEDLE. */
 static void
@@ -122,8 +87,7 @@ expect_limited_error(const char *res, const char *n, bool group,
 
 	run_limited(&p, res, n, group);
 	expect_startup_error(&p, needle);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /* With 4 fds (0, 1, 2, epoll), libev's signal pipe fails: not an abort. */
@@ -151,8 +115,7 @@ Test(startup, few_fds_run_or_say_why)
 		} else {
 			expect_startup_error(&p, "Too many open files");
 		}
-		h_no_survivors();
-		h_release(&p);
+		h_done(&p);
 	}
 	/* A group whose watchdog cannot start does not run on without it. */
 	expect_limited_error("nofile", "5", true, "watchdog");
@@ -165,7 +128,7 @@ Test(startup, no_process_to_spare_is_one_line_and_125)
 	char opts[512];
 
 	/* As root the command runs as nobody, who must be able to write. */
-	cr_assert_eq(chmod(dir, 0777), 0);
+	cr_assert_eq(chmod(fx_dir, 0777), 0);
 	/* A sanitizer build's leak check needs a thread at exit: none left. */
 	snprintf(opts, sizeof(opts), "%s%sdetect_leaks=0", asan ? asan : "",
 		 asan ? ":" : "");
@@ -184,8 +147,7 @@ Test(startup, no_event_loop_backend_is_one_line_and_125)
 	h_run(&p, NULL, "--", h_th, "touch", ran);
 	unsetenv("LIBEV_FLAGS");
 	expect_startup_error(&p, "event loop");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /*
@@ -221,8 +183,7 @@ Test(startup, closed_standard_fds)
 			expect_exit(&p, 0);
 			cr_assert_eq(unlink(ran), 0, "%s: %s did not run",
 				     redirs[i], mode ? "the -c job" : "COMMAND");
-			h_no_survivors();
-			h_release(&p);
+			h_done(&p);
 		}
 	}
 }
@@ -293,7 +254,8 @@ Test(startup, nul_byte_names_its_line)
 			 "# a", h_th, ran);
 
 	memcpy(text + n, "\0b\nbogus = 1\n", 14);
-	path = write_file("nul.ini", text, (size_t)n + 14);
+	path = fx_path("nul.ini");
+	h_write_file(path, text, (size_t)n + 14, 0644);
 	snprintf(want, sizeof(want), "ctxrun: %s:3: NUL byte\n", path);
 	h_run(&p, NULL, "-f", path);
 	expect_exit(&p, 125);
@@ -313,7 +275,8 @@ Test(startup, huge_line_is_refused)
 
 	memset(text + n, 'x', len);
 	text[n + len] = '\n';
-	path = write_file("long.ini", text, (size_t)n + len + 1);
+	path = fx_path("long.ini");
+	h_write_file(path, text, (size_t)n + len + 1, 0644);
 	free(text);
 	snprintf(want, sizeof(want), "ctxrun: %s:2: line longer than 64 KiB\n",
 		 path);
@@ -338,8 +301,7 @@ Test(startup, huge_file_on_stdin_is_refused)
 	}
 	text[len] = '\0';
 	o.input = text;
-	h_start(&p, &o, "-f", "-");
-	h_finish(&p, 20000);
+	h_run(&p, &o, "-f", "-");
 	free(text);
 	expect_exit(&p, 125);
 	expect_err(&p, "ctxrun: -:8388609: file larger than 16 MiB\n");

@@ -100,8 +100,7 @@ check_pid_namespace(const char *const *opts, bool foreign)
 		if (r == 1) {
 			expect_err_has(&p, "1 leftover process, SIGTERM");
 		}
-		h_no_survivors();
-		h_release(&p);
+		h_done(&p);
 	}
 }
 
@@ -276,6 +275,5 @@ Test(strangers, watchdog_spares_copies_of_a_mark)
 		cr_assert(!gone, "the watchdog killed the stranger with <%s>",
 			  i ? longer : exact);
 	}
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }

@@ -327,8 +327,7 @@ t_run(const struct t_case *c)
 		     t_end_names[c->end], after.zombies);
 	cr_log_info("torture %s/%s: survivors 0, zombies 0%s", t_kinds[c->kind_i],
 		    t_end_names[c->end], blind ? " (blind spot: 1 by design)" : "");
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 	snprintf(rm, sizeof(rm), "rm -rf %s", dir);
 	cr_assert_eq(system(rm), 0);
 }
@@ -408,8 +407,7 @@ t_pipe_run(const struct t_pipe_case *c)
 		  "%s: no <%s> in <%.300s> <%.300s>", c->sub, c->find,
 		  p.out.data, p.err.data);
 	cr_assert_eq(t_count(NULL).live + t_count(NULL).zombies, 0);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 Test(torture, pipes_never_hang_the_run, .timeout = 90)
@@ -486,8 +484,7 @@ Test(torture, storm_of_1000_signals)
 		 * way the run ends within the grace.
 		 */
 		cr_assert_lt(p.elapsed, 9.0, "took %.2f s", p.elapsed);
-		h_no_survivors();
-		h_release(&p);
+		h_done(&p);
 	}
 }
 
@@ -552,8 +549,7 @@ Test(torture, ten_thousand_short_jobs, .timeout = 180)
 	 */
 	cr_assert_leq(rss1, rss0 + jobs, "rss %ld -> %ld kB", rss0, rss1);
 #endif
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /*
@@ -602,8 +598,7 @@ Test(torture, ulimit_n_64)
 		cr_assert_not_null(strstr(p.err.data, cases[c].find),
 				   "stderr <%.400s>", p.err.data);
 		cr_assert_lt(p.elapsed, 10.0);
-		h_no_survivors();
-		h_release(&p);
+		h_done(&p);
 	}
 }
 
@@ -634,8 +629,7 @@ Test(torture, fork_storm_is_stopped_completely, .timeout = 60)
 	cr_assert_lt(p.reaped_at - intr, 9.0, "took %.2f s after Ctrl-C",
 		     p.reaped_at - intr);
 	cr_assert_eq(t_count(NULL).live + t_count(NULL).zombies, 0);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 }
 
 /*
@@ -683,8 +677,7 @@ Test(torture, fork_bomb_in_pids_cgroup, .timeout = 60)
 	cr_assert_eq(fscanf(f, "%ld", &current), 1);
 	fclose(f);
 	cr_assert_eq(current, 0, "%ld tasks left in the cgroup", current);
-	h_no_survivors();
-	h_release(&p);
+	h_done(&p);
 	cr_assert_eq(rmdir(cg), 0, "rmdir %s: %s", cg, strerror(errno));
 }
 
@@ -718,8 +711,7 @@ Test(torture, leftover_tree_gets_its_stop_signal_every_time, .timeout = 120)
 		cr_assert_eq(h_code(&p), 0, "status %#x", p.status);
 		cr_assert_lt(p.elapsed, 8.0, "run %d: %.2f s: a leftover missed "
 					     "its SIGTERM", i, p.elapsed);
-		h_no_survivors();
-		h_release(&p);
+		h_done(&p);
 		snprintf(rm, sizeof(rm), "rm -rf %s", dir);
 		cr_assert_eq(system(rm), 0);
 	}
