@@ -157,7 +157,7 @@ assert_events(const struct trace *t, int n, ...)
 	for (int i = 0; i < n; i++) {
 		int want = va_arg(ap, int);
 
-		cr_assert_eq(t->kinds[i], want, "event %d is %d, wanted %d", i,
+		cr_assert_eq((int)t->kinds[i], want, "event %d is %d, wanted %d", i,
 			     t->kinds[i], want);
 	}
 	va_end(ap);
