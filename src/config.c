@@ -1302,100 +1302,45 @@ report_cycle(struct checker *ch, const size_t *path, size_t n)
 	free(sb.buf);
 }
 
-/* Dependents of every job in one array: job I's from (*START)[I] on. */
-static size_t *
-dependents_of(const struct spec *s, size_t **start)
-{
-	size_t n = s->n_jobs, *fill = xcalloc(n + 1, sizeof(*fill)), *deps;
-
-	*start = xcalloc(n + 1, sizeof(**start));
-	for (size_t i = 0; i < n; i++) {
-		for (size_t k = 0; k < s->jobs[i].n_needs; k++) {
-			(*start)[s->jobs[i].needs[k] + 1]++;
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		(*start)[i + 1] += (*start)[i];
-	}
-	deps = xmalloc(((*start)[n] + 1) * sizeof(*deps));
-	for (size_t i = 0; i < n; i++) {
-		for (size_t k = 0; k < s->jobs[i].n_needs; k++) {
-			size_t need = s->jobs[i].needs[k];
-
-			deps[(*start)[need] + fill[need]++] = i;
-		}
-	}
-	free(fill);
-	return deps;
-}
-
-/* Kahn's algorithm: LEFT[i] stays non-zero for jobs in or behind a cycle. */
-static void
-peel_acyclic(const struct spec *s, size_t *left)
-{
-	size_t *start, *deps = dependents_of(s, &start);
-	size_t *queue = xmalloc((s->n_jobs + 1) * sizeof(*queue));
-	size_t head = 0, tail = 0;
-
-	for (size_t i = 0; i < s->n_jobs; i++) {
-		left[i] = s->jobs[i].n_needs;
-		if (!left[i]) {
-			queue[tail++] = i;
-		}
-	}
-	while (head < tail) {
-		size_t done = queue[head++];
-
-		for (size_t k = start[done]; k < start[done + 1]; k++) {
-			if (--left[deps[k]] == 0) {
-				queue[tail++] = deps[k];
-			}
-		}
-	}
-	free(start);
-	free(deps);
-	free(queue);
-}
-
 /* Report each dependency cycle once, at a header line of a job in it. */
 static void
 check_cycles(struct checker *ch)
 {
 	const struct spec *s = ch->s;
-	size_t *left = xcalloc(s->n_jobs + 1, sizeof(*left));
+	size_t max_level, *level = spec_levels(s, &max_level);
 	size_t *path = xmalloc((s->n_jobs + 1) * sizeof(*path));
 	size_t *pos = xmalloc((s->n_jobs + 1) * sizeof(*pos));
 	unsigned char *color = xcalloc(s->n_jobs + 1, 1);
 
-	peel_acyclic(s, left);
 	/*
-	 * Every job left needs a job left. Walk from each along its first
-	 * such need: a walk that meets itself has found a new cycle, one
-	 * that meets an earlier walk has not.
+	 * A job without a level is in or behind a cycle, and needs a job
+	 * without a level. Walk from each along its first such need: a walk
+	 * that meets itself has found a new cycle, one that meets an earlier
+	 * walk has not.
 	 */
 	for (size_t i = 0; i < s->n_jobs; i++) {
 		size_t n = 0, cur = i;
 
-		while (left[cur] && !color[cur]) {
+		while (!level[cur] && !color[cur]) {
 			const struct spec_job *j = &s->jobs[cur];
 			size_t k = 0;
 
 			color[cur] = 1;
 			pos[cur] = n;
 			path[n++] = cur;
-			while (!left[j->needs[k]]) {
+			while (level[j->needs[k]]) {
 				k++;
 			}
 			cur = j->needs[k];
 		}
-		if (left[cur] && color[cur] == 1) {
+		if (!level[cur] && color[cur] == 1) {
 			report_cycle(ch, path + pos[cur], n - pos[cur]);
 		}
 		for (size_t k = 0; k < n; k++) {
 			color[path[k]] = 2;
 		}
 	}
-	free(left);
+	free(level);
 	free(path);
 	free(pos);
 	free(color);
