@@ -312,8 +312,9 @@ spec_levels(const struct spec *s, size_t *max_level)
 	while (head < tail) {
 		size_t done = queue[head++];
 
-		level[done]++;
-		*max_level = level[done] > *max_level ? level[done] : *max_level;
+		if (++level[done] > *max_level) {
+			*max_level = level[done];
+		}
 		for (size_t k = d.start[done]; k < d.start[done + 1]; k++) {
 			size_t dep = d.job[k];
 
