@@ -138,11 +138,12 @@ Test(rawcfg, every_bad_line_is_an_error_at_its_line)
 		   "command = y\n"
 		   "more garbage\n");
 	all = messages(&rc);
-	cr_assert_str_eq(all,
-			 "t.ini:3: expected \"key = value\" or \"[section]\"\n"
-			 "t.ini:4: missing key before \"=\"\n"
-			 "t.ini:5: missing \"]\" in section header\n"
-			 "t.ini:7: expected \"key = value\" or \"[section]\"\n");
+	cr_assert_str_eq(all, "t.ini:3: expected \"key = value\" or "
+			      "\"[section]\"\n"
+			      "t.ini:4: missing key before \"=\"\n"
+			      "t.ini:5: missing \"]\" in section header\n"
+			      "t.ini:7: expected \"key = value\" or "
+			      "\"[section]\"\n");
 	cr_assert(rc.sections[0].broken);
 	cr_assert(rc.bad_header_seen);
 	/* The keys under the bad header belong to no section. */
