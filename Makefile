@@ -81,7 +81,8 @@ ctxrun: $(BUILD)/ctxrun
 $(BUILD)/th: tests/helpers/th.c | $(BUILD)/.deps
 	$(CC) $(CPPFLAGS) $(WARNINGS) $(CFLAGS) -o $@ $<
 
-$(BUILD)/test_unit: $(UNIT_SRC) $(BUILD)/libctxrun.a | $(BUILD)/.test-deps
+$(BUILD)/test_unit: $(UNIT_SRC) $(wildcard tests/unit/*.h) $(BUILD)/libctxrun.a \
+		| $(BUILD)/.test-deps
 	$(CC) $(CPPFLAGS) $(WARNINGS) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_SRC) \
 		$(BUILD)/libctxrun.a -lcriterion $(LDLIBS)
 
