@@ -220,6 +220,21 @@ line_copy(char *dst, const char *src, size_t len)
 }
 
 /*
+ * Queue room for NEED bytes or more, *ROOM of them. Kept apart so that
+ * the caller's ROOM is not a variable whose address is taken: on the
+ * path of every line it stays in a register.
+ */
+static char *
+reserve(struct lines *l, size_t need, size_t *room)
+{
+	size_t got;
+	char *dst = outq_reserve(l->q, l->which, need, &got);
+
+	*room = got;
+	return dst;
+}
+
+/*
  * Queue L's prefix and each whole line of the LEN bytes at P (with slack
  * after them; see the top); how many bytes those lines were.
  */
@@ -248,8 +263,7 @@ queue_lines(struct lines *l, const char *p, size_t len)
 				if (used) {
 					outq_commit(l->q, used);
 				}
-				dst = outq_reserve(l->q, l->which,
-						   n + LINES_SLACK, &room);
+				dst = reserve(l, n + LINES_SLACK, &room);
 				used = 0;
 			}
 			line_copy(dst + used, prefix, plen);
