@@ -81,7 +81,8 @@ ctxrun: $(BUILD)/ctxrun
 $(BUILD)/th: tests/helpers/th.c | $(BUILD)/.deps
 	$(CC) $(CPPFLAGS) $(WARNINGS) $(CFLAGS) -o $@ $<
 
-$(BUILD)/test_unit: $(UNIT_SRC) $(wildcard tests/unit/*.h) $(BUILD)/libctxrun.a | $(BUILD)/.test-deps
+$(BUILD)/test_unit: $(UNIT_SRC) $(wildcard tests/unit/*.h) $(BUILD)/libctxrun.a \
+		| $(BUILD)/.test-deps
 	$(CC) $(CPPFLAGS) $(WARNINGS) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_SRC) \
 		$(BUILD)/libctxrun.a -lcriterion $(LDLIBS)
 
@@ -149,8 +150,9 @@ FUZZ_CFLAGS = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 FUZZ_TARGETS = config duration
 
-$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/config.c src/spec.c \
-		src/duration.c src/signame.c src/err.c src/util.c | $(BUILD)/.deps
+$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/config.c src/rawcfg.c \
+		src/spec.c src/duration.c src/signame.c src/err.c src/util.c \
+		| $(BUILD)/.deps
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $^ -linih
 

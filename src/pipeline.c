@@ -37,7 +37,7 @@ struct pjob {
 	size_t idx;
 	enum pjob_state state;
 	size_t pending;     /* needs not yet satisfied */
-	size_t *dependents; /* jobs that need this one; NULL when none */
+	size_t *dependents; /* jobs that need this one, in pipeline.deps */
 	size_t n_dependents;
 	struct job *job;    /* the running attempt */
 	struct output_job *io; /* NULL: the job has ctxrun's fds */
@@ -52,6 +52,7 @@ struct pipeline {
 	struct ctx_ear ear; /* on the group's context */
 	ev_idle kick;       /* deferred start */
 	struct pjob *jobs;
+	struct spec_dependents deps; /* who needs each job */
 	struct pipeline_result *results;
 	size_t n, done, running;
 	size_t *heap, heap_len;
@@ -66,33 +67,18 @@ static void pipeline_job_cb(struct job *j, const struct job_event *ev,
 			    void *data);
 static void schedule(struct pipeline *p);
 
-/* Count and fill each job's list of dependents. */
+/* Give each job its count of needs and its list of dependents. */
 static void
 link_dependents(struct pipeline *p)
 {
 	const struct spec *s = p->o.spec;
-	size_t *fill = xcalloc(p->n, sizeof(*fill));
 
+	spec_dependents_init(&p->deps, s);
 	for (size_t i = 0; i < p->n; i++) {
 		p->jobs[i].pending = s->jobs[i].n_needs;
-		for (size_t k = 0; k < s->jobs[i].n_needs; k++) {
-			p->jobs[s->jobs[i].needs[k]].n_dependents++;
-		}
+		p->jobs[i].dependents = p->deps.job + p->deps.start[i];
+		p->jobs[i].n_dependents = p->deps.start[i + 1] - p->deps.start[i];
 	}
-	for (size_t i = 0; i < p->n; i++) {
-		if (p->jobs[i].n_dependents) {
-			p->jobs[i].dependents =
-				xcalloc(p->jobs[i].n_dependents, sizeof(size_t));
-		}
-	}
-	for (size_t i = 0; i < p->n; i++) {
-		for (size_t k = 0; k < s->jobs[i].n_needs; k++) {
-			size_t need = s->jobs[i].needs[k];
-
-			p->jobs[need].dependents[fill[need]++] = i;
-		}
-	}
-	free(fill);
 }
 
 /* Create a pipeline. */
@@ -238,8 +224,8 @@ pipeline_free(struct pipeline *p)
 			    p->results[i].name);
 		}
 		free((char *)p->results[i].cause);
-		free(p->jobs[i].dependents);
 	}
+	spec_dependents_release(&p->deps);
 	group_free(p->group);
 	free(p->jobs);
 	free(p->results);

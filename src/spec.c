@@ -249,56 +249,88 @@ spec_select(struct spec *s, char *const *names, size_t n)
 	free(new_index);
 }
 
+/* Build the dependents index of S. */
+void
+spec_dependents_init(struct spec_dependents *d, const struct spec *s)
+{
+	size_t n = s->n_jobs, *fill = xcalloc(n + 1, sizeof(*fill));
+
+	/* Count each job's dependents, sum the counts into offsets, fill. */
+	d->start = xcalloc(n + 1, sizeof(*d->start));
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < s->jobs[i].n_needs; k++) {
+			d->start[s->jobs[i].needs[k] + 1]++;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		d->start[i + 1] += d->start[i];
+	}
+	d->job = xmalloc((d->start[n] + 1) * sizeof(*d->job));
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < s->jobs[i].n_needs; k++) {
+			size_t need = s->jobs[i].needs[k];
+
+			d->job[d->start[need] + fill[need]++] = i;
+		}
+	}
+	free(fill);
+}
+
+/* Release what D holds. */
+void
+spec_dependents_release(struct spec_dependents *d)
+{
+	free(d->start);
+	free(d->job);
+	d->start = d->job = NULL;
+}
+
 /* Level of every job (see spec.h). */
 size_t *
 spec_levels(const struct spec *s, size_t *max_level)
 {
-	size_t *level = xcalloc(s->n_jobs, sizeof(*level));
-	size_t edges = 0, *stack;
-
-	/* A job is pushed once as a root and at most once per edge into it. */
-	for (size_t i = 0; i < s->n_jobs; i++) {
-		edges += s->jobs[i].n_needs;
-	}
-	stack = xmalloc((s->n_jobs + edges + 1) * sizeof(*stack));
+	size_t n = s->n_jobs, head = 0, tail = 0;
+	size_t *level = xcalloc(n + 1, sizeof(*level));
+	size_t *left = xmalloc((n + 1) * sizeof(*left));
+	size_t *queue = xmalloc((n + 1) * sizeof(*queue));
+	struct spec_dependents d;
 
 	/*
-	 * Depth-first with an explicit stack (chains may be thousands deep):
-	 * a job is settled once all its needs are; until then its unsettled
-	 * needs go on the stack above it.
+	 * Kahn's walk, no recursion (chains may be thousands deep): a job is
+	 * settled once all its needs are, a level above its deepest need.
+	 * Until then LEVEL holds the deepest need's level so far. Jobs in or
+	 * behind a cycle are never settled.
 	 */
-	*max_level = 0;
-	for (size_t root = 0; root < s->n_jobs; root++) {
-		size_t top = 0;
-
-		stack[top++] = root;
-		while (top) {
-			const struct spec_job *j = &s->jobs[stack[top - 1]];
-			size_t l = 1, pushed = 0;
-
-			for (size_t k = 0; k < j->n_needs && !level[stack[top - 1]]; k++) {
-				size_t need = j->needs[k];
-
-				if (!level[need]) {
-					stack[top + pushed++] = need;
-				} else if (level[need] + 1 > l) {
-					l = level[need] + 1;
-				}
-			}
-			if (pushed) {
-				top += pushed;
-				continue;
-			}
-			if (!level[stack[top - 1]]) {
-				level[stack[top - 1]] = l;
-			}
-			*max_level = level[stack[top - 1]] > *max_level
-					     ? level[stack[top - 1]]
-					     : *max_level;
-			top--;
+	spec_dependents_init(&d, s);
+	for (size_t i = 0; i < n; i++) {
+		left[i] = s->jobs[i].n_needs;
+		if (!left[i]) {
+			queue[tail++] = i;
 		}
 	}
-	free(stack);
+	*max_level = 0;
+	while (head < tail) {
+		size_t done = queue[head++];
+
+		if (++level[done] > *max_level) {
+			*max_level = level[done];
+		}
+		for (size_t k = d.start[done]; k < d.start[done + 1]; k++) {
+			size_t dep = d.job[k];
+
+			level[dep] = level[done] > level[dep] ? level[done]
+							      : level[dep];
+			if (--left[dep] == 0) {
+				queue[tail++] = dep;
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		level[i] = left[i] ? 0 : level[i];
+	}
+	spec_dependents_release(&d);
+	free(left);
+	free(queue);
 	return level;
 }
 

@@ -5,14 +5,10 @@
 /*
  * Pipeline files (INI) into a struct spec.
  *
- * 1. config_parse_*() reads the text through inih. A reader of our own sees
- *    every raw line first: it counts lines (Debian's inih 55 gives handlers
- *    no line numbers), and hands inih a stand-in for each value, section
- *    name and key, so inih's 200-byte line buffer, its inline `;` comments
- *    and its 50-byte section names can never cut or alter what the user
- *    wrote. The handler only records (section, key, value, line).
- * 2. Validation turns the raw entries into a spec, or into every error
- *    found, each "FILE:LINE: message", sorted by line.
+ * 1. config_parse_*() reads the text into raw sections and entries, each
+ *    with its line, through inih but never cut or altered by it (rawcfg.h).
+ * 2. Validation, here, turns the raw entries into a spec, or into every
+ *    error found, each "FILE:LINE: message", sorted by line.
  *
  * Nothing here touches the event loop or prints.
  */

@@ -31,7 +31,7 @@
 #include <ev.h>
 
 #include "ctxrun/err.h"
-#include "ctxrun/pipeline.h"
+#include "ctxrun/result.h"
 
 /* Bytes kept at each end of a job's stdout and of its stderr. */
 #define JUNIT_KEEP 32768

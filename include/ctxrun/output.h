@@ -14,17 +14,17 @@
  *    stdout and one for its stderr, returns the ends the job writes to
  *    (close-on-exec; the caller passes them to the spawn and closes them
  *    right after) and starts reading the other ends with ev_io.
- * 3. Everything ctxrun writes goes through one queue, in the order it was
- *    produced, and leaves it with non-blocking writes: a slow reader never
- *    stalls the loop. While more than OUTPUT_MAX_PENDING bytes wait in the
- *    queue, no job pipe is read, so jobs are slowed by their full pipes and
- *    memory stays bounded whatever they print. A line longer than
- *    OUTPUT_MAX_LINE is cut into pieces of that size; a grouped block
- *    past OUTPUT_GROUP_MEM bytes spills to an unlinked temporary file.
- *    When the file cannot be made or written (no TMPDIR, disk full), the
- *    block so far goes out as a piece, cut after its last newline, and
- *    the rest is held again: the bytes arrive whole and in order, only no
- *    longer as one block (OUTPUT_EV_PIECES).
+ * 3. Everything ctxrun writes goes through one queue (outq.h), in the
+ *    order it was produced, and leaves it with non-blocking writes: a slow
+ *    reader never stalls the loop. While more than OUTQ_MAX_PENDING bytes
+ *    wait in the queue, no job pipe is read, so jobs are slowed by their
+ *    full pipes and memory stays bounded whatever they print. A line
+ *    longer than LINES_MAX is cut into pieces of that size (lines.h); a
+ *    grouped block past BLOCK_MEM bytes spills to an unlinked temporary
+ *    file (block.h). When the file cannot be made or written (no TMPDIR,
+ *    disk full), the block so far goes out as a piece, cut after its last
+ *    newline, and the rest is held again: the bytes arrive whole and in
+ *    order, only no longer as one block (OUTPUT_EV_PIECES).
  * 4. output_job_close() when the job's processes are gone: reads what is
  *    left in the pipes without waiting for EOF (a stray process holding a
  *    pipe cannot hang the run), flushes a last line without newline (or
@@ -49,10 +49,6 @@
 #include <ev.h>
 
 #include "ctxrun/err.h"
-
-#define OUTPUT_MAX_LINE 65536
-#define OUTPUT_MAX_PENDING (256 * 1024)
-#define OUTPUT_GROUP_MEM (1024 * 1024)
 
 enum output_mode { OUTPUT_PREFIXED, OUTPUT_GROUPED, OUTPUT_RAW };
 enum output_colour { OUTPUT_COLOUR_AUTO, OUTPUT_COLOUR_ALWAYS,

@@ -18,8 +18,8 @@
  * 2. pipeline_start(): the first jobs start from the loop, never from here.
  * 3. Events (PL_EV_*) report each job's lifecycle; PL_EV_DONE fires once,
  *    last, when every job has an outcome and every process is gone.
- * 4. pipeline_results() and pipeline_group() for the report and the exit
- *    status; pipeline_free().
+ * 4. pipeline_results() (see result.h) and pipeline_group() for the report
+ *    and the exit status; pipeline_free().
  *
  * Events, from the process up (each level passes the one below on and
  * says what it adds):
@@ -55,25 +55,10 @@
 #include "ctxrun/job.h"
 #include "ctxrun/output.h"
 #include "ctxrun/reaper.h"
+#include "ctxrun/result.h"
 #include "ctxrun/spec.h"
 
 struct pipeline;
-
-/* What happened to one job, for the summary. Owned by the pipeline. */
-struct pipeline_result {
-	const char *name;         /* borrowed from the spec */
-	enum job_outcome outcome; /* JOB_NONE only before the end */
-	bool allowed;             /* failed or timed out, with allow_failure */
-	bool killed;              /* its stop needed SIGKILL */
-	int exit_code;            /* -1 when it never ran */
-	int signal;               /* signal that ended it, 0 when it exited */
-	int attempts;
-	ev_tstamp started_at;     /* ev_time() at its first start; 0: never ran */
-	ev_tstamp duration;       /* seconds, over all attempts */
-	const char *cause;        /* why timed out, cancelled or skipped;
-				     NULL when none; at most 255 bytes */
-	enum ctx_cause_kind cause_kind; /* of a job that ran and was stopped */
-};
 
 enum pipeline_event_kind {
 	PL_EV_JOB,   /* a job event: job_ev */

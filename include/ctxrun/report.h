@@ -10,7 +10,7 @@
 
 #include <stdio.h>
 
-#include "ctxrun/pipeline.h"
+#include "ctxrun/result.h"
 #include "ctxrun/spec.h"
 
 /*

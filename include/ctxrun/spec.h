@@ -83,9 +83,27 @@ long spec_find(const struct spec *s, const char *name);
 void spec_select(struct spec *s, char *const *names, size_t n);
 
 /*
+ * Who needs each job ("dependents"), the reverse of the jobs' needs, in
+ * one index: the jobs that need job I are job[start[I]] up to, not
+ * including, job[start[I + 1]], in file order. Built once from the needs
+ * by spec_dependents_init(); the caller owns it and releases it with
+ * spec_dependents_release(). It does not follow later changes to S.
+ */
+struct spec_dependents {
+	size_t *start; /* n_jobs + 1 offsets into job */
+	size_t *job;   /* start[n_jobs] job indices */
+};
+
+/* Build the dependents index D of S (see above). */
+void spec_dependents_init(struct spec_dependents *d, const struct spec *s);
+
+/* Release what D holds. */
+void spec_dependents_release(struct spec_dependents *d);
+
+/*
  * Level of every job, as a new array the caller frees: 1 for a job with no
- * needs, else one more than its deepest need. *MAX_LEVEL gets the highest.
- * The spec must have no cycles.
+ * needs, else one more than its deepest need; 0 for a job in a dependency
+ * cycle or needing one, directly or not. *MAX_LEVEL gets the highest.
  */
 size_t *spec_levels(const struct spec *s, size_t *max_level);
 

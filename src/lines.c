@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+#include "ctxrun/lines.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "ctxrun/util.h"
+
+/*
+ * Lines are gathered with their prefixes straight into the queue's tail
+ * chunk, so one read of a pipe costs one write(2), not one per line, and
+ * a line is never torn: only whole lines (or LINES_MAX pieces) are queued.
+ *
+ * Short lines are the common case, and finding each newline with memchr
+ * from the end of the last one makes every line wait for the one before:
+ * a call, a load and a compare in a chain, about 20 cycles a line. So the
+ * newlines of each 64-byte block are found at once, as a bit mask, and the
+ * lines are taken from the mask; lines are copied 16 bytes at a time. Both
+ * read, and the copies write, up to LINES_SLACK - 1 bytes past the end:
+ * lines come from the caller's buffer, which has LINES_SLACK bytes after
+ * them, and go to queue room with LINES_SLACK bytes to spare, which the
+ * next line overwrites or nothing writes out.
+ */
+#define LINE_VEC_MAX 128 /* longer copies: memcpy is faster */
+
+static void emit_line(struct lines *l, const char *held, size_t held_len,
+		      const char *p, size_t len);
+static size_t queue_lines(struct lines *l, const char *p, size_t len);
+static void held_append(struct lines *l, const char *p, size_t len);
+
+/* Put the prefix of a stream of NAME into BUF; return its length. */
+size_t
+lines_prefix(char *buf, size_t size, const char *name, int width,
+	     bool coloured, size_t colour)
+{
+	/* Cyan, yellow, green, magenta, blue, then their bright forms. */
+	static const char *const palette[] = { "36", "33", "32", "35", "34",
+					       "96", "93", "92", "95", "94" };
+	int n;
+
+	if (coloured) {
+		n = snprintf(buf, size, "\033[%sm%-*s |\033[0m ",
+			     palette[colour % ARRAY_SIZE(palette)], width,
+			     name);
+	} else {
+		n = snprintf(buf, size, "%-*s | ", width, name);
+	}
+	if (n < 0) {
+		BUG("cannot format the prefix of '%s'", name);
+	}
+	return (size_t)n;
+}
+
+/* Set up L to queue lines for WHICH on Q, after PREFIX. */
+void
+lines_init(struct lines *l, struct outq *q, int which, const char *prefix)
+{
+	*l = (struct lines){ .q = q, .which = which, .prefix = prefix,
+			     .prefix_len = (int)strlen(prefix) };
+}
+
+/*
+ * Queue the whole lines of L's incomplete line followed by the LEN bytes
+ * at P, and keep what is left of a line. A line longer than LINES_MAX
+ * goes out in pieces of that size as soon as they are whole, so what is
+ * kept is always shorter and has no newline.
+ */
+void
+lines_take(struct lines *l, const char *p, size_t len)
+{
+	bool closed = outq_closed(l->q, l->which);
+	const char *end = p + len, *piece_end = NULL;
+	size_t whole;
+
+	if (!len) {
+		return;
+	}
+	/*
+	 * The last piece ended a line of LINES_MAX bytes: a newline first
+	 * thing in this one ends that line rather than being a line of its
+	 * own, so a line of exactly that length is one line however its
+	 * bytes were read.
+	 */
+	if (l->cut) {
+		l->cut = false;
+		if (*p == '\n') {
+			p++;
+			len--;
+		}
+	}
+	if (l->len) {
+		/* Bytes of P that complete the held line, or fill a piece. */
+		size_t fits = LINES_MAX - l->len;
+		const char *nl = memchr(p, '\n', len);
+
+		if (nl && (size_t)(nl - p) <= fits) {
+			emit_line(l, l->buf, l->len, p, (size_t)(nl - p));
+			len -= (size_t)(nl - p) + 1;
+			p = nl + 1;
+		} else if (len >= fits) {
+			emit_line(l, l->buf, l->len, p, fits);
+			len -= fits;
+			p += fits;
+			piece_end = p;
+		} else {
+			held_append(l, p, len);
+			return;
+		}
+		free(l->buf);
+		l->buf = NULL;
+		l->len = l->cap = 0;
+	}
+	if (closed) {
+		const char *nl = memrchr(p, '\n', len);
+
+		whole = nl ? (size_t)(nl - p) + 1 : 0;
+	} else {
+		whole = queue_lines(l, p, len);
+	}
+	p += whole;
+	len -= whole;
+	/* No newline in what is left: pieces of the longest a line may be. */
+	while (len >= LINES_MAX) {
+		emit_line(l, NULL, 0, p, LINES_MAX);
+		p += LINES_MAX;
+		len -= LINES_MAX;
+		piece_end = p;
+	}
+	l->cut = piece_end == end;
+	if (len) {
+		held_append(l, p, len);
+	}
+}
+
+/* Queue the last line, if it had no newline, and release L. */
+void
+lines_release(struct lines *l)
+{
+	if (l->len) {
+		emit_line(l, l->buf, l->len, NULL, 0);
+	}
+	free(l->buf);
+	l->buf = NULL;
+	l->len = l->cap = 0;
+}
+
+/*
+ * Queue "name | ", the HELD_LEN bytes at HELD and the LEN bytes at P (a
+ * line, or a piece of one, in two parts), and a newline; nothing when the
+ * stream's destination is closed.
+ */
+static void
+emit_line(struct lines *l, const char *held, size_t held_len, const char *p,
+	  size_t len)
+{
+	size_t plen = (size_t)l->prefix_len, n = plen + held_len + len + 1;
+	size_t room;
+	char *dst;
+
+	if (outq_closed(l->q, l->which)) {
+		return;
+	}
+	dst = outq_reserve(l->q, l->which, n, &room);
+	memcpy(dst, l->prefix, plen);
+	/* Either part may be empty, and its pointer NULL. */
+	if (held_len) {
+		memcpy(dst + plen, held, held_len);
+	}
+	if (len) {
+		memcpy(dst + plen + held_len, p, len);
+	}
+	dst[n - 1] = '\n';
+	outq_commit(l->q, n);
+}
+
+/* Bit i set: P[i] is a newline, for i < 64. */
+static inline uint64_t
+newlines64(const char *p)
+{
+#ifdef __SSE2__
+	const __m128i nl = _mm_set1_epi8('\n');
+	uint64_t m = 0;
+
+	for (int i = 0; i < 4; i++) {
+		__m128i v = _mm_loadu_si128(
+			(const __m128i *)(const void *)(p + 16 * i));
+		unsigned bits = (unsigned)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(v, nl));
+
+		m |= (uint64_t)bits << (16 * i);
+	}
+	return m;
+#else
+	uint64_t m = 0;
+
+	for (int i = 0; i < 64; i++) {
+		m |= (uint64_t)(p[i] == '\n') << i;
+	}
+	return m;
+#endif
+}
+
+/* Copy LEN bytes from SRC to DST, perhaps some more (see the top). */
+static inline void
+line_copy(char *dst, const char *src, size_t len)
+{
+	if (len > LINE_VEC_MAX) {
+		memcpy(dst, src, len);
+		return;
+	}
+	/* A fixed-size memcpy is one vector load and store, inline. */
+	for (size_t i = 0; i < len; i += 16) {
+		memcpy(dst + i, src + i, 16);
+	}
+}
+
+/*
+ * Queue room for NEED bytes or more, *ROOM of them. Kept apart so that
+ * the caller's ROOM is not a variable whose address is taken: on the
+ * path of every line it stays in a register.
+ */
+static char *
+reserve(struct lines *l, size_t need, size_t *room)
+{
+	size_t got;
+	char *dst = outq_reserve(l->q, l->which, need, &got);
+
+	*room = got;
+	return dst;
+}
+
+/*
+ * Queue L's prefix and each whole line of the LEN bytes at P (with slack
+ * after them; see the top); how many bytes those lines were.
+ */
+static size_t
+queue_lines(struct lines *l, const char *p, size_t len)
+{
+	size_t plen = (size_t)l->prefix_len, start = 0, room = 0, used = 0;
+	const char *prefix = l->prefix;
+	char *dst = NULL, pbuf[LINE_VEC_MAX + 16];
+
+	if (plen <= LINE_VEC_MAX) {
+		memcpy(pbuf, prefix, plen); /* with room to over-read */
+		prefix = pbuf;
+	}
+	for (size_t block = 0; block < len; block += 64) {
+		uint64_t m = newlines64(p + block);
+
+		if (len - block < 64) {
+			m &= (UINT64_C(1) << (len - block)) - 1;
+		}
+		for (; m; m &= m - 1) {
+			size_t end = block + (size_t)__builtin_ctzll(m) + 1;
+			size_t n = plen + end - start;
+
+			if (room < n + LINES_SLACK) {
+				if (used) {
+					outq_commit(l->q, used);
+				}
+				dst = reserve(l, n + LINES_SLACK, &room);
+				used = 0;
+			}
+			line_copy(dst + used, prefix, plen);
+			line_copy(dst + used + plen, p + start, end - start);
+			used += n;
+			room -= n;
+			start = end;
+		}
+	}
+	if (used) {
+		outq_commit(l->q, used);
+	}
+	return start;
+}
+
+/* Append the LEN bytes at P to L's incomplete line, growing it to need. */
+static void
+held_append(struct lines *l, const char *p, size_t len)
+{
+	if (l->cap - l->len < len) {
+		l->cap = l->len + len > 2 * l->cap ? l->len + len : 2 * l->cap;
+		l->cap = l->cap < LINES_MAX ? l->cap : LINES_MAX;
+		l->buf = xrealloc(l->buf, l->cap);
+	}
+	memcpy(l->buf + l->len, p, len);
+	l->len += len;
+}
