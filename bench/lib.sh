@@ -245,6 +245,7 @@ hf() {
 # of every command, in the given order in even rounds and reversed in odd
 # ones (A B, B A, A B...); the first call adds WARMUP unmeasured runs of
 # each. OUT gets one line per run: "ROUND NAME SECONDS" (NAME without spaces).
+# With HF_PREPARE set, hyperfine runs that command (untimed) before each run.
 hf_rounds() {
 	local out=$1 rounds=$2 warm=$3 r k i n
 	shift 3
@@ -253,6 +254,7 @@ hf_rounds() {
 	: >"$out"
 	for ((r = 0; r < rounds; r++)); do
 		args=()
+		[ -n "${HF_PREPARE:-}" ] && args+=(--prepare "$HF_PREPARE")
 		for ((k = 0; k < n; k++)); do
 			i=$((r % 2 ? n - 1 - k : k))
 			args+=(-n "${cmds[2 * i]}" "${cmds[2 * i + 1]}")

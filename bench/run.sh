@@ -6,7 +6,7 @@
 # $BENCH_OUT/results.tsv, a Markdown digest in $BENCH_OUT/summary.md.
 . "$(dirname "$0")/lib.sh"
 
-ALL="one-command-overhead many-true sigint-100 fail-fast-100 escalation
+ALL="one-command-overhead spaced many-true sigint-100 fail-fast-100 escalation
 timeout-overshoot prefixed-throughput raw-throughput rss-1000 idle-syscalls scaling"
 BENCHES=${BENCHES:-$ALL}
 

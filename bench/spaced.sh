@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# spaced: what one run costs as a user meets it, one command at a time
+# with a pause between runs (issue 18), not in a warm loop: start-up and
+# exit of `true`, and the overshoot of a 200 ms deadline. Each run comes
+# 0.5 s after the last, with no warm-up; rounds interleave ctxrun with GNU
+# timeout, in alternating order. A cost the kernel pays only on a cold
+# path (a cgroup migration waits for an RCU grace period) shows here and
+# not in one-command-overhead.
+# Targets (issue 18): ctxrun -- true <= 1.2x timeout 10 true; ctxrun's
+# -t 200ms overshoot <= timeout's.
+. "$(dirname "$0")/lib.sh"
+
+ROUNDS=${ROUNDS:-$([ "$QUICK" = 1 ] && echo 5 || echo 15)}
+
+bench_init spaced "one run at a time, 0.5 s apart, $ROUNDS interleaved rounds"
+skip_missing_peers timeout
+
+# Names without blanks: hf_rounds' output is split on them.
+start=(
+	timeout "timeout 10 true"
+	ctxrun "$(qcmd "$CTXRUN" -- true)"
+	ctxrun-off "$(qcmd "$CTXRUN" --cgroup off -- true)"
+)
+over=(
+	timeout "timeout 0.2 sleep 10"
+	ctxrun "$(qcmd "$CTXRUN" -q -t 200ms -- sleep 10)"
+)
+HF_PREPARE="sleep 0.5" hf_rounds "$BENCH_TMP/start" "$ROUNDS" 0 "${start[@]}" || exit 1
+HF_PREPARE="sleep 0.5" hf_rounds "$BENCH_TMP/over" "$ROUNDS" 0 "${over[@]}" || exit 1
+
+# spaced_rows OUT OFFSET_MS NOTE NAME LABEL [NAME LABEL...]: a row per
+# NAME (ms minus OFFSET_MS), ratios to the first; sets FIRST and LAST
+# (their medians).
+spaced_rows() {
+	local out=$1 off=$2 what=$3 med mn mx
+	shift 3
+	FIRST=
+	while [ $# -gt 0 ]; do
+		read -r med mn mx < <(rounds_ms "$out" "$1" |
+			awk -v o="$off" '{ print $1 - o }' | stats)
+		FIRST=${FIRST:-$med}
+		LAST=$med
+		row "$2" "$med" "$mn" "$mx" ms "$(ratio "$med" "$FIRST")" "$what ($ROUNDS runs)"
+		shift 2
+	done
+}
+
+header "timeout"
+spaced_rows "$BENCH_TMP/start" 0 "start to exit" timeout "timeout 10 true" \
+	ctxrun-off "ctxrun --cgroup off -- true" ctxrun "ctxrun -- true"
+target "spaced: ctxrun -- true <= 1.2x timeout 10 true" "$(ratio "$LAST" "$FIRST")" le 1.2
+spaced_rows "$BENCH_TMP/over" 200 "overshoot" timeout "timeout 0.2 sleep 10" \
+	ctxrun "ctxrun -t 200ms -- sleep 10"
+target "spaced: ctxrun -t 200ms overshoot <= timeout's" "$(ratio "$LAST" "$FIRST")" le 1.0
