@@ -18,6 +18,7 @@
 #include "ctxrun/proc.h"
 #include "ctxrun/ptimer.h"
 #include "ctxrun/reaper.h"
+#include "unit.h"
 
 extern char **environ;
 
@@ -35,19 +36,6 @@ static struct ev_loop *loop;
 static struct reaper *reaper;
 static int fds_before;
 
-/* Count this process's open fds. */
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	while (readdir(d)) {
-		n++;
-	}
-	closedir(d);
-	return n;
-}
 
 /* Each test: a subreaper (as ctxrun is), the loop and a started reaper. */
 static void
@@ -56,7 +44,7 @@ setup(void)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	loop = ev_default_loop(0);
 	reaper = reaper_new(loop);
-	fds_before = count_fds();
+	fds_before = unit_open_fds();
 }
 
 /* Each test ends with nothing watched, nothing running, no fd leaked. */
@@ -71,7 +59,7 @@ teardown(void)
 	cr_assert_eq(waitpid(-1, &status, WNOHANG), -1, "a child survived");
 	cr_assert_eq(errno, ECHILD);
 	ptimer_release();
-	cr_assert_eq(count_fds(), fds_before, "fd leaked");
+	cr_assert_eq(unit_open_fds(), fds_before, "fd leaked");
 }
 
 TestSuite(proc, .init = setup, .fini = teardown, .timeout = 20);
