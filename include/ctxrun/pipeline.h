@@ -94,7 +94,7 @@ struct pipeline_opts {
 	bool foreground;         /* jobs stay in ctxrun's process group */
 	bool fail_fast;
 	int jobs_limit;          /* 0: none */
-	struct cgroup_run *cgroup; /* see job_spec; NULL: none */
+	struct cgroup_run *cgroup; /* see job_opts; NULL: none */
 	pipeline_event_fn *on_event;
 	void *data;
 };
