@@ -675,6 +675,11 @@ run_dropped(struct run *r)
 				      "stdout or stderr did not take them in "
 				      "time\n",
 			      n);
+		/*
+		 * The loop runs again for the reports: a stuck stderr must
+		 * not hold it, so what it did not take now is dropped.
+		 */
+		output_finish(r->output, 0);
 	}
 }
 
