@@ -161,7 +161,7 @@ run_signals_start(struct run *r)
 	if (run_signal_handled(SIGCHLD)) {
 		sigaddset(&set, SIGCHLD);
 	} else {
-		/* Ignored, it would have the kernel reap every child unheard. */
+		/* Ignored, the kernel would reap every child unheard. */
 		signal(SIGCHLD, SIG_DFL);
 	}
 	for (size_t i = 0; i < SIGNAME_N_INTERRUPTS; i++) {
