@@ -148,7 +148,8 @@ run_signal_handled(int signo)
  * overrides an inherited SIG_IGN; SIGPIPE ignored, since EPIPE says the
  * same; and those, with SIGCHLD, unblocked: libev installs its handlers but
  * leaves the mask alone, and a blocked SIGCHLD would leave every exit
- * unheard (GNU timeout's unblock_signal). Signals ctxrun does not use
+ * unheard (GNU timeout's unblock_signal). With a signalfd, libev blocks
+ * them itself, and they stay so. Signals ctxrun does not use
  * stay as they came; jobs start with an empty mask anyway (spawn.h).
  */
 static void
