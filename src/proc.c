@@ -111,6 +111,8 @@ proc_spawn(struct ev_loop *loop, struct reaper *r,
 
 	rc = spawn_leader(opts, &pid, e);
 	if (rc == NO_CGROUP) {
+		/* Its errno is the cgroup's, not the program's (126, 127). */
+		e->code = PROC_ERR_RESOURCES;
 		return NULL;
 	}
 	if (rc < 0) {

@@ -129,12 +129,27 @@ run_xfsz_handler(int signo, siginfo_t *si, void *context)
 }
 
 /*
+ * Does libev catch SIGNO with a handler? Not when it reads its signals
+ * from a signalfd (EVFLAG_SIGNALFD, which LIBEV_FLAGS may ask for): it
+ * keeps them blocked then, and one unblocked would never reach it.
+ */
+static bool
+run_signal_handled(int signo)
+{
+	struct sigaction sa;
+
+	return sigaction(signo, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
+	       sa.sa_handler != SIG_IGN;
+}
+
+/*
  * Take ctxrun's signals back from whatever state its parent left them in
  * (ctxrun(1), SIGNALS). A handler for each interrupting signal, which also
  * overrides an inherited SIG_IGN; SIGPIPE ignored, since EPIPE says the
  * same; and those, with SIGCHLD, unblocked: libev installs its handlers but
  * leaves the mask alone, and a blocked SIGCHLD would leave every exit
- * unheard (GNU timeout's unblock_signal). Signals ctxrun does not use
+ * unheard (GNU timeout's unblock_signal). With a signalfd, libev blocks
+ * them itself, and they stay so. Signals ctxrun does not use
  * stay as they came; jobs start with an empty mask anyway (spawn.h).
  */
 static void
@@ -144,14 +159,21 @@ run_signals_start(struct run *r)
 
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
+	if (run_signal_handled(SIGCHLD)) {
+		sigaddset(&set, SIGCHLD);
+	} else {
+		/* Ignored, the kernel would reap every child unheard. */
+		signal(SIGCHLD, SIG_DFL);
+	}
 	for (size_t i = 0; i < SIGNAME_N_INTERRUPTS; i++) {
 		int signo = signame_interrupts[i];
 
 		ev_signal_init(&r->sigs[i], run_signal_cb, signo);
 		r->sigs[i].data = r;
 		ev_signal_start(r->loop, &r->sigs[i]);
-		sigaddset(&set, signo);
+		if (run_signal_handled(signo)) {
+			sigaddset(&set, signo);
+		}
 	}
 	/* Over libev's handler, which the watcher stays fed by. */
 	sigaction(SIGXFSZ, &(struct sigaction){
@@ -675,6 +697,11 @@ run_dropped(struct run *r)
 				      "stdout or stderr did not take them in "
 				      "time\n",
 			      n);
+		/*
+		 * The loop runs again for the reports: a stuck stderr must
+		 * not hold it, so what it did not take now is dropped.
+		 */
+		output_finish(r->output, 0);
 	}
 }
 

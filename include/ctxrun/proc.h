@@ -81,14 +81,15 @@ struct proc_opts {
 };
 
 /* E->code when ctxrun could not make a process at all (not the program's
- * fault: no memory, no process slot). */
+ * fault: no memory, no process slot, no entry to the job's cgroup). */
 #define PROC_ERR_RESOURCES 1
 
 /*
  * Start the leader described by OPTS on LOOP and watch it with R. Returns
  * the proc, or NULL with E filled (E->saved_errno says why: ENOENT for a
  * program not found; E->code PROC_ERR_RESOURCES when no process could be
- * made) and nothing left running. OPTS's fds are not closed.
+ * made, or made in the job's cgroup) and nothing left running. OPTS's fds
+ * are not closed.
  */
 struct proc *proc_spawn(struct ev_loop *loop, struct reaper *r,
 			const struct proc_opts *opts, struct err *e);

@@ -151,6 +151,44 @@ Test(startup, no_event_loop_backend_is_one_line_and_125)
 }
 
 /*
+ * libev reading its signals from a signalfd (LIBEV_FLAGS asking for it)
+ * keeps them blocked and installs no handler: ctxrun still hears its job
+ * exit, with SIGCHLD inherited ignored too, and a SIGTERM still stops the
+ * job before ctxrun dies of it.
+ */
+Test(startup, signalfd_event_loop_hears_exits_and_signals)
+{
+	/* EVFLAG_SIGNALFD (0x00200000) with the epoll backend (4). */
+	static const char flags[] = "2097156";
+	struct h_opts chld_ignored = { .ignore = { SIGCHLD } };
+	struct h_proc p;
+
+	for (int i = 0; i < 2; i++) {
+		setenv("LIBEV_FLAGS", flags, 1);
+		h_start(&p, i ? &chld_ignored : NULL, "--", h_th, "touch",
+			ran);
+		unsetenv("LIBEV_FLAGS");
+		h_finish(&p, 5000);
+		expect_exit(&p, 0);
+		cr_assert_eq(access(ran, F_OK), 0, "the command did not run");
+		h_release(&p);
+		unlink(ran);
+	}
+
+	setenv("LIBEV_FLAGS", flags, 1);
+	h_start(&p, NULL, "-n", "a", "-c", "$TH ready-sleep 30000");
+	unsetenv("LIBEV_FLAGS");
+	cr_assert_not_null(h_wait_out(&p, "ready", 5000), "stdout: <%s>",
+			   p.out.data);
+	h_kill(&p, SIGTERM);
+	h_finish(&p, 5000);
+	cr_assert_eq(h_sig(&p), SIGTERM, "status %#x, stderr: <%s>", p.status,
+		     p.err.data);
+	expect_err_has(&p, "a: SIGTERM (interrupted by SIGTERM)");
+	h_done(&p);
+}
+
+/*
  * Started with 0, 1 or 2 closed (each alone and all three), ctxrun runs
  * its command, which finds all three open (/dev/null stands in).
  */

@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -467,4 +473,76 @@ Test(job, with_a_cgroup_run_it_runs_in_a_cgroup_of_its_own)
 	cgroup_run_free(cg);
 	snprintf(want, sizeof(want), "/ctxrun.%d/job.", (int)getpid());
 	cr_assert_not_null(strstr(out, want), "its cgroups: %s", out);
+}
+
+/*
+ * Make clone3() fail with ENOSYS in this process (the test's own), as
+ * seccomp or valgrind do: spawns then move ctxrun into the job's cgroup.
+ */
+static void
+no_clone3(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = 4, .filter = f };
+
+	cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+	cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
+}
+
+/* Remove the (empty) job cgroups of CG from under it. */
+static void
+remove_job_cgroups(struct cgroup_run *cg)
+{
+	DIR *d = opendir(cgroup_run_path(cg));
+	struct dirent *de;
+	char path[4096];
+
+	cr_assert_not_null(d);
+	while ((de = readdir(d))) {
+		if (!strncmp(de->d_name, "job.", 4)) {
+			snprintf(path, sizeof(path), "%s/%s",
+				 cgroup_run_path(cg), de->d_name);
+			cr_assert_eq(rmdir(path), 0, "%s: %s", path,
+				     strerror(errno));
+		}
+	}
+	closedir(d);
+}
+
+/*
+ * A job that cannot enter its cgroup did not start because of ctxrun, not
+ * of the program: 125, never the 126 or 127 of a program that cannot run.
+ */
+Test(job, a_cgroup_it_cannot_enter_fails_it_with_125)
+{
+	char *argv[] = { "true", NULL };
+	struct trace t = { 0 };
+	struct job_opts spec = spec_of(argv, &t);
+	struct cgroup_run *cg;
+	struct job *j;
+	char out[64];
+	struct err e;
+
+	cg = cgroup_run_new(&e);
+	if (!cg) {
+		cr_skip_test("no cgroup here (see the cgroup suite): %s",
+			     e.msg);
+	}
+	no_clone3();
+	/* The first job leaves its cgroup for the next, which loses it. */
+	run_output("cg", argv, NULL, 0, cg, out, sizeof(out));
+	remove_job_cgroups(cg);
+	spec.cgroup = cg;
+	j = job_new(&spec);
+	cr_assert_eq(job_start(j, root, fx.reaper, &e), -1, "it ran");
+	cr_assert_not_null(strstr(e.msg, "cannot enter cgroup"), "%s", e.msg);
+	cr_assert_eq(job_exit_code(j), 125, "%s", e.msg);
+	job_free(j);
+	cgroup_run_free(cg);
 }
