@@ -112,6 +112,30 @@ own_cgroup(void)
 	return path;
 }
 
+/*
+ * Can whole processes be moved into the cgroup DIR: is its cgroup.type
+ * "domain" (or "domain threaded", a threaded subtree's root)? A threaded
+ * cgroup, or a "domain invalid" one below it, takes threads only: a job
+ * could not be started there (EOPNOTSUPP), and the run must know before
+ * its first job. A missing file (no threaded mode) means domain.
+ */
+static bool
+takes_processes(const char *dir)
+{
+	char *path = xasprintf("%s/cgroup.type", dir);
+	char type[32] = "domain";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, type, sizeof(type) - 1) : -1;
+
+	if (fd >= 0) {
+		close(fd);
+		type[n > 0 ? n : 0] = '\0';
+	}
+	free(path);
+	return !strcmp(type, "domain\n") || !strcmp(type, "domain threaded\n") ||
+	       !strcmp(type, "domain");
+}
+
 /* Write the pid "0" (the writer) to the cgroup.procs FD: move ourselves. */
 static int
 move_self(int fd)
@@ -193,6 +217,11 @@ cgroup_run_new(struct err *e)
 	if (r->home < 0 || fd < 0) {
 		err_errno(e, errno, "cannot move processes between %s and %s",
 			  home, r->path);
+		goto fail;
+	}
+	if (!takes_processes(r->path)) {
+		err_set(e, 0, "cgroup %s takes threads only (cgroup.type)",
+			r->path);
 		goto fail;
 	}
 	goto out;

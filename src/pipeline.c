@@ -614,6 +614,11 @@ pipeline_cancel_cb(struct ctx_ear *ear, const struct ctx_cause *cause)
 {
 	struct pipeline *p = container_of(ear, struct pipeline, ear);
 
+	/* Cancelled before the first turn: the kick starts them, then skips. */
+	if (p->o.start_cancelled && ev_is_active(&p->kick)) {
+		return;
+	}
+
 	for (size_t i = 0; i < p->n; i++) {
 		struct pjob *pj = &p->jobs[i];
 
@@ -635,6 +640,12 @@ pipeline_kick_cb(struct ev_loop *loop, ev_idle *w, int revents)
 
 	(void)revents;
 	ev_idle_stop(loop, w);
+	if (ctx_done(group_ctx(p->group)) && p->o.start_cancelled) {
+		/* Each is born under a done context, and stopped at once. */
+		while (p->heap_len) {
+			start_attempt(p, heap_pop(p));
+		}
+	}
 	if (ctx_done(group_ctx(p->group))) {
 		/* Cancelled before anything started. */
 		pipeline_cancel_cb(&p->ear, ctx_cause(group_ctx(p->group)));

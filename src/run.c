@@ -825,6 +825,7 @@ run(const struct spec *s, const struct run_opts *o)
 		.stdin_fd = o->alone ? -1 : r.devnull,
 		.give_tty = r.tty_handed,
 		.foreground = o->foreground,
+		.start_cancelled = o->alone,
 		.fail_fast = s->fail_fast,
 		.jobs_limit = s->jobs_limit,
 		.cgroup = r.cgroup,

@@ -92,6 +92,11 @@ struct pipeline_opts {
 	bool give_tty;           /* each job's group gets the terminal on
 				    stdin while it runs (one command) */
 	bool foreground;         /* jobs stay in ctxrun's process group */
+	bool start_cancelled;    /* jobs ready at the start run even when the
+				    run is cancelled before its first turn,
+				    and are stopped at once (one command: GNU
+				    timeout runs its command for a timeout
+				    already over) */
 	bool fail_fast;
 	int jobs_limit;          /* 0: none */
 	struct cgroup_run *cgroup; /* see job_opts; NULL: none */

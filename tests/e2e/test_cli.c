@@ -888,6 +888,23 @@ set_deadline(double in)
 	cr_assert_eq(setenv("CTXRUN_DEADLINE", buf, 1), 0);
 }
 
+/*
+ * A deadline already over when ctxrun starts still runs the command and
+ * stops it at once, as GNU timeout does for a timeout already over: with
+ * --preserve-status the status is the command's death by SIGTERM.
+ */
+Test(cli, deadline_already_over_starts_and_stops_the_command)
+{
+	struct h_proc p;
+
+	set_deadline(-10);
+	h_run(&p, NULL, "--preserve-status", "--", h_th, "sleep", "60000");
+	expect_exit(&p, 128 + SIGTERM);
+	expect_err_has(&p, "SIGTERM (deadline exceeded (inherited "
+			   "CTXRUN_DEADLINE))");
+	h_done(&p);
+}
+
 /* An inherited CTXRUN_DEADLINE earlier than --timeout wins. */
 Test(cli, inherited_deadline_is_honoured)
 {

@@ -394,3 +394,40 @@ Test(containment, emptied_job_cgroups_are_reused_and_removed_at_the_end)
 	cr_assert_str_neq(one, two, "stdout <%s>", p.out.data);
 	h_release(&p);
 }
+
+/*
+ * A cgroup that takes threads only (cgroup.type "threaded") cannot hold a
+ * job: under one, --cgroup auto falls back to process groups and marks,
+ * knowing it before the first job, instead of failing every job with 125.
+ */
+Test(containment, threaded_cgroup_falls_back_to_process_groups)
+{
+	static const char script[] =
+		"own=$(sed -n 's/^0:://p' /proc/self/cgroup)\n"
+		"mnt=$(awk '$3 == \"cgroup2\" { print $2; exit }' /proc/mounts)\n"
+		"t=\"$mnt${own%/}/ctxrun-e2e-threaded-$$\"\n"
+		"mkdir \"$t\" 2>/dev/null || { echo skip; exit 0; }\n"
+		"echo threaded >\"$t/cgroup.type\" 2>/dev/null ||"
+		" { rmdir \"$t\"; echo skip; exit 0; }\n"
+		"sh -c 'echo $$ >\"$1/cgroup.procs\" && exec \"$2\" -v -- true'"
+		" _ \"$t\" \"$CTXRUN\"\n"
+		"echo \"rc=$?\"\n"
+		"rmdir \"$t\"\n";
+	struct h_proc p;
+
+	if (!h_cgroups()) {
+		cr_skip_test("ctxrun uses no cgroups in this run");
+	}
+	cr_assert_eq(setenv("CTXRUN", h_ctxrun, 1), 0);
+	h_start_argv(&p, NULL,
+		     (const char *const[]){ "/bin/sh", "-c", script, NULL });
+	h_finish(&p, 20000);
+	if (strstr(p.out.data, "skip")) {
+		h_done(&p);
+		cr_skip_test("no cgroup v2 here that can be made threaded");
+	}
+	cr_assert_not_null(strstr(p.out.data, "rc=0"), "stdout <%s> stderr <%s>",
+			   p.out.data, p.err.data);
+	expect_err_has(&p, "takes threads only (cgroup.type)");
+	h_done(&p);
+}
