@@ -30,7 +30,6 @@
  * 125, and nothing runs.
  */
 
-#define CTXRUN_VERSION "0.1.0"
 #define DEFAULT_FILE "ctxrun.ini"
 
 struct cli_opts {
@@ -104,14 +103,9 @@ usage_error(const char *fmt, ...)
 	return -1;
 }
 
-/*
- * Close standard output after ctxrun wrote to it and is about to exit, as
- * GNU tools' close_stdout() does: a write that failed (a full disk,
- * /dev/full, a closed fd) is ctxrun's failure, -1 after saying so, and
- * not an exit status of 0 over output that never arrived.
- */
-static int
-close_stdout(void)
+/* Close standard output before exiting; -1 after saying it failed. */
+int
+cli_close_stdout(const char *prog)
 {
 	bool failed = ferror(stdout);
 	int errnum = errno;
@@ -123,7 +117,7 @@ close_stdout(void)
 	if (!failed) {
 		return 0;
 	}
-	fprintf(stderr, "ctxrun: write error: %s\n", strerror(errnum));
+	fprintf(stderr, "%s: write error: %s\n", prog, strerror(errnum));
 	return -1;
 }
 
@@ -159,18 +153,11 @@ parse_jobs_opt(const char *arg, int *n)
 static int
 parse_cgroup_opt(const char *name, const char *arg, enum run_cgroup *mode)
 {
-	static const char *const modes[] = {
-		[RUN_CGROUP_AUTO] = "auto", [RUN_CGROUP_ON] = "on",
-		[RUN_CGROUP_OFF] = "off",
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
-		if (!strcmp(arg, modes[i])) {
-			*mode = (enum run_cgroup)i;
-			return 0;
-		}
+	if (run_cgroup_parse(arg, mode) < 0) {
+		return usage_error("invalid %s '%s': expected auto, on or off",
+				   name, arg);
 	}
-	return usage_error("invalid %s '%s': expected auto, on or off", name, arg);
+	return 0;
 }
 
 /* Handle one option C with argument ARG; -1 on a usage error. */
@@ -565,7 +552,7 @@ run_many(struct cli_opts *o)
 	if (o->check) {
 		report_plan(stdout, s);
 		spec_free(s);
-		return close_stdout();
+		return cli_close_stdout("ctxrun");
 	}
 	o->run.output = o->output_set ? o->run.output : OUTPUT_PREFIXED;
 	status = run(s, &o->run);
@@ -591,7 +578,8 @@ cli_main(int argc, char **argv)
 	if (rc != 0) {
 		free(o.commands);
 		/* --help or --version: printed, if standard output took it. */
-		return rc > 0 && close_stdout() == 0 ? 0 : EXIT_CANCELED;
+		return rc > 0 && cli_close_stdout("ctxrun") == 0 ? 0
+								: EXIT_CANCELED;
 	}
 	if (o.dashdash) {
 		free(o.commands);

@@ -2,6 +2,7 @@
 #include "ctxrun/escape.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ctxrun/util.h"
@@ -187,4 +188,56 @@ escape_term_dup(const char *s)
 	escape_term(copy, s, len);
 	copy[len] = '\0';
 	return copy;
+}
+
+/* The letter of C's escape in C (\n for a newline...), or 0. */
+static char
+c_escape(unsigned char c)
+{
+	switch (c) {
+	case '\a':
+		return 'a';
+	case '\b':
+		return 'b';
+	case '\f':
+		return 'f';
+	case '\n':
+		return 'n';
+	case '\r':
+		return 'r';
+	case '\t':
+		return 't';
+	case '\v':
+		return 'v';
+	case '\\':
+		return '\\';
+	default:
+		return 0;
+	}
+}
+
+/* S quoted as GNU's quote() does in the C locale. */
+char *
+escape_gnu_quote(const char *s)
+{
+	size_t len = strlen(s);
+	/* At worst each byte becomes \ooo, four bytes. */
+	char *out = xmalloc(4 * len + 3), *o = out;
+
+	*o++ = '\'';
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char esc = c_escape(*p);
+
+		if (esc || *p == '\'') {
+			*o++ = '\\';
+			*o++ = esc ? esc : '\'';
+		} else if (*p < 0x20 || *p >= 0x7F) {
+			o += sprintf(o, "\\%03o", *p);
+		} else {
+			*o++ = (char)*p;
+		}
+	}
+	*o++ = '\'';
+	*o = '\0';
+	return out;
 }

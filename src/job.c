@@ -114,6 +114,7 @@ job_spawn(struct job *j, struct reaper *r, struct err *e)
 		.search_path = j->opts.search_path,
 		.cwd = j->opts.cwd,
 		.foreground = j->opts.foreground,
+		.leave_nested = j->opts.leave_nested,
 		.tty_fd = j->opts.tty_fd,
 		.stdin_fd = j->opts.stdin_fd,
 		.stdout_fd = j->opts.stdout_fd,
@@ -195,6 +196,22 @@ job_kill(struct job *j)
 	if (j->state == JOB_STATE_RUNNING) {
 		proc_kill(j->proc);
 	}
+}
+
+/* Pass SIG on to J's processes, as GNU timeout does. */
+bool
+job_forward(struct job *j, int sig)
+{
+	if (j->state != JOB_STATE_RUNNING || proc_exited(j->proc)) {
+		return false;
+	}
+	job_emit(j, (struct job_event){ .kind = JOB_EV_SIGNAL,
+				    .pid = proc_pid(j->proc),
+				    .signal = sig,
+				    .cause = "passed on",
+				    .cause_kind = CTX_CAUSE_SIGNAL });
+	proc_signal(j->proc, sig);
+	return true;
 }
 
 /* Continue J after a suspension. */
@@ -374,7 +391,7 @@ job_done_cb(struct ctx_ear *ear, const struct ctx_cause *cause)
 	 * after a deadline that passed while it was stopped): if it left
 	 * processes, the count that finds them stops them (PROC_LEFTOVERS).
 	 */
-	if (proc_stop_sent(j->proc) || proc_exited(j->proc)) {
+	if (proc_exited(j->proc)) {
 		return;
 	}
 	j->cause = *cause;
@@ -383,6 +400,13 @@ job_done_cb(struct ctx_ear *ear, const struct ctx_cause *cause)
 	j->cause_text = xstrdup(cause->text);
 	j->cause.text = j->cause_text;
 	j->stopped_running = true;
+	/*
+	 * A signal passed on (job_forward()) began the stop already: the
+	 * context only says why it ends now (run.h: GNU's later alarms).
+	 */
+	if (proc_stop_sent(j->proc)) {
+		return;
+	}
 	job_emit(j, (struct job_event){ .kind = JOB_EV_SIGNAL,
 				    .pid = proc_pid(j->proc),
 				    .signal = j->opts.grace_ms ? j->opts.stop_signal

@@ -179,6 +179,18 @@ pipeline_kill(struct pipeline *p)
 	}
 }
 
+/* Pass SIG on to every running job. */
+size_t
+pipeline_forward(struct pipeline *p, int sig)
+{
+	size_t reached = 0;
+
+	for (size_t i = 0; i < p->n; i++) {
+		reached += p->jobs[i].job && job_forward(p->jobs[i].job, sig);
+	}
+	return reached;
+}
+
 /* Continue every running job. */
 void
 pipeline_resume(struct pipeline *p)
@@ -392,6 +404,7 @@ attempt_spec(struct pipeline *p, size_t i, int out_fd, int err_fd)
 		.grace_ms = sj->grace_ms,
 		.stop_signal = sj->stop_signal,
 		.foreground = p->o.foreground,
+		.leave_nested = p->o.leave_nested,
 		.tty_fd = p->o.give_tty ? STDIN_FILENO : -1,
 		.stdin_fd = p->o.stdin_fd,
 		.stdout_fd = out_fd,
@@ -423,19 +436,27 @@ open_streams(struct pipeline *p, size_t i, int *out_fd, int *err_fd,
 	return true;
 }
 
-/* The attempt of job I could not start: it failed with CODE. */
+/* The attempt of job I could not start: it failed with CODE, as E says. */
 static void
 attempt_failed_to_start(struct pipeline *p, size_t i, int code,
-			const char *msg)
+			const struct err *e)
 {
 	struct pjob *pj = &p->jobs[i];
 	struct pipeline_result *r = &p->results[i];
+	struct pipeline_event ev = {
+		.kind = PL_EV_ERROR,
+		.errnum = e->saved_errno,
+		.job = i,
+		.name = r->name,
+		.attempt = r->attempts,
+		.text = e->msg,
+	};
 
 	output_job_close(pj->io);
 	pj->io = NULL;
 	r->outcome = JOB_FAILED;
 	r->exit_code = code; /* set first: the event's reader may want it */
-	pipeline_emit(p, PL_EV_ERROR, i, msg);
+	p->o.on_event(p, &ev, p->o.data);
 	finalize(p, i);
 }
 
@@ -463,7 +484,7 @@ start_attempt(struct pipeline *p, size_t i)
 		r->started_at = ev_time();
 	}
 	if (!open_streams(p, i, &out_fd, &err_fd, &e)) {
-		attempt_failed_to_start(p, i, EXIT_CANCELED, e.msg);
+		attempt_failed_to_start(p, i, EXIT_CANCELED, &e);
 		return;
 	}
 	js = attempt_spec(p, i, out_fd, err_fd);
@@ -480,7 +501,7 @@ start_attempt(struct pipeline *p, size_t i)
 		p->running--;
 		job_free(pj->job);
 		pj->job = NULL;
-		attempt_failed_to_start(p, i, code, e.msg);
+		attempt_failed_to_start(p, i, code, &e);
 	}
 	spec_argv_free(direct);
 	/* The job has its copies; ours would keep the pipes from ending. */

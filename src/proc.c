@@ -11,10 +11,12 @@
 #include <unistd.h>
 
 #include "ctxrun/cgroup.h"
+#include "ctxrun/duration.h"
 #include "ctxrun/ptimer.h"
 #include "ctxrun/ptree.h"
 #include "ctxrun/scan.h"
 #include "ctxrun/spawn.h"
+#include "ctxrun/spec.h"
 #include "ctxrun/util.h"
 
 /*
@@ -131,6 +133,7 @@ proc_spawn(struct ev_loop *loop, struct reaper *r,
 	p->mark = opts->mark ? xstrdup(opts->mark) : NULL;
 	p->match = (struct ptree_match){
 		.ancestor = p->self, .pgid = p->pgid, .mark = p->mark,
+		.leave_nested = opts->leave_nested,
 	};
 	p->tty_fd = opts->tty_fd;
 	p->cgroup = opts->cgroup;
@@ -298,6 +301,52 @@ signal_group(struct proc *p, int sig, int then)
 	}
 }
 
+/*
+ * Send SIG as a stop does: then SIGCONT, since a stopped process cannot
+ * act on it until continued. Signal 0 (GNU timeout's -s 0) only probes,
+ * so SIGCONT alone is what it sends.
+ */
+static void
+send_stop(struct proc *p, int sig)
+{
+	signal_group(p, sig ? sig : SIGCONT, sig && sig != SIGCONT ? SIGCONT : 0);
+}
+
+/*
+ * Arm the grace timer of the stop under way, unless it is armed: P's
+ * grace period; or, when that is DURATION_FOREVER, none while the leader
+ * runs and the default one once it is gone: GNU's timeout would have
+ * exited then, and its leftovers may neither outlive the run nor hang it.
+ */
+static void
+arm_grace(struct proc *p)
+{
+	int64_t ms = p->grace_ms;
+
+	if (ms == DURATION_FOREVER) {
+		if (p->state == PROC_RUNNING) {
+			return;
+		}
+		ms = SPEC_DEFAULT_GRACE_MS;
+	}
+	if (!ptimer_active(&p->grace)) {
+		ptimer_start(&p->grace, (double)ms / 1000.);
+	}
+}
+
+/* Begin the stop sequence with SIG in place of the stop signal. */
+static void
+stop_with(struct proc *p, int sig)
+{
+	p->phase = PROC_PHASE_STOPPING;
+	if (p->grace_ms == 0 || sig == SIGKILL) {
+		proc_kill(p);
+		return;
+	}
+	send_stop(p, sig);
+	arm_grace(p);
+}
+
 /* Begin the stop sequence. */
 void
 proc_stop(struct proc *p)
@@ -305,15 +354,23 @@ proc_stop(struct proc *p)
 	if (p->state == PROC_FINISHED || p->phase != PROC_PHASE_NONE) {
 		return;
 	}
-	p->phase = PROC_PHASE_STOPPING;
-	if (p->grace_ms == 0 || p->stop_signal == SIGKILL) {
-		proc_kill(p);
+	stop_with(p, p->stop_signal);
+}
+
+/* Send SIG to every member now, as GNU timeout passes a signal on. */
+void
+proc_signal(struct proc *p, int sig)
+{
+	if (p->state == PROC_FINISHED || p->phase == PROC_PHASE_KILLING) {
 		return;
 	}
-	/* A stopped process cannot act on the stop signal until continued. */
-	signal_group(p, p->stop_signal,
-		     p->stop_signal != SIGCONT ? SIGCONT : 0);
-	ptimer_start(&p->grace, (double)p->grace_ms / 1000.);
+	if (sig == SIGKILL) {
+		proc_kill(p);
+	} else if (p->phase == PROC_PHASE_NONE) {
+		stop_with(p, sig);
+	} else {
+		send_stop(p, sig);
+	}
 }
 
 /* SIGKILL the whole group now. */
@@ -571,8 +628,9 @@ proc_counted(struct scan_req *r)
 	 */
 	case PROC_PHASE_STOPPING:
 		if (!p->signalled_all) {
-			signal_group(p, p->stop_signal, SIGCONT);
+			send_stop(p, p->stop_signal);
 		}
+		arm_grace(p);
 		break;
 	case PROC_PHASE_KILLING:
 		proc_kill(p);

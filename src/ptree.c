@@ -28,6 +28,7 @@ struct pinfo {
 	pid_t pid, ppid, pgid;
 	char state;
 	int owner; /* OWNER_*, or visit index + 1; 0 until decided */
+	bool nested; /* of a run nested in its owner's job (ptree_match) */
 	unsigned long long start; /* start time in clock ticks, when asked */
 };
 
@@ -135,7 +136,11 @@ signal_member(const struct pinfo *p, struct ptree_visit *v)
 	}
 	for (int i = 0; p->pgid != v->m->pgid && i < PTREE_MAX_SIGS &&
 			v->outside_sigs[i]; i++) {
-		sigs[n++] = v->outside_sigs[i];
+		/* A nested run passes on its own stop (ptree_match). */
+		if (!p->nested || !v->m->leave_nested ||
+		    v->outside_sigs[i] == SIGKILL) {
+			sigs[n++] = v->outside_sigs[i];
+		}
 	}
 	if (!n || p->state == 'Z' || p->state == 'X') {
 		return;
@@ -508,11 +513,12 @@ env_marks(pid_t pid)
 static long
 marks_find(const char *marks, long (*fn)(const void *data, const char *w,
 					 size_t len),
-	   const void *data)
+	   const void *data, bool *more)
 {
 	long r = -1;
+	const char *p = marks;
 
-	for (const char *p = marks; p && *p && r < 0;) {
+	while (p && *p && r < 0) {
 		size_t len;
 
 		p += strspn(p, " ");
@@ -521,6 +527,9 @@ marks_find(const char *marks, long (*fn)(const void *data, const char *w,
 			r = fn(data, p, len);
 		}
 		p += len;
+	}
+	if (more) {
+		*more = r >= 0 && p[strspn(p, " ")];
 	}
 	return r;
 }
@@ -554,7 +563,7 @@ static bool
 run_marked(const struct ptree_orphans *o, pid_t pid)
 {
 	char *marks = env_marks(pid);
-	bool found = marks_find(marks, word_of_run, o) >= 0;
+	bool found = marks_find(marks, word_of_run, o, NULL) >= 0;
 
 	free(marks);
 	return found;
@@ -641,16 +650,21 @@ by_mark(const void *data, const char *w, size_t len)
 	return -1;
 }
 
-/* The visit P itself belongs to (by group, then mark, then "any"), or -1. */
+/*
+ * The visit P itself belongs to (by group, then mark, then "any"), or -1.
+ * A mark followed by another word in P's CTXRUN_MARK makes P a nested
+ * run's process (*NESTED): a ctxrun started in the job marked it.
+ */
 static long
-job_of(const struct pinfo *p, const struct jobs_index *ix)
+job_of(const struct pinfo *p, const struct jobs_index *ix, bool *nested)
 {
 	long j = by_pgid(ix, p->pgid);
 
+	*nested = false;
 	if (j < 0 && ix->marks) {
 		char *marks = env_marks(p->pid);
 
-		j = marks_find(marks, by_mark, ix);
+		j = marks_find(marks, by_mark, ix, nested);
 		free(marks);
 	}
 	return j >= 0 ? j : ix->any;
@@ -669,10 +683,12 @@ owner_of(struct ptable *t, struct pinfo *p, const struct jobs_index *ix)
 	struct pinfo **path = NULL, *q;
 	size_t n = 0, cap = 0;
 	int cur = OWNER_OUTSIDE;
+	bool nested = false;
 
 	for (q = p; q; q = (struct pinfo *)ptable_get(t, q->ppid)) {
 		if (q->owner) {
 			cur = q->owner;
+			nested = q->nested;
 			break;
 		}
 		if (q->pid == ix->ancestor) {
@@ -693,11 +709,15 @@ owner_of(struct ptable *t, struct pinfo *p, const struct jobs_index *ix)
 	}
 	while (n--) {
 		if (cur != OWNER_OUTSIDE) {
-			long j = job_of(path[n], ix);
+			bool mine;
+			long j = job_of(path[n], ix, &mine);
 
+			/* Below a nested run's process is that run's too. */
+			nested = j >= 0 ? mine : nested;
 			cur = j >= 0 ? (int)j + 1 : cur;
 		}
 		path[n]->owner = cur;
+		path[n]->nested = nested;
 	}
 	free(path);
 	return p->owner;
@@ -740,6 +760,7 @@ stat_read(pid_t pid, struct pinfo *out, bool start)
 	}
 	out->pid = pid;
 	out->owner = 0;
+	out->nested = false;
 	return 0;
 }
 

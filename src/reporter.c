@@ -3,6 +3,7 @@
 
 #include <sys/wait.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "ctxrun/duration.h"
 #include "ctxrun/escape.h"
 #include "ctxrun/events.h"
+#include "ctxrun/exit.h"
 #include "ctxrun/junit.h"
 #include "ctxrun/report.h"
 #include "ctxrun/signame.h"
@@ -32,6 +34,8 @@ struct reporter {
 	struct junit *junit;   /* --junit, or NULL */
 	bool output_lost;      /* a write of ours failed, not EPIPE */
 	bool draining;         /* reporter_finish() was called */
+	bool gnu_exited;       /* GNU's words: the command exited, and
+				  GNU's timeout with it */
 	double wall_start;     /* Unix time the run started, for --junit */
 	ev_tstamp started_at;  /* ev_time() then */
 };
@@ -169,6 +173,37 @@ say_exit(struct reporter *rep, enum verbosity level, const char *name,
 	}
 }
 
+/*
+ * Say a job event in GNU timeout's words: with -v each signal sent to
+ * the command while it runs (what goes to its leftovers after it exited,
+ * GNU's would not have sent), and a core dump always, as GNU's does.
+ */
+static void
+gnu_job_event(struct reporter *rep, const struct job_event *ev)
+{
+	const struct reporter_gnu *gnu = rep->o.gnu;
+	int sig = ev->kind == JOB_EV_KILL ? SIGKILL : ev->signal;
+	char *quoted;
+
+	if (ev->kind == JOB_EV_EXIT) {
+		rep->gnu_exited = true;
+		if (WIFSIGNALED(ev->status) && WCOREDUMP(ev->status)) {
+			reporter_note(rep, "%s: the monitored command dumped "
+					   "core\n",
+				      gnu->prog);
+		}
+		return;
+	}
+	if ((ev->kind != JOB_EV_SIGNAL && ev->kind != JOB_EV_KILL) ||
+	    !gnu->verbose || rep->gnu_exited) {
+		return;
+	}
+	quoted = escape_gnu_quote(gnu->command);
+	reporter_note(rep, "%s: sending signal %s to command %s\n", gnu->prog,
+		      signame_gnu(sig), quoted);
+	free(quoted);
+}
+
 /* Say what a job event means to a person. */
 static void
 say_job_event(struct reporter *rep, const char *name,
@@ -178,6 +213,10 @@ say_job_event(struct reporter *rep, const char *name,
 					    : VERBOSITY_NORMAL;
 	char d[64];
 
+	if (rep->o.gnu) {
+		gnu_job_event(rep, ev);
+		return;
+	}
 	switch (ev->kind) {
 	case JOB_EV_START:
 		reporter_say(rep, VERBOSITY_VERBOSE, name, "started (pid %d)",
@@ -255,6 +294,29 @@ record(struct reporter *rep, const struct pipeline *p,
 	}
 }
 
+/*
+ * The command could not start: GNU's "failed to run command" when it is
+ * the command's fault (126, 127); ctxrun's own words for what is ours.
+ */
+static void
+gnu_start_error(struct reporter *rep, const struct pipeline *p,
+		const struct pipeline_event *ev)
+{
+	const struct reporter_gnu *gnu = rep->o.gnu;
+	size_t n;
+	int code = pipeline_results(p, &n)[ev->job].exit_code;
+	char *quoted;
+
+	if ((code != EXIT_ENOENT && code != EXIT_CANNOT_INVOKE) || !ev->errnum) {
+		reporter_note(rep, "%s: %s\n", gnu->prog, ev->text);
+		return;
+	}
+	quoted = escape_gnu_quote(gnu->command);
+	reporter_note(rep, "%s: failed to run command %s: %s\n", gnu->prog,
+		      quoted, strerror(ev->errnum));
+	free(quoted);
+}
+
 /* Tell what a pipeline event says happened. */
 void
 reporter_pipeline_event(struct reporter *rep, const struct pipeline *p,
@@ -271,7 +333,9 @@ reporter_pipeline_event(struct reporter *rep, const struct pipeline *p,
 		break;
 	case PL_EV_ERROR:
 		/* Printed whatever the verbosity: the job could not even start. */
-		if (rep->o.alone) {
+		if (rep->o.gnu) {
+			gnu_start_error(rep, p, ev);
+		} else if (rep->o.alone) {
 			reporter_note(rep, "ctxrun: %s\n", ev->text);
 		} else {
 			reporter_say(rep, VERBOSITY_QUIET, ev->name, "%s",

@@ -55,7 +55,8 @@ struct run {
 	struct pipeline *pipeline;
 	struct output *output;     /* NULL: raw, jobs write to our fds */
 	int devnull;
-	ev_signal sigs[SIGNAME_N_INTERRUPTS];
+	ev_signal sigs[SIGNAME_N_TERMINATING + 1]; /* and GNU's -s signal */
+	size_t n_sigs;
 	int interrupts;
 	int handover_signal; /* terminal signal that killed a tty-owning job */
 	bool tty_handed;     /* the one command's group has the terminal */
@@ -69,9 +70,15 @@ struct run {
 	struct cgroup_run *cgroup; /* a cgroup per job below it, or NULL */
 	bool quiesced;       /* every job done: waiting for output, watchdog */
 	int late_signal;     /* the first stop signal after that */
+	/* GNU timeout's manners (run_opts.gnu): */
+	struct ctx_ear timeout_ear; /* on the root, for its deadline */
+	bool gnu_stopping;   /* a signal was passed on, or the time ran out */
 };
 
 static void run_signal_cb(struct ev_loop *loop, ev_signal *w, int revents);
+static void run_gnu_signal(struct run *r, int signo);
+static void run_gnu_deadline_cb(struct ctx_ear *ear,
+				const struct ctx_cause *cause);
 static void run_pipeline_cb(struct pipeline *p, const struct pipeline_event *ev,
 			    void *data);
 
@@ -116,10 +123,12 @@ run_syserr_cb(const char *msg)
  * SIGXFSZ interrupts a run when someone sends it; the kernel sends it too,
  * to ctxrun itself, when a spill file or a report meets a file size limit
  * (ulimit -f), and that is only a failed write (EFBIG), which its writer
- * reports. The kernel's comes as SI_USER from our own pid.
+ * reports. So does SIGPIPE, which GNU timeout's manners handle, for a
+ * write to a closed pipe (EPIPE: `timeout -v` into `| :`). The kernel's
+ * come as SI_USER from our own pid.
  */
 static void
-run_xfsz_handler(int signo, siginfo_t *si, void *context)
+run_self_handler(int signo, siginfo_t *si, void *context)
 {
 	(void)context;
 	if (si->si_code == SI_USER && si->si_pid == getpid()) {
@@ -143,6 +152,62 @@ run_signal_handled(int signo)
 }
 
 /*
+ * GNU timeout passes on SIGSEGV and the other fault signals when someone
+ * sends them (si_code <= 0: kill, sigqueue, tgkill). A real fault of
+ * ctxrun's own must not be taken for one, which would return to the
+ * faulting instruction forever: back to the default action, and the
+ * fault comes again and ends us (the watchdog stops the jobs).
+ */
+static void
+run_fault_handler(int signo, siginfo_t *si, void *context)
+{
+	(void)context;
+	if (si->si_code > 0) {
+		signal(signo, SIG_DFL);
+		return;
+	}
+	ev_feed_signal(signo);
+}
+
+/* Is SIGNO one of those that report a fault of the process itself? */
+static bool
+fault_signal(int signo)
+{
+	return signo == SIGILL || signo == SIGTRAP || signo == SIGABRT ||
+	       signo == SIGBUS || signo == SIGFPE || signo == SIGSEGV;
+}
+
+/*
+ * Watch SIGNO (add it to SET, to unblock), over libev's handler with one
+ * of ours where the kernel sends it too; libev's watcher stays fed by it.
+ */
+static void
+run_watch_signal(struct run *r, int signo, sigset_t *set)
+{
+	ev_signal *w = &r->sigs[r->n_sigs++];
+	void (*handler)(int, siginfo_t *, void *) = NULL;
+
+	ev_signal_init(w, run_signal_cb, signo);
+	w->data = r;
+	ev_signal_start(r->loop, w);
+	if (!run_signal_handled(signo)) {
+		return; /* libev reads it from a signalfd: blocked, and ours */
+	}
+	sigaddset(set, signo);
+	if (signo == SIGXFSZ || signo == SIGPIPE) {
+		handler = run_self_handler;
+	} else if (fault_signal(signo)) {
+		handler = run_fault_handler;
+	}
+	if (handler) {
+		sigaction(signo, &(struct sigaction){
+			.sa_sigaction = handler,
+			.sa_flags = SA_SIGINFO | SA_RESTART,
+		}, NULL);
+	}
+}
+
+/*
  * Take ctxrun's signals back from whatever state its parent left them in
  * (ctxrun(1), SIGNALS). A handler for each interrupting signal, which also
  * overrides an inherited SIG_IGN; SIGPIPE ignored, since EPIPE says the
@@ -151,13 +216,22 @@ run_signal_handled(int signo)
  * unheard (GNU timeout's unblock_signal). With a signalfd, libev blocks
  * them itself, and they stay so. Signals ctxrun does not use
  * stay as they came; jobs start with an empty mask anyway (spawn.h).
+ * GNU timeout's manners (run.h) watch each of signame_terminating and
+ * the stop signal instead, and leave those ignored at start ignored.
  */
 static void
 run_signals_start(struct run *r)
 {
+	const struct run_gnu *gnu = r->opts->gnu;
+	const int *list = gnu ? signame_terminating : signame_interrupts;
+	size_t n = gnu ? SIGNAME_N_TERMINATING : SIGNAME_N_INTERRUPTS;
+	int stop = r->spec->stop_signal;
+	bool stop_listed = false;
 	sigset_t set;
 
-	signal(SIGPIPE, SIG_IGN);
+	if (!gnu) {
+		signal(SIGPIPE, SIG_IGN);
+	}
 	sigemptyset(&set);
 	if (run_signal_handled(SIGCHLD)) {
 		sigaddset(&set, SIGCHLD);
@@ -165,21 +239,17 @@ run_signals_start(struct run *r)
 		/* Ignored, the kernel would reap every child unheard. */
 		signal(SIGCHLD, SIG_DFL);
 	}
-	for (size_t i = 0; i < SIGNAME_N_INTERRUPTS; i++) {
-		int signo = signame_interrupts[i];
-
-		ev_signal_init(&r->sigs[i], run_signal_cb, signo);
-		r->sigs[i].data = r;
-		ev_signal_start(r->loop, &r->sigs[i]);
-		if (run_signal_handled(signo)) {
-			sigaddset(&set, signo);
+	for (size_t i = 0; i < n; i++) {
+		stop_listed |= list[i] == stop;
+		if (!gnu || !sigismember(&gnu->ignored, list[i])) {
+			run_watch_signal(r, list[i], &set);
 		}
 	}
-	/* Over libev's handler, which the watcher stays fed by. */
-	sigaction(SIGXFSZ, &(struct sigaction){
-		.sa_sigaction = run_xfsz_handler,
-		.sa_flags = SA_SIGINFO | SA_RESTART,
-	}, NULL);
+	/* GNU's timeout handles the signal it sends, whatever it is. */
+	if (gnu && !stop_listed && stop > 0 && stop != SIGKILL &&
+	    stop != SIGSTOP && stop != SIGCHLD) {
+		run_watch_signal(r, stop, &set);
+	}
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
@@ -211,6 +281,9 @@ run_init(struct run *r, const struct spec *s, const struct run_opts *o)
 	}
 	/* Orphans of a job are re-parented to us, not to init. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (o->gnu) {
+		spawn_keep_ignored(&o->gnu->ignored);
+	}
 	r->root = ctx_new_root(r->loop);
 	r->reaper = reaper_new(r->loop);
 	reaper_start(r->reaper);
@@ -226,7 +299,8 @@ run_init(struct run *r, const struct spec *s, const struct run_opts *o)
 static int
 root_deadline(struct run *r, int64_t timeout_ms, const char *label)
 {
-	const char *inherited = getenv("CTXRUN_DEADLINE");
+	/* GNU's timeout knows no deadline but its own. */
+	const char *inherited = r->opts->gnu ? NULL : getenv("CTXRUN_DEADLINE");
 
 	if (timeout_ms) {
 		char d[64];
@@ -261,6 +335,24 @@ root_deadline(struct run *r, int64_t timeout_ms, const char *label)
 	return 0;
 }
 
+/* Parse a --cgroup mode. */
+int
+run_cgroup_parse(const char *text, enum run_cgroup *mode)
+{
+	static const char *const modes[] = {
+		[RUN_CGROUP_AUTO] = "auto", [RUN_CGROUP_ON] = "on",
+		[RUN_CGROUP_OFF] = "off",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+		if (!strcmp(text, modes[i])) {
+			*mode = (enum run_cgroup)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /*
  * Open the --events and --junit files before anything runs; -1 after
  * printing why one cannot be opened (ctxrun's own failure, exit 125).
@@ -279,6 +371,7 @@ run_reporter_new(struct run *r)
 		.events_path = o->events_path,
 		.junit_path = o->junit_path,
 		.suite = r->spec->file,
+		.gnu = o->gnu ? &o->gnu->words : NULL,
 	}, &e);
 	if (!r->rep) {
 		fprintf(stderr, "ctxrun: %s\n", e.msg);
@@ -409,7 +502,7 @@ run_quiesce(struct run *r)
 	 * then would kill us before the watchdog is reaped.
 	 */
 	r->quiesced = true;
-	for (size_t i = 0; i < SIGNAME_N_INTERRUPTS; i++) {
+	for (size_t i = 0; i < r->n_sigs; i++) {
 		ev_unref(r->loop);
 	}
 	watchdog_dismiss(r->watchdog_fd);
@@ -486,9 +579,10 @@ run_release(struct run *r)
 	}
 	reaper_unwatch(r->reaper, &r->watchdog_watch);
 	reaper_free(r->reaper);
+	ctx_unlisten(&r->timeout_ear);
 	ctx_free(r->root);
 	if (r->quiesced) {
-		for (size_t i = 0; i < SIGNAME_N_INTERRUPTS; i++) {
+		for (size_t i = 0; i < r->n_sigs; i++) {
 			ev_ref(r->loop);
 			ev_signal_stop(r->loop, &r->sigs[i]);
 		}
@@ -744,14 +838,19 @@ run_status(struct run *r)
 	return 0;
 }
 
-/* The longest grace period of S's jobs: the watchdog gives them all that. */
+/*
+ * The longest grace period of S's jobs: the watchdog gives them all that.
+ * DURATION_FOREVER is the longest of all.
+ */
 static int64_t
 longest_grace(const struct spec *s)
 {
 	int64_t grace = s->grace_ms;
 
-	for (size_t i = 0; i < s->n_jobs; i++) {
-		grace = s->jobs[i].grace_ms > grace ? s->jobs[i].grace_ms : grace;
+	for (size_t i = 0; i < s->n_jobs && grace != DURATION_FOREVER; i++) {
+		int64_t g = s->jobs[i].grace_ms;
+
+		grace = g > grace || g == DURATION_FOREVER ? g : grace;
 	}
 	return grace;
 }
@@ -790,11 +889,139 @@ run_prepare(struct run *r)
 	    run_watchdog(r, s->stop_signal, longest_grace(s)) < 0) {
 		return -1;
 	}
+	if (r->opts->gnu) {
+		ctx_listen(r->root, &r->timeout_ear, run_gnu_deadline_cb);
+	}
 	if (!r->opts->alone) {
 		r->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
 	run_output_new(r);
 	return 0;
+}
+
+/*
+ * GNU timeout's exit status (run.h), or in *SIGNO the signal to die by
+ * instead. It timed out when the deadline or SIGALRM came while the
+ * command ran (its context was done before its leader exited), or when
+ * the KILL after -k killed it (GNU's -k alarm is a SIGALRM too).
+ */
+static int
+run_gnu_status(const struct run *r, int *signo)
+{
+	size_t n;
+	const struct pipeline_result *res = pipeline_results(r->pipeline, &n);
+	const struct ctx_cause *root = ctx_cause(r->root);
+	bool deadline = root && root->kind == CTX_CAUSE_DEADLINE;
+	bool by_kill = res->killed && res->signal == SIGKILL;
+	bool timed_out = by_kill || (deadline && (res->outcome == JOB_TIMED_OUT ||
+						  res->outcome == JOB_CANCELLED));
+
+	*signo = 0;
+	if (res->exit_code < 0) {
+		/* It never started: the time ran out first, or a signal came. */
+		*signo = deadline ? 0 : interrupt_signal(r);
+		return deadline ? EXIT_TIMEDOUT : EXIT_CANCELED;
+	}
+	/* GNU's KILL goes to its own process group too: it dies of it. */
+	if (by_kill && !r->opts->foreground) {
+		*signo = SIGKILL;
+		return 128 + SIGKILL;
+	}
+	if (res->signal && !timed_out) {
+		*signo = res->signal;
+		return 128 + res->signal;
+	}
+	if (timed_out && !by_kill && !r->opts->preserve_status) {
+		return EXIT_TIMEDOUT;
+	}
+	return res->exit_code;
+}
+
+/* The run of GNU timeout's manners is over: exit as its status says. */
+static int
+run_gnu_finish(struct run *r)
+{
+	int signo;
+	int status = run_gnu_status(r, &signo);
+
+	if (signo) {
+		reraise(r, signo);
+	}
+	run_release(r);
+	return status;
+}
+
+/*
+ * The time ran out: the deadline passed, or SIGALRM came. The first time
+ * (GNU's first alarm) the job's context stops it, as in any run; after a
+ * signal was passed on, or again, GNU's timeout sends the signal again,
+ * or SIGKILL at once when -k's is on its way.
+ */
+static void
+run_gnu_timed_out(struct run *r)
+{
+	bool first = !r->gnu_stopping;
+
+	r->gnu_stopping = true;
+	if (first) {
+		return;
+	}
+	pipeline_forward(r->pipeline, r->spec->grace_ms != DURATION_FOREVER
+					      ? SIGKILL
+					      : r->spec->stop_signal);
+}
+
+/* The root is done: if by its deadline, the time ran out. */
+static void
+run_gnu_deadline_cb(struct ctx_ear *ear, const struct ctx_cause *cause)
+{
+	struct run *r = container_of(ear, struct run, timeout_ear);
+
+	if (cause->kind == CTX_CAUSE_DEADLINE) {
+		run_gnu_timed_out(r);
+	}
+}
+
+/* Has a job of R started yet? */
+static bool
+run_started(const struct run *r)
+{
+	size_t n;
+	const struct pipeline_result *res = pipeline_results(r->pipeline, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		if (res[i].attempts) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A signal reached ctxrun with GNU timeout's manners (run.h): SIGALRM is
+ * the deadline, now; any other is passed on to the command as itself.
+ * Before the command started it cancels the run, as ctxrun's own do.
+ */
+static void
+run_gnu_signal(struct run *r, int signo)
+{
+	if (signo == SIGALRM) {
+		if (!ctx_done(r->root)) {
+			ctx_cancel(r->root, CTX_CAUSE_DEADLINE, 0,
+				   "deadline exceeded (SIGALRM)");
+		} else {
+			run_gnu_timed_out(r);
+		}
+		return;
+	}
+	if (r->pipeline && pipeline_forward(r->pipeline, signo)) {
+		r->gnu_stopping = true;
+	} else if (!r->pipeline || !run_started(r)) {
+		ctx_cancel(r->root, CTX_CAUSE_SIGNAL, signo, "interrupted by %s",
+			   signame_name(signo));
+	} else if (r->sweep) {
+		proc_signal(r->sweep, signo);
+	}
 }
 
 /* Run the pipeline S. */
@@ -826,6 +1053,7 @@ run(const struct spec *s, const struct run_opts *o)
 		.give_tty = r.tty_handed,
 		.foreground = o->foreground,
 		.start_cancelled = o->alone,
+		.leave_nested = o->gnu != NULL,
 		.fail_fast = s->fail_fast,
 		.jobs_limit = s->jobs_limit,
 		.cgroup = r.cgroup,
@@ -834,6 +1062,9 @@ run(const struct spec *s, const struct run_opts *o)
 	});
 	pipeline_start(r.pipeline);
 	ev_run(r.loop, 0);
+	if (o->gnu) {
+		return run_gnu_finish(&r);
+	}
 	run_dropped(&r);
 	status = lost_output_status(&r, run_status(&r));
 	run_reports_finish(&r, status);
@@ -850,6 +1081,13 @@ run_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (r->quiesced && r->opts->gnu) {
+		return; /* GNU's timeout would have exited already */
+	}
+	if (r->opts->gnu) {
+		run_gnu_signal(r, w->signum);
+		return;
+	}
 	if (r->quiesced) {
 		/* Nothing left to stop: give up on the output, die by it. */
 		r->late_signal = r->late_signal ? r->late_signal : w->signum;

@@ -36,6 +36,12 @@ const int signame_interrupts[SIGNAME_N_INTERRUPTS] = {
 	SIGSYS,
 };
 
+const int signame_terminating[SIGNAME_N_TERMINATING] = {
+	SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM,
+	SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGPOLL, SIGPWR,
+	SIGSYS, SIGPIPE, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV,
+};
+
 /*
  * Parse NAME (without "SIG"), "RTMIN", "RTMIN+N", "RTMAX" or "RTMAX-N" in
  * any case, into *SIGNO: 1 if it is one, 0 if it is no such name, -1 with
@@ -73,12 +79,31 @@ parse_realtime(const char *name, int *signo, struct err *e)
 	return 1;
 }
 
+/* The number of signal NAME, without SIG, or -1. */
+int
+signame_lookup(const char *name)
+{
+	for (int sig = 1; sig < NSIG; sig++) {
+		const char *abbrev = sigabbrev_np(sig);
+
+		if (abbrev && !strcasecmp(abbrev, name)) {
+			return sig;
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++) {
+		if (!strcasecmp(aliases[i].name, name)) {
+			return aliases[i].signo;
+		}
+	}
+	return -1;
+}
+
 /* Parse TEXT into a signal number. */
 int
 signame_parse(const char *text, int *signo, struct err *e)
 {
 	const char *name = text;
-	int rt;
+	int found, rt;
 
 	if (isdigit((unsigned char)text[0])) {
 		char *end;
@@ -93,19 +118,10 @@ signame_parse(const char *text, int *signo, struct err *e)
 	if (!strncasecmp(name, "SIG", 3)) {
 		name += 3;
 	}
-	for (int sig = 1; sig < NSIG; sig++) {
-		const char *abbrev = sigabbrev_np(sig);
-
-		if (abbrev && !strcasecmp(abbrev, name)) {
-			*signo = sig;
-			return 0;
-		}
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++) {
-		if (!strcasecmp(aliases[i].name, name)) {
-			*signo = aliases[i].signo;
-			return 0;
-		}
+	found = signame_lookup(name);
+	if (found > 0) {
+		*signo = found;
+		return 0;
 	}
 	rt = parse_realtime(name, signo, e);
 	if (rt) {
@@ -147,4 +163,11 @@ signame_name(int signo)
 	}
 	names[signo] = numbered[signo];
 	return names[signo];
+}
+
+/* SIGNO's name in GNU timeout's messages. */
+const char *
+signame_gnu(int signo)
+{
+	return signo ? signame_name(signo) + 3 : "0";
 }

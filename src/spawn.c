@@ -24,6 +24,10 @@
 static struct rlimit job_nofile;
 static bool nofile_raised;
 
+/* Signals every child starts with ignored (spawn_keep_ignored()). */
+static sigset_t keep_ignored;
+static bool keeps_ignored;
+
 /* The child's stack: what exec needs, plus room for sanitizer runtimes. */
 #define STACK_SIZE (128 * 1024)
 
@@ -162,11 +166,15 @@ child_main(void *arg)
 	 * ignoring parent would otherwise pass on through the exec.
 	 */
 	static const unsigned long dfl[8];
+	static const struct sigaction ign = { .sa_handler = SIG_IGN };
 	sigset_t none;
 
 	for (int sig = 1; sig < NSIG; sig++) {
 		if (sig != SIGKILL && sig != SIGSTOP) {
 			syscall(SYS_rt_sigaction, sig, dfl, NULL, (NSIG - 1) / 8);
+		}
+		if (keeps_ignored && sigismember(&keep_ignored, sig) == 1) {
+			sigaction(sig, &ign, NULL);
 		}
 	}
 	if (nofile_raised && setrlimit(RLIMIT_NOFILE, &job_nofile) < 0) {
@@ -198,6 +206,16 @@ child_main(void *arg)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	exec_program(c, r->argv[0]);
 	return EXIT_ENOENT;
+}
+
+/* Start children with SET ignored. */
+void
+spawn_keep_ignored(const sigset_t *set)
+{
+	keeps_ignored = set != NULL;
+	if (set) {
+		keep_ignored = *set;
+	}
 }
 
 /* Lift ctxrun's soft limit on open fds; see spawn.h. */

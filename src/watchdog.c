@@ -5,12 +5,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ctxrun/cgroup.h"
+#include "ctxrun/duration.h"
 #include "ctxrun/ptree.h"
 #include "ctxrun/signame.h"
 
@@ -29,9 +31,10 @@
  * be held open by it) and every signal handler libev installed. Signals
  * stay blocked from before the fork until then, so that no handler of
  * ctxrun's runs in it, and its mask ends up empty whatever ctxrun's was.
- * It ignores what interrupts ctxrun: a signal meant for the run (systemd
- * stopping a unit signals every process in it) must not take away what
- * cleans up after it.
+ * It ignores what interrupts ctxrun, and the rest of what GNU timeout
+ * passes on: a signal meant for the run (systemd stopping a unit signals
+ * every process in it) must not take away what cleans up after it. A
+ * fault of its own still kills it: the kernel does not let it be ignored.
  *
  * Waiting out the grace period polls /proc every 50 ms: this runs only
  * after ctxrun was killed, when the event loop that would do better is
@@ -42,6 +45,7 @@
  */
 
 #define POLL_NS 50000000L
+#define SLOW_POLL_NS 1000000000L
 
 /* What the watchdog of one run knows, all of it from before the fork. */
 struct watch {
@@ -74,31 +78,41 @@ static size_t
 stop_round(const struct watch *w, struct ptree_orphans *o,
 	   struct ptree_pins *pins)
 {
-	int then = w->sig != SIGCONT ? SIGCONT : 0;
+	/* Signal 0 (GNU timeout's -s 0) only probes: SIGCONT is all it sends. */
+	int sig = w->sig ? w->sig : SIGCONT;
+	int then = sig != SIGCONT ? SIGCONT : 0;
 	size_t live = 0;
 
 	if (w->cgroup_dir) {
-		live += cgroup_tree_signal(w->cgroup_dir, w->sig, then, pins);
+		live += cgroup_tree_signal(w->cgroup_dir, sig, then, pins);
 	}
-	return live + ptree_orphans_signal(o, w->sig, then, pins);
+	return live + ptree_orphans_signal(o, sig, then, pins);
 }
 
-/* CHILD: stop what is left of W's run, with its stop signal then SIGKILL. */
+/*
+ * CHILD: stop what is left of W's run, with its stop signal then SIGKILL;
+ * with a grace of DURATION_FOREVER (GNU timeout without -k) no SIGKILL:
+ * it waits for them as long as they run, looking less often after the
+ * first second.
+ */
 static void
 stop_orphans(const struct watch *w)
 {
 	struct ptree_orphans *o = ptree_orphans_new(w->parent, w->mark);
 	struct ptree_pins *pins = ptree_pins_new();
-	long waited = 0;
+	bool forever = w->grace_ms == DURATION_FOREVER;
+	long long waited = 0;
+	long step;
 
 	while (stop_round(w, o, pins)) {
-		if (waited >= w->grace_ms * 1000000L) {
+		if (!forever && waited >= w->grace_ms * 1000000LL) {
 			/* The cgroup's are killed by cgroup_cleanup(). */
 			ptree_orphans_signal(o, SIGKILL, 0, NULL);
 			break;
 		}
-		nap(POLL_NS);
-		waited += POLL_NS;
+		step = forever && waited >= SLOW_POLL_NS ? SLOW_POLL_NS : POLL_NS;
+		nap(step);
+		waited += step;
 	}
 	ptree_pins_free(pins);
 	ptree_orphans_free(o);
@@ -152,10 +166,10 @@ watchdog_main(int fd, const struct watch *w)
 	for (int s = 1; s < NSIG; s++) {
 		signal(s, SIG_DFL);
 	}
-	for (size_t i = 0; i < SIGNAME_N_INTERRUPTS; i++) {
-		signal(signame_interrupts[i], SIG_IGN);
+	/* Those GNU's timeout passes on too: a -s SEGV reaches us as well. */
+	for (size_t i = 0; i < SIGNAME_N_TERMINATING; i++) {
+		signal(signame_terminating[i], SIG_IGN);
 	}
-	signal(SIGPIPE, SIG_IGN);
 	if (null >= 0) {
 		dup2(null, 0);
 		dup2(null, 1);

@@ -16,7 +16,18 @@
  * the caller sees a death by that signal.
  */
 
+/* ctxrun's version, for --version in either personality. */
+#define CTXRUN_VERSION "0.1.0"
+
 /* Run ctxrun with ARGC/ARGV; return its exit status (0..255). */
 int cli_main(int argc, char **argv);
+
+/*
+ * Close standard output after printing to it, before exiting, as GNU
+ * tools' close_stdout() does: a write that failed (a full disk,
+ * /dev/full, a closed fd) is a failure, -1 after "PROG: write error: ..."
+ * on stderr, and not an exit status of 0 over output that never arrived.
+ */
+int cli_close_stdout(const char *prog);
 
 #endif

@@ -21,6 +21,13 @@
 #define DURATION_MAX_MS (100LL * 365 * 24 * 3600 * 1000)
 
 /*
+ * A grace period that never ends, as GNU timeout's without -k: no SIGKILL
+ * while the command runs (proc.h says what becomes of its leftovers).
+ * Never parsed from text: only the `timeout` personality sets it.
+ */
+#define DURATION_FOREVER (-1)
+
+/*
  * Parse TEXT into *MS. Returns 0, or -1 with E's message saying what is
  * wrong without repeating TEXT ("unknown unit 'x'"), so the caller can name
  * the option or file line it came from.

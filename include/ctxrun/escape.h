@@ -46,4 +46,12 @@ void escape_term(char *dst, const char *s, size_t len);
 /* A copy of the string S made safe for a terminal (escape_term); to free. */
 char *escape_term_dup(const char *s);
 
+/*
+ * S quoted as GNU tools quote a name in a message in the C locale
+ * (gnulib's quote()), as a new string to free: 'name', with \a \b \f \n
+ * \r \t \v, the backslash and the quote as C escapes, and each other byte
+ * that is not printable ASCII as \ooo.
+ */
+char *escape_gnu_quote(const char *s);
+
 #endif

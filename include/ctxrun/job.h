@@ -85,6 +85,7 @@ struct job_opts {
 	int64_t grace_ms;
 	int stop_signal;
 	bool foreground;      /* see proc.h */
+	bool leave_nested;    /* see proc.h */
 	int tty_fd;           /* see proc.h; -1 for none */
 	int stdin_fd, stdout_fd, stderr_fd; /* -1: ctxrun's own */
 	struct cgroup_run *cgroup; /* each attempt gets a cgroup below it; NULL:
@@ -102,6 +103,15 @@ int job_start(struct job *j, struct ctx *parent, struct reaper *r,
 
 /* SIGKILL J's processes now; a no-op unless J is running. */
 void job_kill(struct job *j);
+
+/*
+ * Send SIG to J's processes now, as GNU timeout passes on a signal it
+ * got (proc_signal(): the first begins the stop sequence), and tell it
+ * (JOB_EV_SIGNAL). The outcome stays the leader's own exit status: a
+ * signal passed on stops nothing by itself. False, doing nothing, unless
+ * J's leader runs: GNU's timeout is gone once its command is.
+ */
+bool job_forward(struct job *j, int sig);
 
 /* Continue J after JOB_EV_SUSPENDED (see proc_resume()). */
 void job_resume(struct job *j);

@@ -72,6 +72,7 @@ enum pipeline_event_kind {
 
 struct pipeline_event {
 	enum pipeline_event_kind kind;
+	int errnum;                     /* PL_EV_ERROR: why, 0 if unknown */
 	size_t job;                     /* index in the spec */
 	const char *name;
 	int attempt;                    /* 1 for the first run */
@@ -97,6 +98,7 @@ struct pipeline_opts {
 				    and are stopped at once (one command: GNU
 				    timeout runs its command for a timeout
 				    already over) */
+	bool leave_nested;       /* see proc.h */
 	bool fail_fast;
 	int jobs_limit;          /* 0: none */
 	struct cgroup_run *cgroup; /* see job_opts; NULL: none */
@@ -112,6 +114,12 @@ void pipeline_start(struct pipeline *p);
 
 /* SIGKILL every running job now (a second interrupt). */
 void pipeline_kill(struct pipeline *p);
+
+/*
+ * Pass SIG on to every running job (job_forward()), as GNU timeout does
+ * with a signal it got; returns how many jobs it reached.
+ */
+size_t pipeline_forward(struct pipeline *p, int sig);
 
 /* Continue every running job after a suspension (JOB_EV_SUSPENDED). */
 void pipeline_resume(struct pipeline *p);

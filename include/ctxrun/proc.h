@@ -74,8 +74,12 @@ struct proc_opts {
 	int stderr_fd;      /* -1: ctxrun's own */
 	struct cgroup_job *cgroup; /* the job's own cgroup, or NULL (borrowed,
 				      outlives the proc); see cgroup.h */
-	int stop_signal;    /* first signal of a stop */
-	int64_t grace_ms;   /* stop signal to SIGKILL; 0 = SIGKILL at once */
+	int stop_signal;    /* first signal of a stop; 0 sends SIGCONT only */
+	int64_t grace_ms;   /* stop signal to SIGKILL; 0 = SIGKILL at once;
+			       DURATION_FOREVER: none while the leader runs,
+			       then SPEC_DEFAULT_GRACE_MS for its leftovers */
+	bool leave_nested;  /* while the leader runs, leave a nested run's
+			       processes (ptree.h) to it but for SIGKILL */
 	proc_event_fn *on_event;
 	void *data;
 };
@@ -130,6 +134,14 @@ void proc_stop(struct proc *p);
 
 /* SIGKILL the whole group now; a no-op when P is done. */
 void proc_kill(struct proc *p);
+
+/*
+ * Send SIG (0: SIGCONT only), then SIGCONT, to every member now, as GNU
+ * timeout passes on a signal it got; the first such signal or stop begins
+ * the stop sequence, with its grace period. SIGKILL is proc_kill(). A
+ * no-op once SIGKILL was sent or P is done.
+ */
+void proc_signal(struct proc *p, int sig);
 
 /*
  * After PROC_SUSPENDED, once ctxrun itself was continued: give the terminal

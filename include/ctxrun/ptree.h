@@ -45,6 +45,14 @@ struct ptree_match {
 	const char *mark; /* a word of CTXRUN_MARK; NULL: match by group only */
 	bool any;         /* every descendant of the ancestor is a member */
 	pid_t exclude;    /* > 0: never a member, nor anything below it */
+	/*
+	 * Send outside_sigs but SIGKILL to no process of a run nested in
+	 * the job: one that a ctxrun started below marked with a word after
+	 * the job's, and what descends from it. That ctxrun passes its own
+	 * stop on, as GNU timeout's nested in one another do, and a job
+	 * cgroup's signals (cgroup.h) reach no cgroup below it either.
+	 */
+	bool leave_nested;
 };
 
 #define PTREE_MAX_SIGS 3

@@ -43,6 +43,17 @@ enum verbosity { VERBOSITY_QUIET, VERBOSITY_NORMAL, VERBOSITY_VERBOSE };
 
 struct reporter;
 
+/*
+ * What a run tells in GNU timeout's words (gnu_timeout.h), in place of
+ * ctxrun's: "PROG: sending signal TERM to command 'sleep'" with -v, and
+ * "PROG: failed to run command 'x': ..." always; nothing else.
+ */
+struct reporter_gnu {
+	const char *prog;    /* as invoked: argv[0] */
+	const char *command; /* the command as given, for its name */
+	bool verbose;        /* -v: say each signal sent */
+};
+
 struct reporter_opts {
 	struct ev_loop *loop;
 	enum verbosity verbosity;
@@ -51,6 +62,7 @@ struct reporter_opts {
 	const char *events_path;   /* --events FILE, or NULL */
 	const char *junit_path;    /* --junit FILE, or NULL */
 	const char *suite;         /* the JUnit testsuite's name, borrowed */
+	const struct reporter_gnu *gnu; /* GNU's words; NULL: ctxrun's */
 };
 
 /* Open the report files of O (see step 1); NULL with E on failure. */

@@ -17,6 +17,7 @@
  * closed output) and does not return.
  */
 
+#include <signal.h>
 #include <stdbool.h>
 
 #include "ctxrun/output.h"
@@ -28,6 +29,32 @@ enum run_cgroup {
 	RUN_CGROUP_ON,   /* or fail with 125 */
 	RUN_CGROUP_OFF,  /* process groups and marks only */
 };
+
+/*
+ * GNU timeout's manners, for the `timeout` personality (gnu_timeout.h;
+ * ctxrun(1), REPLACING GNU TIMEOUT). Where a run differs from ctxrun's
+ * own, and only there, run.c reads these:
+ *  - signals: each of signame_terminating it gets (but those ignored at
+ *    start, which stay ignored, in ctxrun and in the command) is passed
+ *    on to the command as itself, not as the stop signal, and cancels
+ *    nothing; SIGALRM is the deadline, now. No second-signal SIGKILL.
+ *  - the deadline and the -k grace are the command's alone: no
+ *    CTXRUN_DEADLINE is inherited, and without -k (grace
+ *    DURATION_FOREVER) no SIGKILL comes while the command runs.
+ *  - the exit status is GNU's: the command's own, or death by the signal
+ *    it died of when it did not time out; 124 on a timeout (the
+ *    command's with preserve_status); death by SIGKILL when the KILL was
+ *    needed (137 with foreground, where GNU's does not kill itself).
+ *  - a nested ctxrun's jobs (marks, ptree.h) get their signals from it.
+ *  - what it tells is in GNU's words (reporter_gnu).
+ */
+struct run_gnu {
+	struct reporter_gnu words;
+	sigset_t ignored; /* ignored when ctxrun started: left so */
+};
+
+/* Parse a --cgroup mode (auto, on, off) into *MODE; -1 if none of them. */
+int run_cgroup_parse(const char *text, enum run_cgroup *mode);
 
 struct run_opts {
 	enum verbosity verbosity;
@@ -45,6 +72,7 @@ struct run_opts {
 	enum run_cgroup cgroup;  /* --cgroup: a cgroup v2 per job? */
 	enum output_mode output; /* the caller's choice or the mode's default */
 	enum output_colour colour;
+	const struct run_gnu *gnu; /* GNU timeout's manners; NULL: ctxrun's */
 };
 
 /* Run the pipeline S (a group, a file, or one command) with O. */

@@ -23,6 +23,15 @@
 extern const int signame_interrupts[SIGNAME_N_INTERRUPTS];
 
 /*
+ * The signals GNU timeout passes on to its command (coreutils' term_sig):
+ * those of signame_interrupts, SIGPIPE, and those that report a fault
+ * (SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV) when someone sends
+ * them. The `timeout` personality handles each (gnu_timeout.h).
+ */
+#define SIGNAME_N_TERMINATING 22
+extern const int signame_terminating[SIGNAME_N_TERMINATING];
+
+/*
  * Parse TEXT into a signal number in *SIGNO: a number, a name with or
  * without "SIG" in any case (also IOT, CLD, IO and POLL), or a real-time
  * signal as RTMIN, RTMIN+N, RTMAX-N or RTMAX. Returns 0, or -1 with E's
@@ -31,10 +40,19 @@ extern const int signame_interrupts[SIGNAME_N_INTERRUPTS];
 int signame_parse(const char *text, int *signo, struct err *e);
 
 /*
+ * The number of signal NAME (without "SIG", any case) as sigabbrev_np()
+ * gives it or one of the old aliases (IOT, CLD, IO, POLL); -1 if none.
+ */
+int signame_lookup(const char *name);
+
+/*
  * Return "SIGTERM" for SIGTERM; a real-time signal as "SIGRTMIN+3" or
  * "SIGRTMAX-1", from the nearer end (as kill -l does); "SIG32" style for
  * the signals glibc keeps for itself.
  */
 const char *signame_name(int signo);
+
+/* The name GNU timeout's messages give SIGNO: "TERM", "RTMIN+3", or "0". */
+const char *signame_gnu(int signo);
 
 #endif

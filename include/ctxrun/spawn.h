@@ -29,6 +29,7 @@
  * saves the caller two cgroup migrations of its own per spawn.
  */
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -53,6 +54,14 @@ struct spawn_opts {
  * into the cgroup around a spawn without one instead.
  */
 int spawn_start(const struct spawn_opts *opts, pid_t *pid);
+
+/*
+ * From now on, start children with the signals of SET ignored rather than
+ * at their default action; NULL: none. For the `timeout` personality: an
+ * exec keeps what GNU's timeout left ignored, and scripts count on it
+ * (`trap '' PIPE` around `timeout 10 yes | :`). SET is copied.
+ */
+void spawn_keep_ignored(const sigset_t *set);
 
 /*
  * Lift ctxrun's soft limit on open fds to its hard limit, once, before

@@ -15,7 +15,8 @@
  * descend from it (ptree.h: a copy of a mark proves nothing), escapees
  * included. It looks again until they are gone or the grace period is
  * over, signalling each process it finds for the first time, then
- * SIGKILLs what is left, and exits.
+ * SIGKILLs what is left, and exits. A grace of DURATION_FOREVER sends no
+ * SIGKILL: it waits for them, however long they run.
  *
  * 1. watchdog_start() before the first job starts; watch *PID with the
  *    reaper, as it is a child like any other.
