@@ -103,6 +103,22 @@ t_start_argv(struct h_proc *p, const struct h_opts *o, const char *path,
 		h_finish((p), 20000);                                    \
 	} while (0)
 
+/*
+ * Wait for the ready line of P's command, send SIG to P's timeout unless
+ * it is 0, and finish P.
+ */
+static void
+t_signal_when_ready(struct h_proc *p, int sig)
+{
+	pid_t pid;
+
+	cr_assert_eq(h_wait_ready(p, &pid, 1, 10000), 1);
+	if (sig) {
+		h_kill(p, sig);
+	}
+	h_finish(p, 20000);
+}
+
 /* The wait status of a process that exited with CODE. */
 #define EXITED(code) ((code) << 8)
 
@@ -358,13 +374,10 @@ Test(timeout, sigkilled_timeout_signals_its_command)
 Test(timeout, cascaded_timeouts)
 {
 	struct h_proc p;
-	pid_t pid;
 
 	t_start(&p, NULL, "-sALRM", "30", t_ours, "-sUSR1", "25", "sh", "-c",
 		CATCH_USR1);
-	cr_assert_eq(h_wait_ready(&p, &pid, 1, 10000), 1);
-	h_kill(&p, SIGALRM);
-	h_finish(&p, 20000);
+	t_signal_when_ready(&p, SIGALRM);
 	expect_exit(&p, 124);
 	expect_out_has(&p, "got USR1\n");
 	expect_out_lacks(&p, "got ALRM");
@@ -586,12 +599,9 @@ Test(timeout, signals_are_passed_on_as_themselves, .timeout = 120)
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		struct h_proc p;
 		char want[32];
-		pid_t pid;
 
 		t_start(&p, NULL, "30", h_th, "catch", "20000");
-		cr_assert_eq(h_wait_ready(&p, &pid, 1, 10000), 1);
-		h_kill(&p, sigs[i]);
-		h_finish(&p, 20000);
+		t_signal_when_ready(&p, sigs[i]);
 		snprintf(want, sizeof(want), "caught %d\n", sigs[i]);
 		cr_assert_eq(h_code(&p), 0, "signal %d: status %#x", sigs[i],
 			     p.status);
@@ -605,12 +615,9 @@ Test(timeout, signals_are_passed_on_as_themselves, .timeout = 120)
 Test(timeout, dies_of_the_signal_its_command_died_of)
 {
 	struct h_proc p;
-	pid_t pid;
 
 	t_start(&p, NULL, "30", h_th, "ready-sleep", "30000");
-	cr_assert_eq(h_wait_ready(&p, &pid, 1, 10000), 1);
-	h_kill(&p, SIGUSR2);
-	h_finish(&p, 20000);
+	t_signal_when_ready(&p, SIGUSR2);
 	expect_signal(&p, SIGUSR2);
 	expect_err(&p, "");
 	h_no_survivors();
@@ -621,12 +628,9 @@ Test(timeout, dies_of_the_signal_its_command_died_of)
 Test(timeout, sigalrm_times_out_now)
 {
 	struct h_proc p;
-	pid_t pid;
 
 	t_start(&p, NULL, "-s", "USR2", "30", h_th, "catch", "20000");
-	cr_assert_eq(h_wait_ready(&p, &pid, 1, 10000), 1);
-	h_kill(&p, SIGALRM);
-	h_finish(&p, 20000);
+	t_signal_when_ready(&p, SIGALRM);
 	expect_exit(&p, 124);
 	expect_out_has(&p, "caught 12\n");
 	h_no_survivors();
@@ -641,16 +645,13 @@ Test(timeout, ignored_signals_stay_ignored)
 {
 	struct h_opts o = { .ignore = { SIGUSR1, SIGHUP } };
 	struct h_proc p;
-	pid_t pid;
 
 	t_run(&p, &o, "10", h_th, "sigstate");
 	expect_exit(&p, 0);
 	expect_out_has(&p, "ignored 1 10\n");
 	h_release(&p);
 	t_start(&p, &o, ".5", h_th, "ready-sleep", "30000");
-	cr_assert_eq(h_wait_ready(&p, &pid, 1, 10000), 1);
-	h_kill(&p, SIGUSR1);
-	h_finish(&p, 20000);
+	t_signal_when_ready(&p, SIGUSR1);
 	expect_exit(&p, 124);
 	h_no_survivors();
 	h_release(&p);
@@ -660,11 +661,9 @@ Test(timeout, ignored_signals_stay_ignored)
 Test(timeout, no_kill_without_kill_after)
 {
 	struct h_proc p;
-	pid_t pid;
 
 	t_start(&p, NULL, ".2", h_th, "ignore-term", "1500");
-	cr_assert_eq(h_wait_ready(&p, &pid, 1, 10000), 1);
-	h_finish(&p, 20000);
+	t_signal_when_ready(&p, 0);
 	expect_exit(&p, 124);
 	cr_assert_geq(p.elapsed, 1.4, "killed before its end");
 	h_no_survivors();
@@ -675,18 +674,15 @@ Test(timeout, no_kill_without_kill_after)
 Test(timeout, kill_after_kills)
 {
 	struct h_proc p;
-	pid_t pid;
 
 	t_start(&p, NULL, "-k", ".3", ".2", h_th, "ignore-term", "30000");
-	cr_assert_eq(h_wait_ready(&p, &pid, 1, 10000), 1);
-	h_finish(&p, 20000);
+	t_signal_when_ready(&p, 0);
 	expect_signal(&p, SIGKILL);
 	cr_assert_lt(p.elapsed, 10.0);
 	h_no_survivors();
 	h_release(&p);
 	t_start(&p, NULL, "-f", "-k", ".3", ".2", h_th, "ignore-term", "30000");
-	cr_assert_eq(h_wait_ready(&p, &pid, 1, 10000), 1);
-	h_finish(&p, 20000);
+	t_signal_when_ready(&p, 0);
 	expect_exit(&p, 137);
 	h_no_survivors();
 	h_release(&p);
