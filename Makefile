@@ -33,7 +33,8 @@ TEST_DEPS := /usr/include/criterion/criterion.h:libcriterion-dev \
 	/usr/bin/xmllint:libxml2-utils /usr/bin/python3:python3
 
 .PHONY: all deps test-deps demo test test-plain golden-update check check-asan check-valgrind \
-	check-clang check-man check-completion clean install uninstall fuzz fuzz-merge
+	check-clang check-man check-completion clean install install-timeout \
+	uninstall fuzz fuzz-merge
 
 all: ctxrun
 
@@ -187,7 +188,17 @@ install: ctxrun
 	install -m 644 completion/ctxrun.bash \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/ctxrun
 
+# ctxrun as `timeout` too: GNU timeout's command line, with ctxrun's
+# containment (ctxrun(1), REPLACING GNU TIMEOUT). A link in $(PREFIX)/bin,
+# which must come before /usr/bin in PATH for scripts to find it first
+# (Debian's default PATH puts /usr/local/bin there).
+install-timeout: install
+	ln -sf ctxrun $(DESTDIR)$(PREFIX)/bin/timeout
+
 uninstall:
+	@# The timeout link only if it is ours: GNU's may live there too.
+	if [ "$$(readlink $(DESTDIR)$(PREFIX)/bin/timeout)" = ctxrun ]; then \
+		rm -f $(DESTDIR)$(PREFIX)/bin/timeout; fi
 	rm -f $(DESTDIR)$(PREFIX)/bin/ctxrun $(DESTDIR)$(PREFIX)/share/man/man1/ctxrun.1 \
 		$(DESTDIR)$(PREFIX)/share/man/man5/ctxrun.ini.5 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/ctxrun

@@ -51,32 +51,35 @@ static void
 usage(const char *prog)
 {
 	printf("Usage: %s [OPTION] DURATION COMMAND [ARG]...\n", prog);
-	fputs("Run COMMAND; if it still runs after DURATION, send it a signal.\n"
-	      "This is ctxrun under the name timeout: GNU timeout's command\n"
-	      "line and exit statuses, and every process COMMAND starts goes\n"
-	      "with it, whatever session or group it moved to.\n"
+	fputs("Run COMMAND; if it still runs after DURATION, send it\n"
+	      "a signal. This is ctxrun as timeout: GNU timeout's\n"
+	      "command line and exit statuses, and every process\n"
+	      "COMMAND starts goes with it, wherever it moved to.\n"
 	      "\n"
-	      "  -f, --foreground       stay in timeout's process group: COMMAND\n"
-	      "                         may read the terminal and get its signals\n"
+	      "  -f, --foreground   stay in timeout's process group:\n"
+	      "                     COMMAND may read the terminal\n"
 	      "  -k, --kill-after=DURATION\n"
-	      "                         send KILL if COMMAND still runs this long\n"
-	      "                         after the first signal (default: never)\n"
-	      "  -p, --preserve-status  on a timeout, exit with COMMAND's status\n"
-	      "  -s, --signal=SIGNAL    send SIGNAL on a timeout (default TERM): a\n"
-	      "                         name like HUP or a number; 0 sends none\n"
-	      "  -v, --verbose          say on standard error each signal sent\n"
-	      "      --help             show this help and exit\n"
-	      "      --version          show the version and exit\n"
+	      "                     send KILL if COMMAND still runs\n"
+	      "                     this long after the first signal\n"
+	      "  -p, --preserve-status\n"
+	      "                     exit with COMMAND's status, even\n"
+	      "                     when it timed out\n"
+	      "  -s, --signal=SIGNAL\n"
+	      "                     the signal to send on a timeout:\n"
+	      "                     a name like HUP or a number (TERM)\n"
+	      "  -v, --verbose      say each signal sent, on stderr\n"
+	      "      --help         show this help and exit\n"
+	      "      --version      show the version and exit\n"
 	      "\n"
-	      "DURATION is a floating-point number of seconds, or of minutes,\n"
-	      "hours or days with the suffix m, h or d; 0 disables the timeout.\n"
-	      "Signals sent to timeout are passed on to COMMAND; ALRM times it\n"
-	      "out at once.\n"
+	      "DURATION is a floating-point number with an optional\n"
+	      "unit: s (the default), m, h or d. 0 disables it.\n"
+	      "Signals sent to timeout go on to COMMAND; ALRM times\n"
+	      "it out at once.\n"
 	      "\n"
-	      "Exit status: COMMAND's own; 124 if it timed out (without -p);\n"
-	      "125 if timeout itself failed; 126 if COMMAND cannot run; 127 if\n"
-	      "it was not found; 137 if it needed KILL. See ctxrun(1),\n"
-	      "REPLACING GNU TIMEOUT.\n",
+	      "Exit status: COMMAND's own, or 124 if it timed out\n"
+	      "(without -p); 125 if timeout failed; 126 if COMMAND\n"
+	      "cannot run; 127 if it was not found; 137 if it needed\n"
+	      "KILL. See ctxrun(1), REPLACING GNU TIMEOUT.\n",
 	      stdout);
 }
 
@@ -198,7 +201,9 @@ gnu_timeout_signal(const char *text, int *signo)
 		char *upper = xstrdup(text);
 
 		for (char *p = upper; *p; p++) {
-			*p = *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
+			if (*p >= 'a' && *p <= 'z') {
+				*p = (char)(*p - 'a' + 'A');
+			}
 		}
 		sig = str2sig(upper);
 		if (sig < 0 && !strncmp(upper, "SIG", 3)) {
@@ -207,7 +212,7 @@ gnu_timeout_signal(const char *text, int *signo)
 		free(upper);
 	}
 	/* What has a name: 0, the standard signals, the real-time ones. */
-	if (sig < 0 || (sig >= SIGSYS + 1 && sig < SIGRTMIN) || sig > SIGRTMAX) {
+	if (sig < 0 || (sig > SIGSYS && sig < SIGRTMIN) || sig > SIGRTMAX) {
 		return -1;
 	}
 	*signo = sig;
@@ -269,7 +274,8 @@ gnu_timeout_parse(int argc, char **argv, struct gnu_timeout_cmd *cmd)
 	/* As GNU's: getopt_long() says what is wrong with an option. */
 	opterr = 1;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+fk:ps:v", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+fk:ps:v", longopts, NULL)) !=
+	       -1) {
 		if (take_option(cmd, c, optarg) < 0) {
 			return -1;
 		}
@@ -324,7 +330,7 @@ ignored_at_start(sigset_t *set, int stop_signal)
 		    sig == SIGSTOP) {
 			continue;
 		}
-		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN) {
+		if (!sigaction(sig, NULL, &sa) && sa.sa_handler == SIG_IGN) {
 			sigaddset(set, sig);
 		}
 	}
@@ -356,8 +362,8 @@ run_timeout(const char *prog, const struct gnu_timeout_cmd *cmd)
 
 	/* How the tests choose the containment, as for ctxrun's own. */
 	if (cgroup && *cgroup && run_cgroup_parse(cgroup, &o.cgroup) < 0) {
-		fprintf(stderr, "%s: invalid CTXRUN_CGROUP '%s': expected auto, "
-				"on or off\n",
+		fprintf(stderr, "%s: invalid CTXRUN_CGROUP '%s': expected "
+				"auto, on or off\n",
 			prog, cgroup);
 		return EXIT_CANCELED;
 	}
@@ -365,7 +371,8 @@ run_timeout(const char *prog, const struct gnu_timeout_cmd *cmd)
 	s = spec_new("command line");
 	s->timeout_ms = cmd->timeout_ms;
 	s->stop_signal = cmd->signal;
-	s->grace_ms = cmd->kill_after_ms ? cmd->kill_after_ms : DURATION_FOREVER;
+	s->grace_ms = cmd->kill_after_ms ? cmd->kill_after_ms
+					 : DURATION_FOREVER;
 	j = spec_add_job(s, base && base[1] ? base + 1 : cmd->argv[0]);
 	while (cmd->argv[argc]) {
 		argc++;

@@ -309,7 +309,9 @@ signal_group(struct proc *p, int sig, int then)
 static void
 send_stop(struct proc *p, int sig)
 {
-	signal_group(p, sig ? sig : SIGCONT, sig && sig != SIGCONT ? SIGCONT : 0);
+	int first = sig ? sig : SIGCONT;
+
+	signal_group(p, first, first != SIGCONT ? SIGCONT : 0);
 }
 
 /*

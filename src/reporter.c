@@ -307,7 +307,8 @@ gnu_start_error(struct reporter *rep, const struct pipeline *p,
 	int code = pipeline_results(p, &n)[ev->job].exit_code;
 	char *quoted;
 
-	if ((code != EXIT_ENOENT && code != EXIT_CANNOT_INVOKE) || !ev->errnum) {
+	if ((code != EXIT_ENOENT && code != EXIT_CANNOT_INVOKE) ||
+	    !ev->errnum) {
 		reporter_note(rep, "%s: %s\n", gnu->prog, ev->text);
 		return;
 	}

@@ -913,12 +913,13 @@ run_gnu_status(const struct run *r, int *signo)
 	const struct ctx_cause *root = ctx_cause(r->root);
 	bool deadline = root && root->kind == CTX_CAUSE_DEADLINE;
 	bool by_kill = res->killed && res->signal == SIGKILL;
-	bool timed_out = by_kill || (deadline && (res->outcome == JOB_TIMED_OUT ||
-						  res->outcome == JOB_CANCELLED));
+	bool stopped = res->outcome == JOB_TIMED_OUT ||
+		       res->outcome == JOB_CANCELLED;
+	bool timed_out = by_kill || (deadline && stopped);
 
 	*signo = 0;
 	if (res->exit_code < 0) {
-		/* It never started: the time ran out first, or a signal came. */
+		/* It never started: the time ran out, or a signal came. */
 		*signo = deadline ? 0 : interrupt_signal(r);
 		return deadline ? EXIT_TIMEDOUT : EXIT_CANCELED;
 	}
@@ -1017,8 +1018,8 @@ run_gnu_signal(struct run *r, int signo)
 	if (r->pipeline && pipeline_forward(r->pipeline, signo)) {
 		r->gnu_stopping = true;
 	} else if (!r->pipeline || !run_started(r)) {
-		ctx_cancel(r->root, CTX_CAUSE_SIGNAL, signo, "interrupted by %s",
-			   signame_name(signo));
+		ctx_cancel(r->root, CTX_CAUSE_SIGNAL, signo,
+			   "interrupted by %s", signame_name(signo));
 	} else if (r->sweep) {
 		proc_signal(r->sweep, signo);
 	}

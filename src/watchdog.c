@@ -78,7 +78,7 @@ static size_t
 stop_round(const struct watch *w, struct ptree_orphans *o,
 	   struct ptree_pins *pins)
 {
-	/* Signal 0 (GNU timeout's -s 0) only probes: SIGCONT is all it sends. */
+	/* Signal 0 (GNU timeout's -s 0) only probes: SIGCONT is all. */
 	int sig = w->sig ? w->sig : SIGCONT;
 	int then = sig != SIGCONT ? SIGCONT : 0;
 	size_t live = 0;
@@ -110,7 +110,8 @@ stop_orphans(const struct watch *w)
 			ptree_orphans_signal(o, SIGKILL, 0, NULL);
 			break;
 		}
-		step = forever && waited >= SLOW_POLL_NS ? SLOW_POLL_NS : POLL_NS;
+		step = forever && waited >= SLOW_POLL_NS ? SLOW_POLL_NS
+							  : POLL_NS;
 		nap(step);
 		waited += step;
 	}

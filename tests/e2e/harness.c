@@ -174,7 +174,8 @@ h_child(const struct h_opts *o, int in_fd, int out_fd, int err_fd,
 		sigaddset(&mask, o->block[i]);
 	}
 	sigprocmask(SIG_SETMASK, &mask, NULL);
-	execv(argv[0], (char *const *)argv);
+	execv(o != NULL && o->path != NULL ? o->path : argv[0],
+	      (char *const *)argv);
 	err = errno;
 	msg[sizeof(msg) - 5] = (char)('0' + err / 100 % 10);
 	msg[sizeof(msg) - 4] = (char)('0' + err / 10 % 10);
@@ -805,6 +806,45 @@ h_cgroups(void)
 	const char *env = getenv("CTXRUN_CGROUP");
 
 	return h_cgroups_usable() && !(env && !strcmp(env, "off"));
+}
+
+/* Wait up to MS ms for PID to be gone. */
+bool
+h_gone_within(pid_t pid, int ms)
+{
+	double end = h_now() + ms / 1000.0;
+
+	while (!h_gone(pid)) {
+		struct timespec ts = { 0, 5000000 };
+
+		if (h_now() >= end) {
+			return false;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return true;
+}
+
+/* Reap every child of the test for up to MS ms; true when none is left. */
+bool
+h_children_gone_within(int ms)
+{
+	double end = h_now() + ms / 1000.0;
+	int status;
+
+	while (h_now() < end) {
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+
+		if (pid < 0 && errno == ECHILD) {
+			return true;
+		}
+		if (pid == 0) {
+			struct timespec ts = { 0, 10000000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	return false;
 }
 
 /* Write LEN bytes of DATA to the file PATH, with exactly MODE. */

@@ -56,6 +56,12 @@ struct h_opts {
 	 */
 	const char *stdout_file;
 	const char *stderr_file;
+	/*
+	 * The file to exec, when argv[0] is only the name the program is to
+	 * see (the `timeout` personality: "timeout: ..." in its messages);
+	 * NULL: argv[0] itself.
+	 */
+	const char *path;
 };
 
 struct h_proc {
@@ -152,6 +158,20 @@ int h_lines(const char *s);
 
 /* Whether process PID no longer exists (or is a zombie). */
 bool h_gone(pid_t pid);
+
+/*
+ * Wait up to MS ms for PID to be gone; whether it is. A process closes
+ * its fds before it becomes a zombie, so the EOF a test waited for can
+ * come a moment early.
+ */
+bool h_gone_within(pid_t pid, int ms);
+
+/*
+ * Reap every child of the test for up to MS ms (what a killed ctxrun's
+ * watchdog and its jobs leave to the test, the subreaper); true when
+ * none is left.
+ */
+bool h_children_gone_within(int ms);
 
 /*
  * Write LEN bytes of DATA to the file PATH, made or truncated, with

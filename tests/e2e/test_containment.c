@@ -42,48 +42,6 @@ escapee_of(struct h_proc *p)
 	return pid;
 }
 
-/*
- * Wait up to MS ms for PID to be gone. A process closes its fds before it
- * becomes a zombie, so the EOF a test waited for can come a moment early.
- */
-static bool
-gone_within(pid_t pid, int ms)
-{
-	double end = h_now() + ms / 1000.0;
-
-	while (!h_gone(pid)) {
-		struct timespec ts = { 0, 5000000 };
-
-		if (h_now() >= end) {
-			return false;
-		}
-		nanosleep(&ts, NULL);
-	}
-	return true;
-}
-
-/* Reap every child of the test for up to MS ms; true when none is left. */
-static bool
-children_gone_within(int ms)
-{
-	double end = h_now() + ms / 1000.0;
-	int status;
-
-	while (h_now() < end) {
-		pid_t pid = waitpid(-1, &status, WNOHANG);
-
-		if (pid < 0 && errno == ECHILD) {
-			return true;
-		}
-		if (pid == 0) {
-			struct timespec ts = { 0, 10000000 };
-
-			nanosleep(&ts, NULL);
-		}
-	}
-	return false;
-}
-
 Test(containment, setsid_escapee_is_stopped_when_the_leader_exits)
 {
 	struct h_proc p;
@@ -93,7 +51,7 @@ Test(containment, setsid_escapee_is_stopped_when_the_leader_exits)
 	esc = escapee_of(&p);
 	h_finish(&p, 20000);
 	cr_assert_eq(h_code(&p), 0, "status %#x, stderr <%s>", p.status, p.err.data);
-	cr_assert(gone_within(esc, 2000), "the setsid escapee %d survived", (int)esc);
+	cr_assert(h_gone_within(esc, 2000), "the setsid escapee %d survived", (int)esc);
 	cr_assert_not_null(strstr(p.err.data, "leftover"), "stderr <%s>", p.err.data);
 	h_done(&p);
 }
@@ -107,7 +65,7 @@ Test(containment, double_fork_daemon_is_stopped)
 	esc = escapee_of(&p);
 	h_finish(&p, 20000);
 	cr_assert_eq(h_code(&p), 3, "the leader's status must decide");
-	cr_assert(gone_within(esc, 2000), "the daemon %d survived", (int)esc);
+	cr_assert(h_gone_within(esc, 2000), "the daemon %d survived", (int)esc);
 	h_done(&p);
 }
 
@@ -120,7 +78,7 @@ Test(containment, escapee_is_stopped_on_timeout_while_the_leader_runs)
 	esc = escapee_of(&p);
 	h_finish(&p, 20000);
 	cr_assert_eq(h_code(&p), 124);
-	cr_assert(gone_within(esc, 2000));
+	cr_assert(h_gone_within(esc, 2000));
 	cr_assert_lt(p.elapsed, 8.0, "waited for the grace: the escapee missed "
 				     "the stop signal");
 	h_done(&p);
@@ -137,7 +95,7 @@ Test(containment, escapee_ignoring_term_is_killed_after_grace)
 	esc = escapee_of(&p);
 	h_finish(&p, 20000);
 	cr_assert_eq(h_code(&p), 0);
-	cr_assert(gone_within(esc, 2000));
+	cr_assert(h_gone_within(esc, 2000));
 	cr_assert_geq(p.elapsed, 0.5, "killed before the grace was over");
 	h_done(&p);
 }
@@ -172,7 +130,7 @@ Test(containment, nested_run_escapee_is_stopped_by_both)
 	esc = escapee_of(&p);
 	h_finish(&p, 20000);
 	cr_assert_eq(h_code(&p), 0, "status %#x; stderr <%s>", p.status, p.err.data);
-	cr_assert(gone_within(esc, 2000));
+	cr_assert(h_gone_within(esc, 2000));
 	h_done(&p);
 }
 
@@ -196,7 +154,7 @@ check_escapee_stopped(const char *const *argv, bool swept)
 		  "no ready line: <%s>", p.out.data);
 	h_finish(&p, 20000);
 	cr_assert_eq(h_code(&p), 0, "status %#x, stderr <%s>", p.status, p.err.data);
-	cr_assert(gone_within(pids[1], 2000), "the escapee %d survived",
+	cr_assert(h_gone_within(pids[1], 2000), "the escapee %d survived",
 		  (int)pids[1]);
 	cr_assert_eq(strstr(p.err.data, "1 process escaped") != NULL, swept,
 		     "stderr <%s>", p.err.data);
@@ -333,11 +291,11 @@ Test(containment, killing_ctxrun_stops_the_whole_tree)
 	/* ctxrun's stdout is held by the tree: EOF means the tree is gone. */
 	h_finish(&p, 20000);
 	cr_assert_eq(h_sig(&p), SIGKILL);
-	cr_assert(gone_within(esc, 2000), "the escapee survived ctxrun's death");
+	cr_assert(h_gone_within(esc, 2000), "the escapee survived ctxrun's death");
 	cr_assert_lt(h_now() - killed, 3.0, "the tree took longer than its "
 					      "stop signal needs");
 	/* The watchdog itself finishes and is reaped by us, the subreaper. */
-	cr_assert(children_gone_within(5000), "something outlived the cleanup");
+	cr_assert(h_children_gone_within(5000), "something outlived the cleanup");
 	/* Its cgroups, which ctxrun could not remove, are gone too. */
 	cr_assert(!cg_dir[0] || access(cg_dir, F_OK) < 0, "%s is left", cg_dir);
 	h_done(&p);
