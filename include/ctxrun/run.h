@@ -14,7 +14,9 @@
  * by one of the signals that stop it (signame_interrupts: SIGINT, SIGTERM,
  * SIGHUP, SIGUSR1, ...) or its output was closed: then, with everything
  * released and the tree gone, it re-raises that signal (SIGPIPE for
- * closed output) and does not return.
+ * closed output) and does not return. With GNU timeout's manners
+ * (run_opts.gnu) it dies instead by the signal its command died of, or
+ * by SIGKILL, as struct run_gnu says.
  */
 
 #include <signal.h>

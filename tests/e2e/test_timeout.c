@@ -729,6 +729,66 @@ Test(timeout, sigkilled_timeout_takes_the_tree_down)
 	h_release(&p);
 }
 
+/*
+ * The wait status of PID, re-parented to the test (the subreaper) once
+ * timeout was killed; -1 if it does not end within 10 s.
+ */
+static int
+t_orphan_status(pid_t pid)
+{
+	double end = h_now() + 10.0;
+	struct timespec ts = { 0, 5000000 };
+	int status;
+
+	while (h_now() < end) {
+		pid_t got = waitpid(pid, &status, WNOHANG);
+
+		if (got == pid) {
+			return status;
+		}
+		if (got < 0 && errno != EINTR) {
+			return -1;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+/*
+ * A SIGKILLed timeout's watchdog keeps to -k: without it no SIGKILL, the
+ * command that ignores TERM runs to its end; with it, SIGKILL after it.
+ */
+Test(timeout, sigkilled_timeout_keeps_to_kill_after)
+{
+	struct h_proc p;
+	pid_t pid;
+	int status;
+
+	t_start(&p, NULL, "30", h_th, "ignore-term", "1500");
+	cr_assert_eq(h_wait_ready(&p, &pid, 1, 10000), 1);
+	h_kill(&p, SIGKILL);
+	cr_assert(h_wait_exit(&p, 10000));
+	status = t_orphan_status(pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "no -k, yet the command ended with status %#x", status);
+	h_finish(&p, 20000);
+	cr_assert(h_children_gone_within(5000), "something outlived it");
+	h_no_survivors();
+	h_release(&p);
+
+	t_start(&p, NULL, "-k", ".3", "30", h_th, "ignore-term", "30000");
+	cr_assert_eq(h_wait_ready(&p, &pid, 1, 10000), 1);
+	h_kill(&p, SIGKILL);
+	cr_assert(h_wait_exit(&p, 10000));
+	status = t_orphan_status(pid);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+		  "status %#x, want death by SIGKILL", status);
+	h_finish(&p, 20000);
+	cr_assert(h_children_gone_within(5000), "something outlived it");
+	h_no_survivors();
+	h_release(&p);
+}
+
 /* --help and --version say what this is, on stdout, and exit 0. */
 Test(timeout, help_and_version)
 {
