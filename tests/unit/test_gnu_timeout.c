@@ -203,16 +203,24 @@ Test(gnu_timeout, signal_names_printed)
 	cr_assert_str_eq(signame_gnu(SIGPOLL), "POLL");
 }
 
-/* Parse the NULL-ended ARGV into *C and return what the parser did. */
+/*
+ * Parse the NULL-ended ARGV into *C and return what the parser did.
+ * ARGV is copied to a static array because c->argv points into it and
+ * PARSE's compound literal ends with the assertion that made it.
+ */
 static int
 parse(struct gnu_timeout_cmd *c, const char *const *argv)
 {
+	static char *copy[32];
 	int argc = 0;
 
 	while (argv[argc]) {
+		cr_assert_lt(argc, 31);
+		copy[argc] = (char *)argv[argc];
 		argc++;
 	}
-	return gnu_timeout_parse(argc, (char **)argv, c);
+	copy[argc] = NULL;
+	return gnu_timeout_parse(argc, copy, c);
 }
 
 #define PARSE(c, ...)                                                     \
