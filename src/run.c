@@ -210,8 +210,9 @@ run_watch_signal(struct run *r, int signo, sigset_t *set)
 /*
  * Take ctxrun's signals back from whatever state its parent left them in
  * (ctxrun(1), SIGNALS). A handler for each interrupting signal, which also
- * overrides an inherited SIG_IGN; SIGPIPE ignored, since EPIPE says the
- * same; and those, with SIGCHLD, unblocked: libev installs its handlers but
+ * overrides an inherited SIG_IGN (SIGPIPE's and SIGXFSZ's let the kernel's
+ * own pass: EPIPE and EFBIG say the same); and those, with SIGCHLD,
+ * unblocked: libev installs its handlers but
  * leaves the mask alone, and a blocked SIGCHLD would leave every exit
  * unheard (GNU timeout's unblock_signal). With a signalfd, libev blocks
  * them itself, and they stay so. Signals ctxrun does not use
@@ -229,9 +230,6 @@ run_signals_start(struct run *r)
 	bool stop_listed = false;
 	sigset_t set;
 
-	if (!gnu) {
-		signal(SIGPIPE, SIG_IGN);
-	}
 	sigemptyset(&set);
 	if (run_signal_handled(SIGCHLD)) {
 		sigaddset(&set, SIGCHLD);

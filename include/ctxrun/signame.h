@@ -12,19 +12,20 @@
 
 /*
  * The signals that interrupt a run (ctxrun(1), SIGNALS): every standard
- * signal whose default action ends a process, but SIGKILL, SIGPIPE (a
- * closed output shows as EPIPE) and those that report a fault of the
- * process itself (SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV).
+ * signal whose default action ends a process, but SIGKILL and those that
+ * report a fault of the process itself (SIGILL, SIGTRAP, SIGABRT, SIGBUS,
+ * SIGFPE, SIGSEGV). SIGPIPE and SIGXFSZ count when someone sends them; the
+ * kernel's own, for a write of ctxrun's, are a write error (run.c).
  * Real-time signals are left alone: nothing sends them by convention,
  * and valgrind keeps one for itself. ctxrun handles each of these as it
  * does SIGINT; its watchdog ignores them.
  */
-#define SIGNAME_N_INTERRUPTS 15
+#define SIGNAME_N_INTERRUPTS 16
 extern const int signame_interrupts[SIGNAME_N_INTERRUPTS];
 
 /*
  * The signals GNU timeout passes on to its command (coreutils' term_sig):
- * those of signame_interrupts, SIGPIPE, and those that report a fault
+ * those of signame_interrupts and those that report a fault
  * (SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV) when someone sends
  * them. The `timeout` personality handles each (gnu_timeout.h).
  */

@@ -491,7 +491,7 @@ struct sig_case {
 static const int every_stop_signal[] = {
 	SIGINT,  SIGTERM, SIGHUP,    SIGQUIT, SIGALRM, SIGUSR1,
 	SIGUSR2, SIGXCPU, SIGXFSZ,   SIGVTALRM, SIGPROF, SIGSYS,
-	SIGSTKFLT, SIGPOLL, SIGPWR,
+	SIGSTKFLT, SIGPOLL, SIGPWR,  SIGPIPE,
 };
 
 #define N_STOP_SIGNALS                                                       \
