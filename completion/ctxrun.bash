@@ -16,6 +16,7 @@ _ctxrun()
 	local opts="-t --timeout -g --grace --kill-after -s --signal -c -n --names
 		-f --file -j --jobs -k --keep-going --check --preserve-status
 		--foreground --events --junit --cgroup -o --output --color
+		--timestamps
 		-v --verbose -q --quiet -h --help -V --version --"
 
 	COMPREPLY=()

@@ -71,6 +71,7 @@ usage(FILE *out)
 	      "  -o, --output MODE      prefixed, grouped or raw (default: raw for\n"
 	      "                         one command, prefixed otherwise)\n"
 	      "      --color WHEN       auto (default), always or never\n"
+	      "      --timestamps       the run's elapsed time before each job line\n"
 	      "      --check            validate and print the plan; run nothing\n"
 	      "      --preserve-status  on timeout, exit with the job's status\n"
 	      "      --foreground       one command: stay in ctxrun's process group\n"
@@ -216,6 +217,9 @@ take_option(struct cli_opts *o, int c, const char *arg, char **argv)
 	case 'P':
 		o->run.preserve_status = true;
 		return 0;
+	case 'T':
+		o->run.timestamps = true;
+		return 0;
 	case 'F':
 		o->run.foreground = true;
 		return 0;
@@ -264,6 +268,7 @@ parse_args(int argc, char **argv, struct cli_opts *o)
 		{ "file", required_argument, NULL, 'f' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "preserve-status", no_argument, NULL, 'P' },
+		{ "timestamps", no_argument, NULL, 'T' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "events", required_argument, NULL, 'E' },
 		{ "junit", required_argument, NULL, 'J' },

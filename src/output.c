@@ -30,6 +30,7 @@
  */
 
 #define READ_SIZE 65536 /* a pipe's worth (Linux's default pipe size) */
+#define OUTPUT_STAMP_MAX 32 /* "[12345678.123s] " and more */
 /* So a line with its newline in one read is never too long. */
 _Static_assert(READ_SIZE <= LINES_MAX, "a read holds at most a line");
 
@@ -43,6 +44,8 @@ struct output {
 	void *tap_data;
 	/* Where every pipe is read: READ_SIZE + LINES_SLACK bytes, or NULL */
 	char *rbuf;
+	char *sbuf; /* grouped with timestamps: a read, stamped; or NULL */
+	size_t sbuf_cap;
 };
 
 struct output_stream {
@@ -51,6 +54,9 @@ struct output_stream {
 	ev_io io;
 	int which;          /* 1 or 2 */
 	struct lines lines; /* prefixed */
+	const char *prefix; /* prefixed: "name | ", padded (and coloured) */
+	char *stamped;      /* timestamps, prefixed: "[T] " and the prefix */
+	bool mid_line;      /* timestamps, grouped: the last read ended so */
 };
 
 struct output_job {
@@ -70,7 +76,11 @@ static size_t prefix_format(const struct output *o, const char *name,
 static void stream_init(struct output_job *j, int which, int rfd,
 			const char *prefix);
 static void stream_release(struct output_stream *s);
+static void stream_stamp(struct output_stream *s);
+static size_t stamp_format(const struct output *o, char *buf);
 static bool read_available(struct output_stream *s, bool all);
+static const char *grouped_stamp(struct output_stream *s, const char *p,
+				 size_t *len);
 static void grouped_take(struct output_stream *s, const char *p, size_t len);
 static void grouped_queue(struct output_job *j, bool whole);
 
@@ -150,9 +160,11 @@ output_set_tap(struct output *o, output_tap_fn *fn, void *data)
 
 /* Open the streams of a job. */
 struct output_job *
-output_job_open(struct output *o, const char *name, size_t colour, int fds[2],
-		struct err *e)
+output_job_open(struct output *o, const struct output_job_opts *jo,
+		int fds[2], struct err *e)
 {
+	const char *name = jo->name;
+	size_t colour = jo->index;
 	struct output_job *j;
 	size_t name_len = strlen(name) + 1;
 	char *shown = escape_term_dup(name);
@@ -189,6 +201,9 @@ output_job_open(struct output *o, const char *name, size_t colour, int fds[2],
 	free(shown);
 	if (o->o.mode == OUTPUT_GROUPED) {
 		j->block = block_new();
+	} else if (o->o.timestamps) {
+		j->s[0].stamped = xmalloc(OUTPUT_STAMP_MAX + len[0] + 1);
+		j->s[1].stamped = xmalloc(OUTPUT_STAMP_MAX + len[1] + 1);
 	}
 	stream_init(j, 1, out[0], prefix[0]);
 	stream_init(j, 2, err[0], prefix[1]);
@@ -237,9 +252,11 @@ output_job_close(struct output_job *j)
 		}
 		if (!j->block) {
 			/* A last line without a newline. */
+			stream_stamp(s);
 			lines_release(&s->lines);
 		}
 		stream_release(s);
+		free(s->stamped);
 	}
 	if (j->block) {
 		grouped_queue(j, true);
@@ -283,6 +300,7 @@ output_free(struct output *o)
 	}
 	outq_free(o->q);
 	free(o->rbuf);
+	free(o->sbuf);
 	free(o);
 }
 
@@ -334,6 +352,7 @@ stream_init(struct output_job *j, int which, int rfd, const char *prefix)
 	fcntl(rfd, F_SETFL, O_NONBLOCK);
 	s->job = j;
 	s->which = which;
+	s->prefix = prefix;
 	if (!j->block) {
 		lines_init(&s->lines, o->q, which, prefix);
 	}
@@ -381,6 +400,74 @@ grouped_queue(struct output_job *j, bool whole)
 }
 
 /*
+ * The elapsed time of the run now, "[12.345s] ", into BUF (room for
+ * OUTPUT_STAMP_MAX bytes); its length. The loop's time, taken once per
+ * iteration, is the time the bytes were read to the millisecond.
+ */
+static size_t
+stamp_format(const struct output *o, char *buf)
+{
+	double t = ev_now(o->o.loop) - o->o.started_at;
+	int n = snprintf(buf, OUTPUT_STAMP_MAX, "[%.3fs] ", t > 0 ? t : 0.);
+
+	if (n < 0 || n >= OUTPUT_STAMP_MAX) {
+		BUG("timestamp of %f s too long", t);
+	}
+	return (size_t)n;
+}
+
+/* With timestamps, give S's lines the prefix "[T] name | " of now. */
+static void
+stream_stamp(struct output_stream *s)
+{
+	size_t n, plen;
+
+	if (!s->stamped) {
+		return;
+	}
+	n = stamp_format(s->job->out, s->stamped);
+	plen = strlen(s->prefix);
+	memcpy(s->stamped + n, s->prefix, plen + 1);
+	s->lines.prefix = s->stamped;
+	s->lines.prefix_len = (int)(n + plen);
+}
+
+/*
+ * The *LEN bytes at P with "[T] " at the start of each line (grouped,
+ * with timestamps); *LEN gets the new length. Borrowed from the output
+ * until the next call.
+ */
+static const char *
+grouped_stamp(struct output_stream *s, const char *p, size_t *len)
+{
+	struct output *o = s->job->out;
+	char stamp[OUTPUT_STAMP_MAX];
+	size_t slen = stamp_format(o, stamp), out = 0;
+	const char *end = p + *len;
+
+	/* At worst every byte is a newline that starts a line. */
+	if (o->sbuf_cap < *len * (slen + 1) + slen) {
+		o->sbuf_cap = *len * (slen + 1) + slen;
+		o->sbuf = xrealloc(o->sbuf, o->sbuf_cap);
+	}
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+
+		if (!s->mid_line) {
+			memcpy(o->sbuf + out, stamp, slen);
+			out += slen;
+		}
+		memcpy(o->sbuf + out, p, n);
+		out += n;
+		p += n;
+		s->mid_line = !nl;
+	}
+	*len = out;
+	return o->sbuf;
+}
+
+/*
  * Hold LEN bytes at P in S's part of the job's block. When a spill file
  * cannot be made or written (E says why), tell the caller, once, write
  * the block so far as a piece, and hold the rest in memory again: the
@@ -395,6 +482,9 @@ grouped_take(struct output_stream *s, const char *p, size_t len)
 
 	if (outq_closed(j->out->q, s->which)) {
 		return;
+	}
+	if (j->out->o.timestamps) {
+		p = grouped_stamp(s, p, &len);
 	}
 	n = block_add(j->block, s->which, p, len, &e);
 	if (n < len) {
@@ -433,6 +523,7 @@ read_available(struct output_stream *s, bool all)
 			if (s->job->block) {
 				grouped_take(s, o->rbuf, (size_t)n);
 			} else {
+				stream_stamp(s);
 				lines_take(&s->lines, o->rbuf, (size_t)n);
 			}
 			/* One write for many small reads, a read's worth. */

@@ -54,6 +54,7 @@ struct run {
 	struct reporter *rep;      /* lines, --events, --junit */
 	struct pipeline *pipeline;
 	struct output *output;     /* NULL: raw, jobs write to our fds */
+	ev_tstamp started_at;      /* ev_now() when the loop started */
 	int devnull;
 	ev_signal sigs[SIGNAME_N_TERMINATING + 1]; /* and GNU's -s signal */
 	size_t n_sigs;
@@ -284,6 +285,8 @@ run_init(struct run *r, const struct spec *s, const struct run_opts *o)
 	if (o->gnu) {
 		spawn_keep_ignored(&o->gnu->ignored);
 	}
+	ev_now_update(r->loop);
+	r->started_at = ev_now(r->loop);
 	r->root = ctx_new_root(r->loop);
 	r->reaper = reaper_new(r->loop);
 	reaper_start(r->reaper);
@@ -771,6 +774,8 @@ run_output_new(struct run *r)
 		.colour_out = output_colour_wanted(o->colour, STDOUT_FILENO),
 		.colour_err = output_colour_wanted(o->colour, STDERR_FILENO),
 		.github = gha && !strcmp(gha, "true"),
+		.timestamps = o->timestamps,
+		.started_at = r->started_at,
 		.on_event = run_output_cb,
 		.data = r,
 	});

@@ -38,6 +38,10 @@
  *    OUTPUT_EV_LOST, once per fd, and drops the rest bound for that fd
  *    alike: the caller says so, the run goes on.
  *
+ * With timestamps, each line a job prints starts with the run's elapsed
+ * time when it was read, "[12.345s] ", before its prefix (prefixed) or
+ * alone (grouped).
+ *
  * Job names reach the terminal, in prefixes and ::group:: lines, through
  * escape_term(); the tap gets them as they are.
  */
@@ -88,6 +92,8 @@ struct output_opts {
 	bool colour_out;          /* escape codes on stdout */
 	bool colour_err;          /* escape codes on stderr */
 	bool github;              /* grouped: ::group:: lines around blocks */
+	bool timestamps;          /* "[12.345s] " before each job line */
+	ev_tstamp started_at;     /* ev_now() at the run's start */
 	output_event_fn *on_event;
 	void *data;
 };
@@ -111,13 +117,20 @@ bool output_colour_wanted(enum output_colour when, int fd);
 /* Create the writer. Examines fds 1 and 2 to choose how to write them. */
 struct output *output_new(const struct output_opts *opts);
 
+/* One attempt of one job, as output_job_open() is told of it. */
+struct output_job_opts {
+	const char *name; /* copied */
+	size_t index;     /* the job's in the spec: its colour (it wraps) */
+	int attempt;      /* 1 for its first run */
+};
+
 /*
- * Open the streams of a job named NAME (copied), coloured with palette
- * entry COLOUR (any number; it wraps). On success FDS[0] and FDS[1] are
+ * Open the streams of the attempt JO. On success FDS[0] and FDS[1] are
  * the job's stdout and stderr; NULL with E (and no fd open) on failure.
  */
-struct output_job *output_job_open(struct output *o, const char *name,
-				   size_t colour, int fds[2], struct err *e);
+struct output_job *output_job_open(struct output *o,
+				   const struct output_job_opts *jo, int fds[2],
+				   struct err *e);
 
 /*
  * Queue the whole lines the pipes hold now (before an exit line); grouped,

@@ -74,6 +74,7 @@ struct run_opts {
 	enum run_cgroup cgroup;  /* --cgroup: a cgroup v2 per job? */
 	enum output_mode output; /* the caller's choice or the mode's default */
 	enum output_colour colour;
+	bool timestamps;         /* --timestamps */
 	const struct run_gnu *gnu; /* GNU timeout's manners; NULL: ctxrun's */
 };
 
