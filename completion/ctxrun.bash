@@ -16,7 +16,7 @@ _ctxrun()
 	local opts="-t --timeout -g --grace --kill-after -s --signal -c -n --names
 		-f --file -j --jobs -k --keep-going --check --preserve-status
 		--foreground --events --junit --cgroup -o --output --color
-		--timestamps
+		--timestamps --log-dir
 		-v --verbose -q --quiet -h --help -V --version --"
 
 	COMPREPLY=()
@@ -63,6 +63,10 @@ _ctxrun()
 		;;
 	--events | --junit)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+		return 0
+		;;
+	--log-dir)
+		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 		return 0
 		;;
 	-t | --timeout | -g | --grace | --kill-after | -j | --jobs | -c | -n | --names)

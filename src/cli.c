@@ -72,6 +72,7 @@ usage(FILE *out)
 	      "                         one command, prefixed otherwise)\n"
 	      "      --color WHEN       auto (default), always or never\n"
 	      "      --timestamps       the run's elapsed time before each job line\n"
+	      "      --log-dir DIR      each job's output also to DIR/NAME.log\n"
 	      "      --check            validate and print the plan; run nothing\n"
 	      "      --preserve-status  on timeout, exit with the job's status\n"
 	      "      --foreground       one command: stay in ctxrun's process group\n"
@@ -220,6 +221,13 @@ take_option(struct cli_opts *o, int c, const char *arg, char **argv)
 	case 'T':
 		o->run.timestamps = true;
 		return 0;
+	case 'D':
+		if (!*arg) {
+			return usage_error("invalid --log-dir '': expected a "
+					   "directory");
+		}
+		o->run.log_dir = arg;
+		return 0;
 	case 'F':
 		o->run.foreground = true;
 		return 0;
@@ -269,6 +277,7 @@ parse_args(int argc, char **argv, struct cli_opts *o)
 		{ "check", no_argument, NULL, 'C' },
 		{ "preserve-status", no_argument, NULL, 'P' },
 		{ "timestamps", no_argument, NULL, 'T' },
+		{ "log-dir", required_argument, NULL, 'D' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "events", required_argument, NULL, 'E' },
 		{ "junit", required_argument, NULL, 'J' },
@@ -490,6 +499,24 @@ apply_overrides(struct spec *s, const struct cli_opts *o)
 	}
 }
 
+/*
+ * Run S with O's options; -1 after a usage error. Log files need the
+ * jobs' output to pass through ctxrun: not with raw output.
+ */
+static int
+run_spec(struct cli_opts *o, const struct spec *s)
+{
+	if (!o->run.log_dir) {
+		o->run.log_dir = s->log_dir;
+	}
+	if (o->run.log_dir && o->run.output == OUTPUT_RAW) {
+		return usage_error("--log-dir needs the output of the jobs: "
+				   "-o prefixed or -o grouped, not raw");
+	}
+	/* run() may not return: it re-raises an interruption. */
+	return run(s, &o->run);
+}
+
 /* Basename of PATH, borrowed from it. */
 static const char *
 base_name(const char *path)
@@ -524,10 +551,9 @@ run_command(struct cli_opts *o)
 	apply_overrides(s, o);
 	o->run.alone = true;
 	o->run.output = o->output_set ? o->run.output : OUTPUT_RAW;
-	/* run() may not return: it re-raises an interruption. */
-	status = run(s, &o->run);
+	status = run_spec(o, s);
 	spec_free(s);
-	return status;
+	return status < 0 ? EXIT_CANCELED : status;
 }
 
 /* Run a group of -c commands or a pipeline file. */
@@ -560,7 +586,7 @@ run_many(struct cli_opts *o)
 		return cli_close_stdout("ctxrun");
 	}
 	o->run.output = o->output_set ? o->run.output : OUTPUT_PREFIXED;
-	status = run(s, &o->run);
+	status = run_spec(o, s);
 	spec_free(s);
 	return status;
 }

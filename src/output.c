@@ -62,6 +62,8 @@ struct output_stream {
 struct output_job {
 	struct output *out;
 	struct block *block; /* grouped; NULL when prefixed */
+	int log;             /* its --log-dir file, or -1 */
+	int attempt;
 	struct output_stream s[2];
 	char name[]; /* and after its NUL, the prefix or prefixes */
 };
@@ -83,6 +85,7 @@ static const char *grouped_stamp(struct output_stream *s, const char *p,
 				 size_t *len);
 static void grouped_take(struct output_stream *s, const char *p, size_t len);
 static void grouped_queue(struct output_job *j, bool whole);
+static void log_write(struct output_job *j, const char *p, size_t len);
 
 /* Parse an output mode. */
 int
@@ -175,22 +178,29 @@ output_job_open(struct output *o, const struct output_job_opts *jo,
 	char *prefix[2];
 	int out[2], err[2];
 
-	if (pipe2(out, O_CLOEXEC) < 0) {
-		err_errno(e, errno, "cannot create a pipe for '%s'", shown);
+	int log = -1;
+
+	if (o->o.logdir &&
+	    (log = logdir_create(o->o.logdir, name, jo->attempt, e)) < 0) {
 		free(shown);
 		return NULL;
+	}
+	if (pipe2(out, O_CLOEXEC) < 0) {
+		err_errno(e, errno, "cannot create a pipe for '%s'", shown);
+		goto fail;
 	}
 	if (pipe2(err, O_CLOEXEC) < 0) {
 		err_errno(e, errno, "cannot create a pipe for '%s'", shown);
 		close(out[0]);
 		close(out[1]);
-		free(shown);
-		return NULL;
+		goto fail;
 	}
 	/* One allocation: the job, its name and its prefixes. */
 	j = xcalloc(1, sizeof(*j) + name_len + len[0] + 1 +
 			       (same ? 0 : len[1] + 1));
 	j->out = o;
+	j->log = log;
+	j->attempt = jo->attempt;
 	memcpy(j->name, name, name_len);
 	prefix[0] = j->name + name_len;
 	prefix_format(o, shown, 1, colour, prefix[0], len[0] + 1);
@@ -211,6 +221,12 @@ output_job_open(struct output *o, const struct output_job_opts *jo,
 	fds[0] = out[1];
 	fds[1] = err[1];
 	return j;
+fail:
+	if (log >= 0) {
+		close(log);
+	}
+	free(shown);
+	return NULL;
 }
 
 /*
@@ -261,6 +277,9 @@ output_job_close(struct output_job *j)
 	if (j->block) {
 		grouped_queue(j, true);
 		block_free(j->block);
+	}
+	if (j->log >= 0) {
+		close(j->log);
 	}
 	o->jobs--;
 	free(j);
@@ -520,6 +539,9 @@ read_available(struct output_stream *s, bool all)
 				o->tap(o->tap_data, s->job->name, s->which,
 				       o->rbuf, (size_t)n);
 			}
+			if (s->job->log >= 0) {
+				log_write(s->job, o->rbuf, (size_t)n);
+			}
 			if (s->job->block) {
 				grouped_take(s, o->rbuf, (size_t)n);
 			} else {
@@ -537,6 +559,45 @@ read_available(struct output_stream *s, bool all)
 		}
 		outq_run(o->q);
 		return !(n < 0 && errno == EAGAIN);
+	}
+}
+
+/*
+ * Write the LEN bytes at P to J's log file. A regular file takes them
+ * whole (logdir.h refuses anything else), so this never waits for a
+ * reader; a failed write closes the file and is told once.
+ */
+static void
+log_write(struct output_job *j, const char *p, size_t len)
+{
+	struct err e;
+
+	while (len) {
+		ssize_t n = write(j->log, p, len);
+
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			char *path = logdir_path(j->out->o.logdir, j->name,
+						 j->attempt);
+
+			err_errno(&e, n < 0 ? errno : ENOSPC,
+				  "cannot write log file '%s'", path);
+			free(path);
+			close(j->log);
+			j->log = -1;
+			if (j->out->o.on_event) {
+				j->out->o.on_event(j->out, &(struct output_event){
+					.kind = OUTPUT_EV_LOG,
+					.err = &e,
+					.name = j->name,
+				}, j->out->o.data);
+			}
+			return;
+		}
+		p += n;
+		len -= (size_t)n;
 	}
 }
 

@@ -260,8 +260,14 @@ record(struct reporter *rep, const struct pipeline *p,
 	switch (ev->kind) {
 	case PL_EV_JOB:
 		if (rep->events) {
+			char *log = rep->o.logdir && ev->job_ev->kind == JOB_EV_START
+					    ? logdir_path(rep->o.logdir, ev->name,
+							  ev->attempt)
+					    : NULL;
+
 			events_job(rep->events, ev->name, ev->attempt,
-				   ev->job_ev);
+				   ev->job_ev, log);
+			free(log);
 		}
 		return;
 	case PL_EV_ERROR:
@@ -377,6 +383,11 @@ reporter_output_event(struct reporter *rep, const struct output_event *ev)
 	case OUTPUT_EV_LOST:
 		rep->output_lost = true;
 		reporter_note(rep, "ctxrun: %s\n", ev->err->msg);
+		break;
+	case OUTPUT_EV_LOG:
+		rep->output_lost = true;
+		reporter_say(rep, VERBOSITY_QUIET, ev->name, "%s",
+			     ev->err->msg);
 		break;
 	case OUTPUT_EV_PIECES:
 		if (reporter_says(rep, VERBOSITY_NORMAL)) {

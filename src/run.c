@@ -17,8 +17,10 @@
 #include "ctxrun/cgroup.h"
 #include "ctxrun/ctx.h"
 #include "ctxrun/duration.h"
+#include "ctxrun/escape.h"
 #include "ctxrun/exit.h"
 #include "ctxrun/job.h"
+#include "ctxrun/logdir.h"
 #include "ctxrun/output.h"
 #include "ctxrun/pipeline.h"
 #include "ctxrun/proc.h"
@@ -54,6 +56,7 @@ struct run {
 	struct reporter *rep;      /* lines, --events, --junit */
 	struct pipeline *pipeline;
 	struct output *output;     /* NULL: raw, jobs write to our fds */
+	struct logdir *logdir;     /* --log-dir, or NULL */
 	ev_tstamp started_at;      /* ev_now() when the loop started */
 	int devnull;
 	ev_signal sigs[SIGNAME_N_TERMINATING + 1]; /* and GNU's -s signal */
@@ -374,10 +377,28 @@ run_reporter_new(struct run *r)
 		.events_path = o->events_path,
 		.junit_path = o->junit_path,
 		.suite = r->spec->file,
+		.logdir = r->logdir,
 		.gnu = o->gnu ? &o->gnu->words : NULL,
 	}, &e);
 	if (!r->rep) {
 		fprintf(stderr, "ctxrun: %s\n", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Open the --log-dir directory; -1 after saying why it cannot be. */
+static int
+run_logdir_open(struct run *r)
+{
+	struct err e;
+
+	if (r->opts->log_dir &&
+	    !(r->logdir = logdir_open(r->opts->log_dir, &e))) {
+		char *shown = escape_term_dup(e.msg);
+
+		fprintf(stderr, "ctxrun: %s\n", shown);
+		free(shown);
 		return -1;
 	}
 	return 0;
@@ -577,6 +598,7 @@ run_release(struct run *r)
 	output_free(r->output);
 	cgroup_run_free(r->cgroup);
 	reporter_free(r->rep);
+	logdir_free(r->logdir);
 	if (r->devnull >= 0) {
 		close(r->devnull);
 	}
@@ -775,6 +797,7 @@ run_output_new(struct run *r)
 		.colour_err = output_colour_wanted(o->colour, STDERR_FILENO),
 		.github = gha && !strcmp(gha, "true"),
 		.timestamps = o->timestamps,
+		.logdir = r->logdir,
 		.started_at = r->started_at,
 		.on_event = run_output_cb,
 		.data = r,
@@ -881,7 +904,7 @@ run_prepare(struct run *r)
 	const struct spec *s = r->spec;
 	char label[300];
 
-	if (run_reporter_new(r) < 0) {
+	if (run_logdir_open(r) < 0 || run_reporter_new(r) < 0) {
 		return -1;
 	}
 	/* Name where the deadline came from: the command line wins. */

@@ -348,5 +348,6 @@ spec_free(struct spec *s)
 	free(s->index);
 	free(s->file);
 	free(s->shell);
+	free(s->log_dir);
 	free(s);
 }

@@ -38,6 +38,10 @@
  *    OUTPUT_EV_LOST, once per fd, and drops the rest bound for that fd
  *    alike: the caller says so, the run goes on.
  *
+ * With a log directory (logdir.h), each attempt's output is also written,
+ * unprefixed, to its log file as it is read, before it is queued: a job
+ * killed mid-run leaves a file that holds all it wrote.
+ *
  * With timestamps, each line a job prints starts with the run's elapsed
  * time when it was read, "[12.345s] ", before its prefix (prefixed) or
  * alone (grouped).
@@ -53,6 +57,7 @@
 #include <ev.h>
 
 #include "ctxrun/err.h"
+#include "ctxrun/logdir.h"
 
 enum output_mode { OUTPUT_PREFIXED, OUTPUT_GROUPED, OUTPUT_RAW };
 enum output_colour { OUTPUT_COLOUR_AUTO, OUTPUT_COLOUR_ALWAYS,
@@ -66,12 +71,15 @@ enum output_event_kind {
 	OUTPUT_EV_CLOSED, /* fd WHICH is closed (EPIPE): nobody reads */
 	OUTPUT_EV_LOST,   /* bytes bound for WHICH are lost: ERR says why */
 	OUTPUT_EV_PIECES, /* a grouped block comes in pieces: ERR says why */
+	OUTPUT_EV_LOG,    /* job NAME's log file failed (ERR): no more of
+			     its output goes there; told once per attempt */
 };
 
 struct output_event {
 	enum output_event_kind kind;
 	int which;             /* 1 or 2 */
 	const struct err *err; /* NULL for OUTPUT_EV_CLOSED; borrowed */
+	const char *name;      /* OUTPUT_EV_LOG: the job's */
 };
 
 /*
@@ -94,6 +102,7 @@ struct output_opts {
 	bool github;              /* grouped: ::group:: lines around blocks */
 	bool timestamps;          /* "[12.345s] " before each job line */
 	ev_tstamp started_at;     /* ev_now() at the run's start */
+	const struct logdir *logdir; /* --log-dir, or NULL; borrowed */
 	output_event_fn *on_event;
 	void *data;
 };
@@ -125,8 +134,9 @@ struct output_job_opts {
 };
 
 /*
- * Open the streams of the attempt JO. On success FDS[0] and FDS[1] are
- * the job's stdout and stderr; NULL with E (and no fd open) on failure.
+ * Open the streams of the attempt JO, and its log file. On success
+ * FDS[0] and FDS[1] are the job's stdout and stderr; NULL with E (and no
+ * fd open) on failure.
  */
 struct output_job *output_job_open(struct output *o,
 				   const struct output_job_opts *jo, int fds[2],

@@ -35,6 +35,7 @@
 #include <ev.h>
 
 #include "ctxrun/err.h"
+#include "ctxrun/logdir.h"
 #include "ctxrun/output.h"
 #include "ctxrun/pipeline.h"
 
@@ -62,6 +63,7 @@ struct reporter_opts {
 	const char *events_path;   /* --events FILE, or NULL */
 	const char *junit_path;    /* --junit FILE, or NULL */
 	const char *suite;         /* the JUnit testsuite's name, borrowed */
+	const struct logdir *logdir; /* --log-dir: named in events; or NULL */
 	const struct reporter_gnu *gnu; /* GNU's words; NULL: ctxrun's */
 };
 
@@ -88,8 +90,8 @@ void reporter_pipeline_event(struct reporter *rep, const struct pipeline *p,
 			     const struct pipeline_event *ev);
 
 /*
- * Tell an output trouble: LOST (a write error, not EPIPE: the run must
- * not exit 0, see reporter_output_lost()) or PIECES. CLOSED is the
+ * Tell an output trouble: LOST or LOG (a write error, not EPIPE: the run
+ * must not exit 0, see reporter_output_lost()) or PIECES. CLOSED is the
  * driver's: it ends the run.
  */
 void reporter_output_event(struct reporter *rep, const struct output_event *ev);

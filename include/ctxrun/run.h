@@ -75,6 +75,7 @@ struct run_opts {
 	enum output_mode output; /* the caller's choice or the mode's default */
 	enum output_colour colour;
 	bool timestamps;         /* --timestamps */
+	const char *log_dir;     /* --log-dir or log_dir: NULL for none */
 	const struct run_gnu *gnu; /* GNU timeout's manners; NULL: ctxrun's */
 };
 

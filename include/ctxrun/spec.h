@@ -44,6 +44,7 @@ struct spec {
 	int jobs_limit;     /* 0: no limit */
 	bool fail_fast;
 	char *shell;
+	char *log_dir;      /* log_dir: a log file per attempt there; NULL */
 	struct spec_job *jobs;
 	size_t n_jobs;
 	size_t *index;      /* name hash for spec_find: job index + 1, 0 empty */
