@@ -16,7 +16,7 @@ _ctxrun()
 	local opts="-t --timeout -g --grace --kill-after -s --signal -c -n --names
 		-f --file -j --jobs -k --keep-going --check --preserve-status
 		--foreground --events --junit --cgroup -o --output --color
-		--timestamps --log-dir
+		--timestamps --log-dir --failure-lines
 		-v --verbose -q --quiet -h --help -V --version --"
 
 	COMPREPLY=()
@@ -69,7 +69,7 @@ _ctxrun()
 		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 		return 0
 		;;
-	-t | --timeout | -g | --grace | --kill-after | -j | --jobs | -c | -n | --names)
+	-t | --timeout | -g | --grace | --kill-after | -j | --jobs | -c | -n | --names | --failure-lines)
 		return 0
 		;;
 	esac

@@ -45,13 +45,14 @@ enum key {
 	KEY_FAIL_FAST,
 	KEY_SHELL,
 	KEY_LOG_DIR,
+	KEY_FAILURE_LINES,
 	KEY_COUNT
 };
 
 static const char *const key_names[KEY_COUNT] = {
 	"command", "needs", "timeout", "grace", "stop_signal", "directory",
 	"env", "allow_failure", "retries", "retry_delay", "jobs", "fail_fast",
-	"shell", "log_dir",
+	"shell", "log_dir", "failure_lines",
 };
 
 static const char *const job_keys[] = {
@@ -61,7 +62,7 @@ static const char *const job_keys[] = {
 
 static const char *const pipeline_keys[] = {
 	"timeout", "grace", "stop_signal", "jobs", "fail_fast", "shell",
-	"log_dir",
+	"log_dir", "failure_lines",
 };
 
 enum sect_kind { SECT_BAD, SECT_PIPELINE, SECT_JOB, SECT_DUP_JOB };
@@ -534,6 +535,9 @@ set_pipeline_key(struct checker *ch, enum key k, const struct rawcfg_entry *e)
 		break;
 	case KEY_LOG_DIR:
 		get_path(ch, e, "log_dir", &s->log_dir);
+		break;
+	case KEY_FAILURE_LINES:
+		get_number(ch, e, SPEC_FAILURE_LINES_MAX, &s->failure_lines);
 		break;
 	default:
 		BUG("key %d in [pipeline]", (int)k);

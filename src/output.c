@@ -40,8 +40,11 @@ struct output {
 	size_t jobs;
 	struct output_stream *streams; /* all open, for pausing */
 	struct outq *q;
-	output_tap_fn *tap; /* sees output as read, e.g. for --junit */
-	void *tap_data;
+	struct output_tap {
+		output_tap_fn *fn; /* sees output as read, e.g. for --junit */
+		void *data;
+	} taps[OUTPUT_TAPS_MAX];
+	size_t n_taps;
 	/* Where every pipe is read: READ_SIZE + LINES_SLACK bytes, or NULL */
 	char *rbuf;
 	char *sbuf; /* grouped with timestamps: a read, stamped; or NULL */
@@ -64,6 +67,7 @@ struct output_job {
 	struct block *block; /* grouped; NULL when prefixed */
 	int log;             /* its --log-dir file, or -1 */
 	int attempt;
+	size_t index;        /* in the spec */
 	struct output_stream s[2];
 	char name[]; /* and after its NUL, the prefix or prefixes */
 };
@@ -155,10 +159,12 @@ output_new(const struct output_opts *opts)
 
 /* Give every piece of output to FN too. */
 void
-output_set_tap(struct output *o, output_tap_fn *fn, void *data)
+output_add_tap(struct output *o, output_tap_fn *fn, void *data)
 {
-	o->tap = fn;
-	o->tap_data = data;
+	if (o->n_taps == OUTPUT_TAPS_MAX) {
+		BUG("more than %d output taps", OUTPUT_TAPS_MAX);
+	}
+	o->taps[o->n_taps++] = (struct output_tap){ fn, data };
 }
 
 /* Open the streams of a job. */
@@ -201,6 +207,7 @@ output_job_open(struct output *o, const struct output_job_opts *jo,
 	j->out = o;
 	j->log = log;
 	j->attempt = jo->attempt;
+	j->index = jo->index;
 	memcpy(j->name, name, name_len);
 	prefix[0] = j->name + name_len;
 	prefix_format(o, shown, 1, colour, prefix[0], len[0] + 1);
@@ -535,9 +542,10 @@ read_available(struct output_stream *s, bool all)
 		}
 		n = read(s->io.fd, o->rbuf, READ_SIZE);
 		if (n > 0) {
-			if (o->tap) {
-				o->tap(o->tap_data, s->job->name, s->which,
-				       o->rbuf, (size_t)n);
+			for (size_t i = 0; i < o->n_taps; i++) {
+				o->taps[i].fn(o->taps[i].data, s->job->index,
+					      s->job->name, s->which, o->rbuf,
+					      (size_t)n);
 			}
 			if (s->job->log >= 0) {
 				log_write(s->job, o->rbuf, (size_t)n);

@@ -378,6 +378,8 @@ run_reporter_new(struct run *r)
 		.junit_path = o->junit_path,
 		.suite = r->spec->file,
 		.logdir = r->logdir,
+		.failure_lines = o->failure_lines,
+		.n_jobs = r->spec->n_jobs,
 		.gnu = o->gnu ? &o->gnu->words : NULL,
 	}, &e);
 	if (!r->rep) {
@@ -516,6 +518,7 @@ run_quiesce(struct run *r)
 			pipeline_results(r->pipeline, &n);
 
 		reporter_summary(r->rep, res, n);
+		reporter_failures(r->rep, res, n);
 	}
 	if (r->output) {
 		output_finish(r->output, drain_ms);

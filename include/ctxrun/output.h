@@ -90,8 +90,15 @@ struct output_event {
 typedef void output_event_fn(struct output *o, const struct output_event *ev,
 			     void *data);
 
-/* Called with each piece of a job's output as read from its pipe, before prefixing. */
-typedef void output_tap_fn(void *data, const char *name, int which, const char *p, size_t len);
+/*
+ * Called with each piece of a job's output as read from its pipe, before
+ * prefixing: the job's index in the spec and its name.
+ */
+typedef void output_tap_fn(void *data, size_t job, const char *name,
+			   int which, const char *p, size_t len);
+
+/* How many taps an output takes (output_add_tap()). */
+#define OUTPUT_TAPS_MAX 4
 
 struct output_opts {
 	struct ev_loop *loop;
@@ -113,8 +120,8 @@ int output_mode_parse(const char *arg, enum output_mode *mode);
 /* Parse "auto", "always" or "never" into *WHEN; -1 if ARG is none. */
 int output_colour_parse(const char *arg, enum output_colour *when);
 
-/* Give every piece of output read from now on to FN too (NULL: none). */
-void output_set_tap(struct output *o, output_tap_fn *fn, void *data);
+/* Give every piece of output read from now on to FN too, after the taps before. */
+void output_add_tap(struct output *o, output_tap_fn *fn, void *data);
 
 /*
  * Whether to colour what goes to FD (ctxrun(1), OUTPUT): WHEN unless

@@ -76,6 +76,7 @@ struct run_opts {
 	enum output_colour colour;
 	bool timestamps;         /* --timestamps */
 	const char *log_dir;     /* --log-dir or log_dir: NULL for none */
+	int failure_lines;       /* --failure-lines: replayed; 0 for none */
 	const struct run_gnu *gnu; /* GNU timeout's manners; NULL: ctxrun's */
 };
 

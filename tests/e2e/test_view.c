@@ -7,6 +7,7 @@
  */
 #include "expect.h"
 #include "fixture.h"
+#include "golden.h"
 #include "harness.h"
 
 #include <sys/stat.h>
@@ -329,5 +330,77 @@ Test(view, log_dir_errors_and_the_file_key)
 		   "[job:unit]\ncommand = echo out\n");
 	expect_exit(&p, 0);
 	cr_assert(fx_exists("clogs/unit.log") && !fx_exists("flogs2"));
+	h_done(&p);
+}
+
+/* ---- the failure, last ---- */
+
+/*
+ * A pipeline with a failed job (30 lines on stdout), one that timed out
+ * and one allowed to fail: after the summary, the last 20 lines of the
+ * first two, each under its header; nothing of the allowed one.
+ */
+#define FAILURE_INI                                                          \
+	"[pipeline]\nfail_fast = false\njobs = 1\n"                          \
+	"[job:bad<&\"']\ncommand = $TH lines 30 x; exit 2\n"                 \
+	"[job:slow]\ntimeout = 200ms\n"                                      \
+	"command = echo before; exec $TH sleep 10000\n"                      \
+	"[job:allowed]\nallow_failure = true\ncommand = echo mine; exit 1\n" \
+	"[job:fine]\ncommand = echo fine\n"
+
+Test(view, golden_failure_replay)
+{
+	struct h_proc p;
+
+	fx_run_ini(&p, NULL, FAILURE_INI);
+	expect_exit(&p, 2);
+	expect_golden("failure", "stdout", p.out.data);
+	expect_golden("failure", "stderr", p.err.data);
+	h_done(&p);
+}
+
+/* --failure-lines N keeps N lines; 0 and -q none. */
+Test(view, failure_lines_option)
+{
+	struct h_proc p;
+
+	fx_run_ini(&p, (const char *const[]){ "--failure-lines", "3", NULL },
+		   FAILURE_INI);
+	expect_err_has(&p, "\xe2\x94\x80\xe2\x94\x80 bad<&\"' (exit 2) "
+			   "\xe2\x94\x80\xe2\x94\x80\n"
+			   "x 27 ");
+	expect_err_lacks(&p, "\nx 26 ");
+	h_done(&p);
+	fx_run_ini(&p, (const char *const[]){ "--failure-lines", "0", NULL },
+		   FAILURE_INI);
+	expect_err_lacks(&p, "(exit 2) \xe2\x94\x80");
+	h_done(&p);
+	fx_run_ini(&p, (const char *const[]){ "-q", NULL }, FAILURE_INI);
+	expect_err_lacks(&p, "(exit 2) \xe2\x94\x80");
+	h_done(&p);
+	h_run(&p, NULL, "--failure-lines", "-1", "-c", "true");
+	expect_exit(&p, 125);
+	h_done(&p);
+}
+
+/*
+ * Only the last attempt's lines are repeated; a run that succeeds
+ * repeats nothing. The file's failure_lines is taken.
+ */
+Test(view, failure_lines_of_the_last_attempt)
+{
+	struct h_proc p;
+
+	fx_run_ini(&p, NULL, "[pipeline]\nfailure_lines = 1\n"
+			     "[job:unit]\nretries = 1\n"
+			     "command = if test -e $D/once; then echo second; "
+			     "else touch $D/once; echo first; fi; exit 3\n");
+	expect_exit(&p, 3);
+	expect_err_has(&p, "(exit 3) \xe2\x94\x80\xe2\x94\x80\nsecond\n");
+	expect_err_lacks(&p, "\nfirst\n");
+	h_done(&p);
+	h_run(&p, NULL, "-n", "unit", "-c", "echo fine");
+	expect_exit(&p, 0);
+	expect_err_lacks(&p, "\xe2\x94\x80");
 	h_done(&p);
 }
