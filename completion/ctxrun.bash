@@ -16,7 +16,7 @@ _ctxrun()
 	local opts="-t --timeout -g --grace --kill-after -s --signal -c -n --names
 		-f --file -j --jobs -k --keep-going --check --preserve-status
 		--foreground --events --junit --cgroup -o --output --color
-		--timestamps --log-dir --failure-lines
+		--timestamps --log-dir --failure-lines --progress
 		-v --verbose -q --quiet -h --help -V --version --"
 
 	COMPREPLY=()
@@ -51,6 +51,10 @@ _ctxrun()
 		;;
 	--color)
 		mapfile -t COMPREPLY < <(compgen -W "auto always never" -- "$cur")
+		return 0
+		;;
+	--progress)
+		mapfile -t COMPREPLY < <(compgen -W "auto tty plain" -- "$cur")
 		return 0
 		;;
 	--cgroup)

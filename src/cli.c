@@ -72,6 +72,8 @@ usage(FILE *out)
 	      "  -o, --output MODE      prefixed, grouped or raw (default: raw for\n"
 	      "                         one command, prefixed otherwise)\n"
 	      "      --color WHEN       auto (default), always or never\n"
+	      "      --progress MODE    auto (default), tty: a live status region\n"
+	      "                         on the terminal; plain: none\n"
 	      "      --timestamps       the run's elapsed time before each job line\n"
 	      "      --log-dir DIR      each job's output also to DIR/NAME.log\n"
 	      "      --failure-lines N  failed jobs' last N lines after the\n"
@@ -225,6 +227,13 @@ take_option(struct cli_opts *o, int c, const char *arg, char **argv)
 	case 'T':
 		o->run.timestamps = true;
 		return 0;
+	case 'R':
+		if (live_progress_parse(arg, &o->run.progress) < 0) {
+			return usage_error("invalid --progress '%s': expected "
+					   "auto, tty or plain",
+					   arg);
+		}
+		return 0;
 	case 'N':
 		o->failure_lines_set = true;
 		return parse_number_opt("--failure-lines", arg,
@@ -286,6 +295,7 @@ parse_args(int argc, char **argv, struct cli_opts *o)
 		{ "check", no_argument, NULL, 'C' },
 		{ "preserve-status", no_argument, NULL, 'P' },
 		{ "timestamps", no_argument, NULL, 'T' },
+		{ "progress", required_argument, NULL, 'R' },
 		{ "log-dir", required_argument, NULL, 'D' },
 		{ "failure-lines", required_argument, NULL, 'N' },
 		{ "foreground", no_argument, NULL, 'F' },

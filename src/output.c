@@ -45,6 +45,8 @@ struct output {
 		void *data;
 	} taps[OUTPUT_TAPS_MAX];
 	size_t n_taps;
+	output_overlay_fn *overlay; /* erases what is drawn below, or NULL */
+	void *overlay_data;
 	/* Where every pipe is read: READ_SIZE + LINES_SLACK bytes, or NULL */
 	char *rbuf;
 	char *sbuf; /* grouped with timestamps: a read, stamped; or NULL */
@@ -167,6 +169,23 @@ output_add_tap(struct output *o, output_tap_fn *fn, void *data)
 	o->taps[o->n_taps++] = (struct output_tap){ fn, data };
 }
 
+/* Call FN before anything is queued. */
+void
+output_set_overlay(struct output *o, output_overlay_fn *fn, void *data)
+{
+	o->overlay = fn;
+	o->overlay_data = data;
+}
+
+/* Bytes for WHICH (0: either) are about to be queued: tell the overlay. */
+static inline void
+overlay_before(struct output *o, int which)
+{
+	if (o->overlay) {
+		o->overlay(o->overlay_data, which);
+	}
+}
+
 /* Open the streams of a job. */
 struct output_job *
 output_job_open(struct output *o, const struct output_job_opts *jo,
@@ -275,6 +294,9 @@ output_job_close(struct output_job *j)
 		}
 		if (!j->block) {
 			/* A last line without a newline. */
+			if (s->lines.len) {
+				overlay_before(o, s->which);
+			}
 			stream_stamp(s);
 			lines_release(&s->lines);
 		}
@@ -297,6 +319,7 @@ output_job_close(struct output_job *j)
 void
 output_write(struct output *o, int which, const char *buf, size_t len)
 {
+	overlay_before(o, which);
 	outq_write(o->q, which, buf, len);
 }
 
@@ -422,6 +445,9 @@ grouped_queue(struct output_job *j, bool whole)
 {
 	struct output *o = j->out;
 
+	if (!block_empty(j->block)) {
+		overlay_before(o, 0);
+	}
 	block_queue(j->block, o->q, whole, o->o.github ? j->name : NULL);
 }
 
@@ -553,6 +579,7 @@ read_available(struct output_stream *s, bool all)
 			if (s->job->block) {
 				grouped_take(s, o->rbuf, (size_t)n);
 			} else {
+				overlay_before(o, s->which);
 				stream_stamp(s);
 				lines_take(&s->lines, o->rbuf, (size_t)n);
 			}

@@ -20,6 +20,7 @@
 #include "ctxrun/escape.h"
 #include "ctxrun/exit.h"
 #include "ctxrun/job.h"
+#include "ctxrun/live.h"
 #include "ctxrun/logdir.h"
 #include "ctxrun/output.h"
 #include "ctxrun/pipeline.h"
@@ -57,6 +58,7 @@ struct run {
 	struct pipeline *pipeline;
 	struct output *output;     /* NULL: raw, jobs write to our fds */
 	struct logdir *logdir;     /* --log-dir, or NULL */
+	struct live *live;         /* the live region on a terminal, or NULL */
 	ev_tstamp started_at;      /* ev_now() when the loop started */
 	int devnull;
 	ev_signal sigs[SIGNAME_N_TERMINATING + 1]; /* and GNU's -s signal */
@@ -513,6 +515,7 @@ run_quiesce(struct run *r)
 
 	/* Like Go's deferred cancel(): releases the root's deadline timer. */
 	ctx_cancel(r->root, CTX_CAUSE_CANCELLED, 0, "run finished");
+	live_finish(r->live);
 	if (r->pipeline && !r->opts->alone) {
 		const struct pipeline_result *res =
 			pipeline_results(r->pipeline, &n);
@@ -599,6 +602,7 @@ run_release(struct run *r)
 	pipeline_free(r->pipeline);
 	proc_free(r->sweep);
 	output_free(r->output);
+	live_free(r->live);
 	cgroup_run_free(r->cgroup);
 	reporter_free(r->rep);
 	logdir_free(r->logdir);
@@ -782,6 +786,29 @@ name_width(const struct spec *s)
 	return width;
 }
 
+/*
+ * Start the live view when --progress asks for it (live_wanted()): in a
+ * group or pipeline run whose output passes through ctxrun, and under
+ * auto not with -q (ctxrun(1), TERMINAL).
+ */
+static void
+run_live_new(struct run *r)
+{
+	const struct run_opts *o = r->opts;
+
+	if (o->alone || !r->output || !live_wanted(o->progress) ||
+	    (o->progress == LIVE_AUTO && o->verbosity == VERBOSITY_QUIET)) {
+		return;
+	}
+	r->live = live_new(&(struct live_opts){
+		.loop = r->loop,
+		.output = r->output,
+		.spec = r->spec,
+		.colour = output_colour_wanted(o->colour, STDERR_FILENO),
+		.started_at = r->started_at,
+	});
+}
+
 /* Create R's output writer, unless the mode is raw. */
 static void
 run_output_new(struct run *r)
@@ -806,6 +833,7 @@ run_output_new(struct run *r)
 		.data = r,
 	});
 	reporter_set_output(r->rep, r->output);
+	run_live_new(r);
 }
 
 /*
@@ -1180,6 +1208,9 @@ run_pipeline_cb(struct pipeline *p, const struct pipeline_event *ev, void *data)
 {
 	struct run *r = data;
 
+	if (r->live) {
+		live_pipeline_event(r->live, p, ev);
+	}
 	reporter_pipeline_event(r->rep, p, ev);
 	if (ev->kind == PL_EV_JOB && r->opts->alone) {
 		run_alone_job(r, ev->job_ev);

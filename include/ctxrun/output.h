@@ -97,6 +97,14 @@ typedef void output_event_fn(struct output *o, const struct output_event *ev,
 typedef void output_tap_fn(void *data, size_t job, const char *name,
 			   int which, const char *p, size_t len);
 
+/*
+ * Called before bytes are queued for fd WHICH (1 or 2; 0: either, a
+ * grouped block), while something is drawn on the terminal below the
+ * output (live.h) that must be erased first. It may queue bytes itself
+ * (output_write()), and is called for those too.
+ */
+typedef void output_overlay_fn(void *data, int which);
+
 /* How many taps an output takes (output_add_tap()). */
 #define OUTPUT_TAPS_MAX 4
 
@@ -122,6 +130,9 @@ int output_colour_parse(const char *arg, enum output_colour *when);
 
 /* Give every piece of output read from now on to FN too, after the taps before. */
 void output_add_tap(struct output *o, output_tap_fn *fn, void *data);
+
+/* Call FN before anything is queued from now on (NULL: nothing). */
+void output_set_overlay(struct output *o, output_overlay_fn *fn, void *data);
 
 /*
  * Whether to colour what goes to FD (ctxrun(1), OUTPUT): WHEN unless
