@@ -182,18 +182,23 @@ void
 live_pipeline_event(struct live *l, const struct pipeline *p,
 		    const struct pipeline_event *ev)
 {
-	struct live_job *j = &l->jobs[ev->job];
+	struct live_job *j;
 
 	l->pipeline = p;
 	if (l->state == LIVE_FINISHED) {
 		return;
 	}
-	if (ev->kind == PL_EV_JOB && ev->job_ev->kind == JOB_EV_START) {
+	if (ev->kind != PL_EV_JOB) {
+		live_schedule(l, false);
+		return;
+	}
+	j = &l->jobs[ev->job];
+	if (ev->job_ev->kind == JOB_EV_START) {
 		j->state = LIVE_JOB_RUNNING;
 		j->started_at = ev_now(l->o.loop);
 		j->last_len = 0;
 		l->running++;
-	} else if (ev->kind == PL_EV_JOB && ev->job_ev->kind == JOB_EV_DONE &&
+	} else if (ev->job_ev->kind == JOB_EV_DONE &&
 		   j->state == LIVE_JOB_RUNNING) {
 		j->state = LIVE_JOB_ENDED;
 		l->running--;
