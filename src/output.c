@@ -601,6 +601,11 @@ read_available(struct output_stream *s, bool all)
  * Write the LEN bytes at P to J's log file. A regular file takes them
  * whole (logdir.h refuses anything else), so this never waits for a
  * reader; a failed write closes the file and is told once.
+ *
+ * NEEDSWORK: a regular file's write(2) is a copy to the page cache, but
+ * a disk the kernel throttles (dirty pages over their limit, a hung NFS
+ * server) can still hold it; only a writer thread or io_uring would keep
+ * the loop free of that (ctxrun(1), DECISIONS).
  */
 static void
 log_write(struct output_job *j, const char *p, size_t len)

@@ -954,3 +954,31 @@ Test(view, golden_plain_in_ci)
 	free(text);
 	free(r);
 }
+
+/*
+ * More jobs running than the terminal's 20 rows leave room for: the
+ * region keeps to 16 of them and says how many more run.
+ */
+Test(view, live_region_fits_the_height)
+{
+	struct tty_run *r = calloc(1, sizeof(*r));
+	const char *argv[64] = { h_ctxrun, "-t", "20s" };
+	size_t n = 3, counts;
+
+	cr_assert_not_null(r);
+	for (int i = 0; i < 25; i++) {
+		argv[n++] = "-c";
+		argv[n++] = WAIT_GO;
+	}
+	tty_start(r, 100, (const char *const[]){ "NO_COLOR=1", NULL }, argv);
+	counts = tty_wait(r, "25 running \xc2\xb7 ", 10000);
+	cr_assert_eq(counts, r->term.n - 1, "%s", term_dump(&r->term));
+	cr_assert_str_eq(r->term.line[counts - 1], "  \xe2\x80\xa6 9 more running",
+			 "%s", term_dump(&r->term));
+	cr_assert_eq(strncmp(r->term.line[counts - 17], "while ", 6), 0, "%s",
+		     term_dump(&r->term));
+	fx_write("go", "");
+	tty_finish(r);
+	expect_clean_end(r);
+	free(r);
+}
