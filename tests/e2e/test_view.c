@@ -982,3 +982,15 @@ Test(view, live_region_fits_the_height)
 	expect_clean_end(r);
 	free(r);
 }
+
+/* A --progress that is none of auto, tty and plain is a usage error. */
+Test(view, progress_bad_value)
+{
+	struct h_proc p;
+
+	h_run(&p, NULL, "--progress", "fancy", "-c", "touch $D/ran");
+	expect_exit(&p, 125);
+	expect_err_has(&p, "invalid --progress 'fancy': expected auto, tty or plain");
+	cr_assert(!fx_exists("ran"));
+	h_done(&p);
+}
