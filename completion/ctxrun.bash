@@ -16,6 +16,7 @@ _ctxrun()
 	local opts="-t --timeout -g --grace --kill-after -s --signal -c -n --names
 		-f --file -j --jobs -k --keep-going --check --preserve-status
 		--foreground --events --junit --cgroup -o --output --color
+		--timestamps --log-dir --failure-lines --progress
 		-v --verbose -q --quiet -h --help -V --version --"
 
 	COMPREPLY=()
@@ -52,6 +53,10 @@ _ctxrun()
 		mapfile -t COMPREPLY < <(compgen -W "auto always never" -- "$cur")
 		return 0
 		;;
+	--progress)
+		mapfile -t COMPREPLY < <(compgen -W "auto tty plain" -- "$cur")
+		return 0
+		;;
 	--cgroup)
 		mapfile -t COMPREPLY < <(compgen -W "auto on off" -- "$cur")
 		return 0
@@ -64,7 +69,11 @@ _ctxrun()
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return 0
 		;;
-	-t | --timeout | -g | --grace | --kill-after | -j | --jobs | -c | -n | --names)
+	--log-dir)
+		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+		return 0
+		;;
+	-t | --timeout | -g | --grace | --kill-after | -j | --jobs | -c | -n | --names | --failure-lines)
 		return 0
 		;;
 	esac

@@ -92,6 +92,13 @@ block_hold(struct block *b, int which, const char *p, size_t len)
 	part_hold(b, b->part[which - 1], p, len);
 }
 
+/* Does B hold nothing? */
+bool
+block_empty(const struct block *b)
+{
+	return !part_held(b->part[0]) && !part_held(b->part[1]);
+}
+
 /* Queue B: its stdout part, then its stderr part. */
 void
 block_queue(struct block *b, struct outq *q, bool whole, const char *github)
@@ -109,7 +116,7 @@ block_queue(struct block *b, struct outq *q, bool whole, const char *github)
 	for (int i = 0; !whole && i < 2; i++) {
 		rest[i] = part_split(b, b->part[i]);
 	}
-	empty = !part_held(b->part[0]) && !part_held(b->part[1]);
+	empty = block_empty(b);
 	if (github && !empty) {
 		line = xasprintf("::group::%s\n", github);
 		escape_term(line + 9, line + 9, strlen(github));

@@ -36,8 +36,9 @@ struct cli_opts {
 	struct run_opts run;
 	int64_t timeout_ms, grace_ms;
 	int stop_signal;
-	bool grace_set, signal_set, jobs_set, output_set;
+	bool grace_set, signal_set, jobs_set, output_set, failure_lines_set;
 	int jobs_limit;
+	int failure_lines;
 	bool keep_going;
 	bool check;
 	const char *file;
@@ -71,6 +72,12 @@ usage(FILE *out)
 	      "  -o, --output MODE      prefixed, grouped or raw (default: raw for\n"
 	      "                         one command, prefixed otherwise)\n"
 	      "      --color WHEN       auto (default), always or never\n"
+	      "      --progress MODE    auto (default), tty: a live status region\n"
+	      "                         on the terminal; plain: none\n"
+	      "      --timestamps       the run's elapsed time before each job line\n"
+	      "      --log-dir DIR      each job's output also to DIR/NAME.log\n"
+	      "      --failure-lines N  failed jobs' last N lines after the\n"
+	      "                         summary (default 20; 0: none)\n"
 	      "      --check            validate and print the plan; run nothing\n"
 	      "      --preserve-status  on timeout, exit with the job's status\n"
 	      "      --foreground       one command: stay in ctxrun's process group\n"
@@ -133,17 +140,18 @@ parse_duration_opt(const char *name, const char *arg, int64_t *ms)
 	return 0;
 }
 
-/* Parse the number of -j ARG into *N. */
+/* Parse the number ARG of option NAME, 0 to MAX, into *N. */
 static int
-parse_jobs_opt(const char *arg, int *n)
+parse_number_opt(const char *name, const char *arg, long max, int *n)
 {
 	char *end;
 	long v = strtol(arg, &end, 10);
 
-	if (!*arg || *end || arg[0] == '-' || arg[0] == '+' || v > 100000) {
-		return usage_error("invalid --jobs '%s': expected a number from 0 "
-				   "(no limit) to 100000",
-				   arg);
+	if (!*arg || *end || arg[0] == '-' || arg[0] == '+' || v > max) {
+		return usage_error("invalid %s '%s': expected a number from 0 "
+				   "%sto %ld",
+				   name, arg, max == 100000 ? "(no limit) " : "",
+				   max);
 	}
 	*n = (int)v;
 	return 0;
@@ -183,7 +191,7 @@ take_option(struct cli_opts *o, int c, const char *arg, char **argv)
 		return 0;
 	case 'j':
 		o->jobs_set = true;
-		return parse_jobs_opt(arg, &o->jobs_limit);
+		return parse_number_opt("--jobs", arg, 100000, &o->jobs_limit);
 	case 'c':
 		o->commands = xrealloc(o->commands,
 				       (o->n_commands + 1) * sizeof(*o->commands));
@@ -215,6 +223,28 @@ take_option(struct cli_opts *o, int c, const char *arg, char **argv)
 		return 0;
 	case 'P':
 		o->run.preserve_status = true;
+		return 0;
+	case 'T':
+		o->run.timestamps = true;
+		return 0;
+	case 'R':
+		if (live_progress_parse(arg, &o->run.progress) < 0) {
+			return usage_error("invalid --progress '%s': expected "
+					   "auto, tty or plain",
+					   arg);
+		}
+		return 0;
+	case 'N':
+		o->failure_lines_set = true;
+		return parse_number_opt("--failure-lines", arg,
+					SPEC_FAILURE_LINES_MAX,
+					&o->failure_lines);
+	case 'D':
+		if (!*arg) {
+			return usage_error("invalid --log-dir '': expected a "
+					   "directory");
+		}
+		o->run.log_dir = arg;
 		return 0;
 	case 'F':
 		o->run.foreground = true;
@@ -264,6 +294,10 @@ parse_args(int argc, char **argv, struct cli_opts *o)
 		{ "file", required_argument, NULL, 'f' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "preserve-status", no_argument, NULL, 'P' },
+		{ "timestamps", no_argument, NULL, 'T' },
+		{ "progress", required_argument, NULL, 'R' },
+		{ "log-dir", required_argument, NULL, 'D' },
+		{ "failure-lines", required_argument, NULL, 'N' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "events", required_argument, NULL, 'E' },
 		{ "junit", required_argument, NULL, 'J' },
@@ -467,6 +501,9 @@ apply_overrides(struct spec *s, const struct cli_opts *o)
 	if (o->keep_going) {
 		s->fail_fast = false;
 	}
+	if (o->failure_lines_set) {
+		s->failure_lines = o->failure_lines;
+	}
 	for (size_t i = 0; i < s->n_jobs; i++) {
 		struct spec_job *j = &s->jobs[i];
 
@@ -483,6 +520,25 @@ apply_overrides(struct spec *s, const struct cli_opts *o)
 	if (o->signal_set) {
 		s->stop_signal = o->stop_signal;
 	}
+}
+
+/*
+ * Run S with O's options; -1 after a usage error. Log files need the
+ * jobs' output to pass through ctxrun: not with raw output.
+ */
+static int
+run_spec(struct cli_opts *o, const struct spec *s)
+{
+	if (!o->run.log_dir) {
+		o->run.log_dir = s->log_dir;
+	}
+	o->run.failure_lines = s->failure_lines;
+	if (o->run.log_dir && o->run.output == OUTPUT_RAW) {
+		return usage_error("--log-dir needs the output of the jobs: "
+				   "-o prefixed or -o grouped, not raw");
+	}
+	/* run() may not return: it re-raises an interruption. */
+	return run(s, &o->run);
 }
 
 /* Basename of PATH, borrowed from it. */
@@ -519,10 +575,9 @@ run_command(struct cli_opts *o)
 	apply_overrides(s, o);
 	o->run.alone = true;
 	o->run.output = o->output_set ? o->run.output : OUTPUT_RAW;
-	/* run() may not return: it re-raises an interruption. */
-	status = run(s, &o->run);
+	status = run_spec(o, s);
 	spec_free(s);
-	return status;
+	return status < 0 ? EXIT_CANCELED : status;
 }
 
 /* Run a group of -c commands or a pipeline file. */
@@ -555,7 +610,7 @@ run_many(struct cli_opts *o)
 		return cli_close_stdout("ctxrun");
 	}
 	o->run.output = o->output_set ? o->run.output : OUTPUT_PREFIXED;
-	status = run(s, &o->run);
+	status = run_spec(o, s);
 	spec_free(s);
 	return status;
 }

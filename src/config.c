@@ -44,13 +44,15 @@ enum key {
 	KEY_JOBS,
 	KEY_FAIL_FAST,
 	KEY_SHELL,
+	KEY_LOG_DIR,
+	KEY_FAILURE_LINES,
 	KEY_COUNT
 };
 
 static const char *const key_names[KEY_COUNT] = {
 	"command", "needs", "timeout", "grace", "stop_signal", "directory",
 	"env", "allow_failure", "retries", "retry_delay", "jobs", "fail_fast",
-	"shell",
+	"shell", "log_dir", "failure_lines",
 };
 
 static const char *const job_keys[] = {
@@ -60,6 +62,7 @@ static const char *const job_keys[] = {
 
 static const char *const pipeline_keys[] = {
 	"timeout", "grace", "stop_signal", "jobs", "fail_fast", "shell",
+	"log_dir", "failure_lines",
 };
 
 enum sect_kind { SECT_BAD, SECT_PIPELINE, SECT_JOB, SECT_DUP_JOB };
@@ -364,6 +367,19 @@ get_signal(struct checker *ch, const struct rawcfg_entry *e, int *signo)
 	return 0;
 }
 
+/* Take the path of entry E (key WHAT) into *PATH; an empty one is an error. */
+static void
+get_path(struct checker *ch, const struct rawcfg_entry *e, const char *what,
+	 char **path)
+{
+	if (!*e->value) {
+		rawcfg_error(ch->p, e->line, "empty %s", what);
+		return;
+	}
+	free(*path);
+	*path = xstrdup(e->value);
+}
+
 /* Parse the boolean of entry E into *B; -1 after reporting it. */
 static int
 get_bool(struct checker *ch, const struct rawcfg_entry *e, bool *b)
@@ -515,12 +531,13 @@ set_pipeline_key(struct checker *ch, enum key k, const struct rawcfg_entry *e)
 		get_bool(ch, e, &s->fail_fast);
 		break;
 	case KEY_SHELL:
-		if (!*e->value) {
-			rawcfg_error(ch->p, e->line, "empty shell");
-			break;
-		}
-		free(s->shell);
-		s->shell = xstrdup(e->value);
+		get_path(ch, e, "shell", &s->shell);
+		break;
+	case KEY_LOG_DIR:
+		get_path(ch, e, "log_dir", &s->log_dir);
+		break;
+	case KEY_FAILURE_LINES:
+		get_number(ch, e, SPEC_FAILURE_LINES_MAX, &s->failure_lines);
 		break;
 	default:
 		BUG("key %d in [pipeline]", (int)k);

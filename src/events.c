@@ -82,6 +82,9 @@ events_write(struct events *ev, const struct events_rec *rec)
 	if (rec->cause && rec->cause[0]) {
 		put_string(f, "cause", rec->cause);
 	}
+	if (rec->log) {
+		put_string(f, "log", rec->log);
+	}
 	fputs("}\n", f);
 	if (fclose(f) == EOF) {
 		BUG("out of memory");
@@ -93,10 +96,10 @@ events_write(struct events *ev, const struct events_rec *rec)
 /* Write the line of a job event, if it has one. */
 void
 events_job(struct events *ev, const char *name, int attempt,
-	   const struct job_event *jev)
+	   const struct job_event *jev, const char *log)
 {
 	struct events_rec rec = {
-		.job = name, .pid = jev->pid, .attempt = attempt,
+		.job = name, .pid = jev->pid, .attempt = attempt, .log = log,
 	};
 
 	switch (jev->kind) {

@@ -33,20 +33,27 @@ static void emit_line(struct lines *l, const char *held, size_t held_len,
 static size_t queue_lines(struct lines *l, const char *p, size_t len);
 static void held_append(struct lines *l, const char *p, size_t len);
 
+/* The SGR colour of palette entry COLOUR. */
+const char *
+lines_palette(size_t colour)
+{
+	/* Cyan, yellow, green, magenta, blue, then their bright forms. */
+	static const char *const palette[] = { "36", "33", "32", "35", "34",
+					       "96", "93", "92", "95", "94" };
+
+	return palette[colour % ARRAY_SIZE(palette)];
+}
+
 /* Put the prefix of a stream of NAME into BUF; return its length. */
 size_t
 lines_prefix(char *buf, size_t size, const char *name, int width,
 	     bool coloured, size_t colour)
 {
-	/* Cyan, yellow, green, magenta, blue, then their bright forms. */
-	static const char *const palette[] = { "36", "33", "32", "35", "34",
-					       "96", "93", "92", "95", "94" };
 	int n;
 
 	if (coloured) {
 		n = snprintf(buf, size, "\033[%sm%-*s |\033[0m ",
-			     palette[colour % ARRAY_SIZE(palette)], width,
-			     name);
+			     lines_palette(colour), width, name);
 	} else {
 		n = snprintf(buf, size, "%-*s | ", width, name);
 	}

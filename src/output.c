@@ -30,6 +30,7 @@
  */
 
 #define READ_SIZE 65536 /* a pipe's worth (Linux's default pipe size) */
+#define OUTPUT_STAMP_MAX 32 /* "[12345678.123s] " and more */
 /* So a line with its newline in one read is never too long. */
 _Static_assert(READ_SIZE <= LINES_MAX, "a read holds at most a line");
 
@@ -39,10 +40,17 @@ struct output {
 	size_t jobs;
 	struct output_stream *streams; /* all open, for pausing */
 	struct outq *q;
-	output_tap_fn *tap; /* sees output as read, e.g. for --junit */
-	void *tap_data;
+	struct output_tap {
+		output_tap_fn *fn; /* sees output as read, e.g. for --junit */
+		void *data;
+	} taps[OUTPUT_TAPS_MAX];
+	size_t n_taps;
+	output_overlay_fn *overlay; /* erases what is drawn below, or NULL */
+	void *overlay_data;
 	/* Where every pipe is read: READ_SIZE + LINES_SLACK bytes, or NULL */
 	char *rbuf;
+	char *sbuf; /* grouped with timestamps: a read, stamped; or NULL */
+	size_t sbuf_cap;
 };
 
 struct output_stream {
@@ -51,11 +59,17 @@ struct output_stream {
 	ev_io io;
 	int which;          /* 1 or 2 */
 	struct lines lines; /* prefixed */
+	const char *prefix; /* prefixed: "name | ", padded (and coloured) */
+	char *stamped;      /* timestamps, prefixed: "[T] " and the prefix */
+	bool mid_line;      /* timestamps, grouped: the last read ended so */
 };
 
 struct output_job {
 	struct output *out;
 	struct block *block; /* grouped; NULL when prefixed */
+	int log;             /* its --log-dir file, or -1 */
+	int attempt;
+	size_t index;        /* in the spec */
 	struct output_stream s[2];
 	char name[]; /* and after its NUL, the prefix or prefixes */
 };
@@ -70,9 +84,14 @@ static size_t prefix_format(const struct output *o, const char *name,
 static void stream_init(struct output_job *j, int which, int rfd,
 			const char *prefix);
 static void stream_release(struct output_stream *s);
+static void stream_stamp(struct output_stream *s);
+static size_t stamp_format(const struct output *o, char *buf);
 static bool read_available(struct output_stream *s, bool all);
+static const char *grouped_stamp(struct output_stream *s, const char *p,
+				 size_t *len);
 static void grouped_take(struct output_stream *s, const char *p, size_t len);
 static void grouped_queue(struct output_job *j, bool whole);
+static void log_write(struct output_job *j, const char *p, size_t len);
 
 /* Parse an output mode. */
 int
@@ -142,17 +161,38 @@ output_new(const struct output_opts *opts)
 
 /* Give every piece of output to FN too. */
 void
-output_set_tap(struct output *o, output_tap_fn *fn, void *data)
+output_add_tap(struct output *o, output_tap_fn *fn, void *data)
 {
-	o->tap = fn;
-	o->tap_data = data;
+	if (o->n_taps == OUTPUT_TAPS_MAX) {
+		BUG("more than %d output taps", OUTPUT_TAPS_MAX);
+	}
+	o->taps[o->n_taps++] = (struct output_tap){ fn, data };
+}
+
+/* Call FN before anything is queued. */
+void
+output_set_overlay(struct output *o, output_overlay_fn *fn, void *data)
+{
+	o->overlay = fn;
+	o->overlay_data = data;
+}
+
+/* Bytes for WHICH (0: either) are about to be queued: tell the overlay. */
+static inline void
+overlay_before(struct output *o, int which)
+{
+	if (o->overlay) {
+		o->overlay(o->overlay_data, which);
+	}
 }
 
 /* Open the streams of a job. */
 struct output_job *
-output_job_open(struct output *o, const char *name, size_t colour, int fds[2],
-		struct err *e)
+output_job_open(struct output *o, const struct output_job_opts *jo,
+		int fds[2], struct err *e)
 {
+	const char *name = jo->name;
+	size_t colour = jo->index;
 	struct output_job *j;
 	size_t name_len = strlen(name) + 1;
 	char *shown = escape_term_dup(name);
@@ -163,22 +203,30 @@ output_job_open(struct output *o, const char *name, size_t colour, int fds[2],
 	char *prefix[2];
 	int out[2], err[2];
 
-	if (pipe2(out, O_CLOEXEC) < 0) {
-		err_errno(e, errno, "cannot create a pipe for '%s'", shown);
+	int log = -1;
+
+	if (o->o.logdir &&
+	    (log = logdir_create(o->o.logdir, name, jo->attempt, e)) < 0) {
 		free(shown);
 		return NULL;
+	}
+	if (pipe2(out, O_CLOEXEC) < 0) {
+		err_errno(e, errno, "cannot create a pipe for '%s'", shown);
+		goto fail;
 	}
 	if (pipe2(err, O_CLOEXEC) < 0) {
 		err_errno(e, errno, "cannot create a pipe for '%s'", shown);
 		close(out[0]);
 		close(out[1]);
-		free(shown);
-		return NULL;
+		goto fail;
 	}
 	/* One allocation: the job, its name and its prefixes. */
 	j = xcalloc(1, sizeof(*j) + name_len + len[0] + 1 +
 			       (same ? 0 : len[1] + 1));
 	j->out = o;
+	j->log = log;
+	j->attempt = jo->attempt;
+	j->index = jo->index;
 	memcpy(j->name, name, name_len);
 	prefix[0] = j->name + name_len;
 	prefix_format(o, shown, 1, colour, prefix[0], len[0] + 1);
@@ -189,6 +237,9 @@ output_job_open(struct output *o, const char *name, size_t colour, int fds[2],
 	free(shown);
 	if (o->o.mode == OUTPUT_GROUPED) {
 		j->block = block_new();
+	} else if (o->o.timestamps) {
+		j->s[0].stamped = xmalloc(OUTPUT_STAMP_MAX + len[0] + 1);
+		j->s[1].stamped = xmalloc(OUTPUT_STAMP_MAX + len[1] + 1);
 	}
 	stream_init(j, 1, out[0], prefix[0]);
 	stream_init(j, 2, err[0], prefix[1]);
@@ -196,6 +247,12 @@ output_job_open(struct output *o, const char *name, size_t colour, int fds[2],
 	fds[0] = out[1];
 	fds[1] = err[1];
 	return j;
+fail:
+	if (log >= 0) {
+		close(log);
+	}
+	free(shown);
+	return NULL;
 }
 
 /*
@@ -237,13 +294,21 @@ output_job_close(struct output_job *j)
 		}
 		if (!j->block) {
 			/* A last line without a newline. */
+			if (s->lines.len) {
+				overlay_before(o, s->which);
+			}
+			stream_stamp(s);
 			lines_release(&s->lines);
 		}
 		stream_release(s);
+		free(s->stamped);
 	}
 	if (j->block) {
 		grouped_queue(j, true);
 		block_free(j->block);
+	}
+	if (j->log >= 0) {
+		close(j->log);
 	}
 	o->jobs--;
 	free(j);
@@ -254,6 +319,7 @@ output_job_close(struct output_job *j)
 void
 output_write(struct output *o, int which, const char *buf, size_t len)
 {
+	overlay_before(o, which);
 	outq_write(o->q, which, buf, len);
 }
 
@@ -283,6 +349,7 @@ output_free(struct output *o)
 	}
 	outq_free(o->q);
 	free(o->rbuf);
+	free(o->sbuf);
 	free(o);
 }
 
@@ -334,6 +401,7 @@ stream_init(struct output_job *j, int which, int rfd, const char *prefix)
 	fcntl(rfd, F_SETFL, O_NONBLOCK);
 	s->job = j;
 	s->which = which;
+	s->prefix = prefix;
 	if (!j->block) {
 		lines_init(&s->lines, o->q, which, prefix);
 	}
@@ -377,7 +445,78 @@ grouped_queue(struct output_job *j, bool whole)
 {
 	struct output *o = j->out;
 
+	if (!block_empty(j->block)) {
+		overlay_before(o, 0);
+	}
 	block_queue(j->block, o->q, whole, o->o.github ? j->name : NULL);
+}
+
+/*
+ * The elapsed time of the run now, "[12.345s] ", into BUF (room for
+ * OUTPUT_STAMP_MAX bytes); its length. The loop's time, taken once per
+ * iteration, is the time the bytes were read to the millisecond.
+ */
+static size_t
+stamp_format(const struct output *o, char *buf)
+{
+	double t = ev_now(o->o.loop) - o->o.started_at;
+	int n = snprintf(buf, OUTPUT_STAMP_MAX, "[%.3fs] ", t > 0 ? t : 0.);
+
+	if (n < 0 || n >= OUTPUT_STAMP_MAX) {
+		BUG("timestamp of %f s too long", t);
+	}
+	return (size_t)n;
+}
+
+/* With timestamps, give S's lines the prefix "[T] name | " of now. */
+static void
+stream_stamp(struct output_stream *s)
+{
+	size_t n, plen;
+
+	if (!s->stamped) {
+		return;
+	}
+	n = stamp_format(s->job->out, s->stamped);
+	plen = strlen(s->prefix);
+	memcpy(s->stamped + n, s->prefix, plen + 1);
+	s->lines.prefix = s->stamped;
+	s->lines.prefix_len = (int)(n + plen);
+}
+
+/*
+ * The *LEN bytes at P with "[T] " at the start of each line (grouped,
+ * with timestamps); *LEN gets the new length. Borrowed from the output
+ * until the next call.
+ */
+static const char *
+grouped_stamp(struct output_stream *s, const char *p, size_t *len)
+{
+	struct output *o = s->job->out;
+	char stamp[OUTPUT_STAMP_MAX];
+	size_t slen = stamp_format(o, stamp), out = 0;
+	const char *end = p + *len;
+
+	/* At worst every byte is a newline that starts a line. */
+	if (o->sbuf_cap < *len * (slen + 1) + slen) {
+		o->sbuf_cap = *len * (slen + 1) + slen;
+		o->sbuf = xrealloc(o->sbuf, o->sbuf_cap);
+	}
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+
+		if (!s->mid_line) {
+			memcpy(o->sbuf + out, stamp, slen);
+			out += slen;
+		}
+		memcpy(o->sbuf + out, p, n);
+		out += n;
+		p += n;
+		s->mid_line = !nl;
+	}
+	*len = out;
+	return o->sbuf;
 }
 
 /*
@@ -395,6 +534,9 @@ grouped_take(struct output_stream *s, const char *p, size_t len)
 
 	if (outq_closed(j->out->q, s->which)) {
 		return;
+	}
+	if (j->out->o.timestamps) {
+		p = grouped_stamp(s, p, &len);
 	}
 	n = block_add(j->block, s->which, p, len, &e);
 	if (n < len) {
@@ -426,13 +568,19 @@ read_available(struct output_stream *s, bool all)
 		}
 		n = read(s->io.fd, o->rbuf, READ_SIZE);
 		if (n > 0) {
-			if (o->tap) {
-				o->tap(o->tap_data, s->job->name, s->which,
-				       o->rbuf, (size_t)n);
+			for (size_t i = 0; i < o->n_taps; i++) {
+				o->taps[i].fn(o->taps[i].data, s->job->index,
+					      s->job->name, s->which, o->rbuf,
+					      (size_t)n);
+			}
+			if (s->job->log >= 0) {
+				log_write(s->job, o->rbuf, (size_t)n);
 			}
 			if (s->job->block) {
 				grouped_take(s, o->rbuf, (size_t)n);
 			} else {
+				overlay_before(o, s->which);
+				stream_stamp(s);
 				lines_take(&s->lines, o->rbuf, (size_t)n);
 			}
 			/* One write for many small reads, a read's worth. */
@@ -446,6 +594,50 @@ read_available(struct output_stream *s, bool all)
 		}
 		outq_run(o->q);
 		return !(n < 0 && errno == EAGAIN);
+	}
+}
+
+/*
+ * Write the LEN bytes at P to J's log file. A regular file takes them
+ * whole (logdir.h refuses anything else), so this never waits for a
+ * reader; a failed write closes the file and is told once.
+ *
+ * NEEDSWORK: a regular file's write(2) is a copy to the page cache, but
+ * a disk the kernel throttles (dirty pages over their limit, a hung NFS
+ * server) can still hold it; only a writer thread or io_uring would keep
+ * the loop free of that (ctxrun(1), DECISIONS).
+ */
+static void
+log_write(struct output_job *j, const char *p, size_t len)
+{
+	struct err e;
+
+	while (len) {
+		ssize_t n = write(j->log, p, len);
+
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			char *path = logdir_path(j->out->o.logdir, j->name,
+						 j->attempt);
+
+			err_errno(&e, n < 0 ? errno : ENOSPC,
+				  "cannot write log file '%s'", path);
+			free(path);
+			close(j->log);
+			j->log = -1;
+			if (j->out->o.on_event) {
+				j->out->o.on_event(j->out, &(struct output_event){
+					.kind = OUTPUT_EV_LOG,
+					.err = &e,
+					.name = j->name,
+				}, j->out->o.data);
+			}
+			return;
+		}
+		p += n;
+		len -= (size_t)n;
 	}
 }
 

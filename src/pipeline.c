@@ -427,7 +427,13 @@ open_streams(struct pipeline *p, size_t i, int *out_fd, int *err_fd,
 	if (!p->o.output) {
 		return true;
 	}
-	pj->io = output_job_open(p->o.output, p->results[i].name, i, fds, e);
+	pj->io = output_job_open(p->o.output,
+				 &(struct output_job_opts){
+					 .name = p->results[i].name,
+					 .index = i,
+					 .attempt = p->results[i].attempts,
+				 },
+				 fds, e);
 	if (!pj->io) {
 		return false;
 	}

@@ -105,6 +105,24 @@ report_status(const struct pipeline_result *r, char *buf, size_t size)
 	return buf;
 }
 
+/* The last lines of a failed job R, under a header. */
+void
+report_failure(FILE *out, const struct pipeline_result *r, const char *tail,
+	       size_t len)
+{
+	char status[64];
+	char *name = escape_term_dup(r->name);
+
+	fprintf(out, "\u2500\u2500 %s (%s%s) \u2500\u2500\n", name,
+		r->outcome == JOB_TIMED_OUT ? "timed out, " : "",
+		report_status(r, status, sizeof(status)));
+	fwrite(tail, 1, len, out);
+	if (len && tail[len - 1] != '\n') {
+		fputc('\n', out);
+	}
+	free(name);
+}
+
 /* Colour of an outcome word in the summary: SGR parameters, or NULL. */
 static const char *
 outcome_colour(const struct pipeline_result *r)

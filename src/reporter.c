@@ -17,6 +17,7 @@
 #include "ctxrun/junit.h"
 #include "ctxrun/report.h"
 #include "ctxrun/signame.h"
+#include "ctxrun/tail.h"
 #include "ctxrun/util.h"
 
 /*
@@ -32,6 +33,7 @@ struct reporter {
 	struct output *output; /* NULL: raw, stdio */
 	struct events *events; /* --events, or NULL */
 	struct junit *junit;   /* --junit, or NULL */
+	struct tail *tail;     /* failed jobs' last lines, or NULL */
 	bool output_lost;      /* a write of ours failed, not EPIPE */
 	bool draining;         /* reporter_finish() was called */
 	bool gnu_exited;       /* GNU's words: the command exited, and
@@ -40,8 +42,10 @@ struct reporter {
 	ev_tstamp started_at;  /* ev_time() then */
 };
 
-static void reporter_tap_cb(void *data, const char *name, int which,
-			    const char *p, size_t len);
+static void reporter_tap_cb(void *data, size_t job, const char *name,
+			    int which, const char *p, size_t len);
+static void reporter_tail_cb(void *data, size_t job, const char *name,
+			     int which, const char *p, size_t len);
 
 /* Unix time now, in seconds: only for what reports print. */
 static double
@@ -75,13 +79,22 @@ reporter_new(const struct reporter_opts *o, struct err *e)
 	return rep;
 }
 
-/* Send ctxrun's lines through OUT; tap the jobs' output for JUnit. */
+/*
+ * Send ctxrun's lines through OUT; tap the jobs' output for JUnit and for
+ * the failures' last lines, which one command (its output is right
+ * there) and -q go without.
+ */
 void
 reporter_set_output(struct reporter *rep, struct output *out)
 {
 	rep->output = out;
 	if (out && rep->junit) {
-		output_set_tap(out, reporter_tap_cb, rep);
+		output_add_tap(out, reporter_tap_cb, rep);
+	}
+	if (out && rep->o.failure_lines > 0 && !rep->o.alone &&
+	    rep->o.verbosity != VERBOSITY_QUIET) {
+		rep->tail = tail_new(rep->o.n_jobs, rep->o.failure_lines);
+		output_add_tap(out, reporter_tail_cb, rep);
 	}
 }
 
@@ -260,8 +273,14 @@ record(struct reporter *rep, const struct pipeline *p,
 	switch (ev->kind) {
 	case PL_EV_JOB:
 		if (rep->events) {
+			char *log = rep->o.logdir && ev->job_ev->kind == JOB_EV_START
+					    ? logdir_path(rep->o.logdir, ev->name,
+							  ev->attempt)
+					    : NULL;
+
 			events_job(rep->events, ev->name, ev->attempt,
-				   ev->job_ev);
+				   ev->job_ev, log);
+			free(log);
 		}
 		return;
 	case PL_EV_ERROR:
@@ -330,6 +349,9 @@ reporter_pipeline_event(struct reporter *rep, const struct pipeline *p,
 	}
 	switch (ev->kind) {
 	case PL_EV_JOB:
+		if (rep->tail && ev->job_ev->kind == JOB_EV_START) {
+			tail_reset(rep->tail, ev->job);
+		}
 		say_job_event(rep, ev->name, ev->job_ev);
 		break;
 	case PL_EV_ERROR:
@@ -378,6 +400,11 @@ reporter_output_event(struct reporter *rep, const struct output_event *ev)
 		rep->output_lost = true;
 		reporter_note(rep, "ctxrun: %s\n", ev->err->msg);
 		break;
+	case OUTPUT_EV_LOG:
+		rep->output_lost = true;
+		reporter_say(rep, VERBOSITY_QUIET, ev->name, "%s",
+			     ev->err->msg);
+		break;
 	case OUTPUT_EV_PIECES:
 		if (reporter_says(rep, VERBOSITY_NORMAL)) {
 			reporter_note(rep, "ctxrun: %s; blocks over 1 MiB are "
@@ -413,6 +440,35 @@ reporter_summary(struct reporter *rep, const struct pipeline_result *res,
 		free(text);
 	}
 	raw_check(rep);
+}
+
+/* The failed jobs' last lines, after the summary. */
+void
+reporter_failures(struct reporter *rep, const struct pipeline_result *res,
+		  size_t n)
+{
+	size_t size = 0, len;
+	char *text = NULL;
+	FILE *mem;
+
+	if (!rep->tail) {
+		return;
+	}
+	if (!(mem = open_memstream(&text, &size))) {
+		BUG("out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *tail = tail_get(rep->tail, i, &len);
+
+		if (tail && !res[i].allowed &&
+		    (res[i].outcome == JOB_FAILED ||
+		     res[i].outcome == JOB_TIMED_OUT)) {
+			report_failure(mem, &res[i], tail, len);
+		}
+	}
+	fclose(mem);
+	reporter_put(rep, text, size);
+	free(text);
 }
 
 /* Has a write of ours failed? */
@@ -486,15 +542,29 @@ reporter_free(struct reporter *rep)
 	if (junit_close(rep->junit, &e) < 0 && rep->draining) {
 		fprintf(stderr, "ctxrun: %s\n", e.msg);
 	}
+	tail_free(rep->tail);
 	free(rep);
 }
 
 /* A piece of a job's output, for the JUnit report. */
 static void
-reporter_tap_cb(void *data, const char *name, int which, const char *p,
-		size_t len)
+reporter_tap_cb(void *data, size_t job, const char *name, int which,
+		const char *p, size_t len)
 {
 	struct reporter *rep = data;
 
+	(void)job;
 	junit_capture(rep->junit, name, which, p, len);
+}
+
+/* A piece of a job's output, for its last lines. */
+static void
+reporter_tail_cb(void *data, size_t job, const char *name, int which,
+		 const char *p, size_t len)
+{
+	struct reporter *rep = data;
+
+	(void)name;
+	(void)which;
+	tail_take(rep->tail, job, p, len);
 }

@@ -17,8 +17,11 @@
 #include "ctxrun/cgroup.h"
 #include "ctxrun/ctx.h"
 #include "ctxrun/duration.h"
+#include "ctxrun/escape.h"
 #include "ctxrun/exit.h"
 #include "ctxrun/job.h"
+#include "ctxrun/live.h"
+#include "ctxrun/logdir.h"
 #include "ctxrun/output.h"
 #include "ctxrun/pipeline.h"
 #include "ctxrun/proc.h"
@@ -54,6 +57,9 @@ struct run {
 	struct reporter *rep;      /* lines, --events, --junit */
 	struct pipeline *pipeline;
 	struct output *output;     /* NULL: raw, jobs write to our fds */
+	struct logdir *logdir;     /* --log-dir, or NULL */
+	struct live *live;         /* the live region on a terminal, or NULL */
+	ev_tstamp started_at;      /* ev_now() when the loop started */
 	int devnull;
 	ev_signal sigs[SIGNAME_N_TERMINATING + 1]; /* and GNU's -s signal */
 	size_t n_sigs;
@@ -282,6 +288,8 @@ run_init(struct run *r, const struct spec *s, const struct run_opts *o)
 	if (o->gnu) {
 		spawn_keep_ignored(&o->gnu->ignored);
 	}
+	ev_now_update(r->loop);
+	r->started_at = ev_now(r->loop);
 	r->root = ctx_new_root(r->loop);
 	r->reaper = reaper_new(r->loop);
 	reaper_start(r->reaper);
@@ -369,10 +377,30 @@ run_reporter_new(struct run *r)
 		.events_path = o->events_path,
 		.junit_path = o->junit_path,
 		.suite = r->spec->file,
+		.logdir = r->logdir,
+		.failure_lines = o->failure_lines,
+		.n_jobs = r->spec->n_jobs,
 		.gnu = o->gnu ? &o->gnu->words : NULL,
 	}, &e);
 	if (!r->rep) {
 		fprintf(stderr, "ctxrun: %s\n", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Open the --log-dir directory; -1 after saying why it cannot be. */
+static int
+run_logdir_open(struct run *r)
+{
+	struct err e;
+
+	if (r->opts->log_dir &&
+	    !(r->logdir = logdir_open(r->opts->log_dir, &e))) {
+		char *shown = escape_term_dup(e.msg);
+
+		fprintf(stderr, "ctxrun: %s\n", shown);
+		free(shown);
 		return -1;
 	}
 	return 0;
@@ -485,11 +513,13 @@ run_quiesce(struct run *r)
 
 	/* Like Go's deferred cancel(): releases the root's deadline timer. */
 	ctx_cancel(r->root, CTX_CAUSE_CANCELLED, 0, "run finished");
+	live_finish(r->live);
 	if (r->pipeline && !r->opts->alone) {
 		const struct pipeline_result *res =
 			pipeline_results(r->pipeline, &n);
 
 		reporter_summary(r->rep, res, n);
+		reporter_failures(r->rep, res, n);
 	}
 	if (r->output) {
 		output_finish(r->output, drain_ms);
@@ -570,8 +600,10 @@ run_release(struct run *r)
 	pipeline_free(r->pipeline);
 	proc_free(r->sweep);
 	output_free(r->output);
+	live_free(r->live);
 	cgroup_run_free(r->cgroup);
 	reporter_free(r->rep);
+	logdir_free(r->logdir);
 	if (r->devnull >= 0) {
 		close(r->devnull);
 	}
@@ -752,6 +784,29 @@ name_width(const struct spec *s)
 	return width;
 }
 
+/*
+ * Start the live view when --progress asks for it (live_wanted()): in a
+ * group or pipeline run whose output passes through ctxrun, and under
+ * auto not with -q (ctxrun(1), TERMINAL).
+ */
+static void
+run_live_new(struct run *r)
+{
+	const struct run_opts *o = r->opts;
+
+	if (o->alone || !r->output || !live_wanted(o->progress) ||
+	    (o->progress == LIVE_AUTO && o->verbosity == VERBOSITY_QUIET)) {
+		return;
+	}
+	r->live = live_new(&(struct live_opts){
+		.loop = r->loop,
+		.output = r->output,
+		.spec = r->spec,
+		.colour = output_colour_wanted(o->colour, STDERR_FILENO),
+		.started_at = r->started_at,
+	});
+}
+
 /* Create R's output writer, unless the mode is raw. */
 static void
 run_output_new(struct run *r)
@@ -769,10 +824,14 @@ run_output_new(struct run *r)
 		.colour_out = output_colour_wanted(o->colour, STDOUT_FILENO),
 		.colour_err = output_colour_wanted(o->colour, STDERR_FILENO),
 		.github = gha && !strcmp(gha, "true"),
+		.timestamps = o->timestamps,
+		.logdir = r->logdir,
+		.started_at = r->started_at,
 		.on_event = run_output_cb,
 		.data = r,
 	});
 	reporter_set_output(r->rep, r->output);
+	run_live_new(r);
 }
 
 /*
@@ -874,7 +933,7 @@ run_prepare(struct run *r)
 	const struct spec *s = r->spec;
 	char label[300];
 
-	if (run_reporter_new(r) < 0) {
+	if (run_logdir_open(r) < 0 || run_reporter_new(r) < 0) {
 		return -1;
 	}
 	/* Name where the deadline came from: the command line wins. */
@@ -1147,6 +1206,9 @@ run_pipeline_cb(struct pipeline *p, const struct pipeline_event *ev, void *data)
 {
 	struct run *r = data;
 
+	if (r->live) {
+		live_pipeline_event(r->live, p, ev);
+	}
 	reporter_pipeline_event(r->rep, p, ev);
 	if (ev->kind == PL_EV_JOB && r->opts->alone) {
 		run_alone_job(r, ev->job_ev);

@@ -20,6 +20,7 @@ spec_new(const char *file)
 	s->stop_signal = SIGTERM;
 	s->fail_fast = true;
 	s->shell = xstrdup(SPEC_DEFAULT_SHELL);
+	s->failure_lines = SPEC_DEFAULT_FAILURE_LINES;
 	return s;
 }
 
@@ -348,5 +349,6 @@ spec_free(struct spec *s)
 	free(s->index);
 	free(s->file);
 	free(s->shell);
+	free(s->log_dir);
 	free(s);
 }

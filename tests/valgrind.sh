@@ -52,6 +52,12 @@ check prefixed-mixed 0 --color always -n m -c "$th mixed 7 5000"
 check grouped-spill 0 -o grouped -c "$th flood 1500000" -c "$th print out err"
 check one-prefixed 3 -o prefixed -q -- sh -c 'echo out; echo err >&2; exit 3'
 check quiet 2 -q --color always -c 'exit 2' -c 'sleep 30'
+# The live region (forced: stderr is not a terminal here), long enough for
+# the clock; log files, stamps and the failure last.
+check live 2 --progress tty --color always -n a,b -c "$th flood 300000" -c "$th sleep 1200; exit 2"
+check log-dir 2 --log-dir "$log/logs" --timestamps -o grouped -n a,b -c "$th print out err; printf tail" -c "$th print x y; exit 2"
+mkdir "$log/planted" && ln -s /dev/null "$log/planted/a.log"
+check log-dir-planted 125 --log-dir "$log/planted" -n a -c true
 # The torture suite's escapes (tests/e2e/test_torture.c), a few ends each.
 check torture-daemon 0 -- "$th" contain daemon exit 30000
 check torture-nohup 124 -t 0.3 -- "$th" contain nohup stay 30000

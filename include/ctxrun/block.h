@@ -52,6 +52,9 @@ size_t block_add(struct block *b, int which, const char *p, size_t len,
 /* Hold the LEN bytes at P for WHICH in memory, whatever the size. */
 void block_hold(struct block *b, int which, const char *p, size_t len);
 
+/* Does B hold nothing? */
+bool block_empty(const struct block *b);
+
 /* Queue B on Q, WHOLE or as a piece, with GITHUB group lines (step 3). */
 void block_queue(struct block *b, struct outq *q, bool whole,
 		 const char *github);

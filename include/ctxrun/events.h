@@ -44,6 +44,7 @@ struct events_rec {
 	bool has_status;
 	int status;        /* exit code 0..255 (128+N after signal N) */
 	const char *cause; /* any bytes */
+	const char *log;   /* "start": the attempt's --log-dir file */
 };
 
 /* Open PATH for the log; NULL with E filled when it cannot be opened. */
@@ -55,10 +56,11 @@ void events_write(struct events *ev, const struct events_rec *rec);
 
 /*
  * Write the line a job event stands for (start, signal, kill, exit) for
- * job NAME's attempt ATTEMPT; other job events write nothing.
+ * job NAME's attempt ATTEMPT, whose log file is LOG (or NULL); other job
+ * events write nothing.
  */
 void events_job(struct events *ev, const char *name, int attempt,
-		const struct job_event *jev);
+		const struct job_event *jev, const char *log);
 
 /*
  * Nothing more will be written: let the loop write out the queue, giving

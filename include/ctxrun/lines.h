@@ -47,6 +47,9 @@ struct lines {
 	size_t len, cap;
 };
 
+/* The SGR parameters ("36") of palette entry COLOUR (any number; it wraps). */
+const char *lines_palette(size_t colour);
+
 /*
  * Put the prefix of a stream of NAME into the SIZE bytes at BUF (none
  * when SIZE is 0, to measure it): NAME padded to WIDTH, then " | ", in

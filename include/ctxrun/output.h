@@ -38,6 +38,14 @@
  *    OUTPUT_EV_LOST, once per fd, and drops the rest bound for that fd
  *    alike: the caller says so, the run goes on.
  *
+ * With a log directory (logdir.h), each attempt's output is also written,
+ * unprefixed, to its log file as it is read, before it is queued: a job
+ * killed mid-run leaves a file that holds all it wrote.
+ *
+ * With timestamps, each line a job prints starts with the run's elapsed
+ * time when it was read, "[12.345s] ", before its prefix (prefixed) or
+ * alone (grouped).
+ *
  * Job names reach the terminal, in prefixes and ::group:: lines, through
  * escape_term(); the tap gets them as they are.
  */
@@ -49,6 +57,7 @@
 #include <ev.h>
 
 #include "ctxrun/err.h"
+#include "ctxrun/logdir.h"
 
 enum output_mode { OUTPUT_PREFIXED, OUTPUT_GROUPED, OUTPUT_RAW };
 enum output_colour { OUTPUT_COLOUR_AUTO, OUTPUT_COLOUR_ALWAYS,
@@ -62,12 +71,15 @@ enum output_event_kind {
 	OUTPUT_EV_CLOSED, /* fd WHICH is closed (EPIPE): nobody reads */
 	OUTPUT_EV_LOST,   /* bytes bound for WHICH are lost: ERR says why */
 	OUTPUT_EV_PIECES, /* a grouped block comes in pieces: ERR says why */
+	OUTPUT_EV_LOG,    /* job NAME's log file failed (ERR): no more of
+			     its output goes there; told once per attempt */
 };
 
 struct output_event {
 	enum output_event_kind kind;
 	int which;             /* 1 or 2 */
 	const struct err *err; /* NULL for OUTPUT_EV_CLOSED; borrowed */
+	const char *name;      /* OUTPUT_EV_LOG: the job's */
 };
 
 /*
@@ -78,8 +90,23 @@ struct output_event {
 typedef void output_event_fn(struct output *o, const struct output_event *ev,
 			     void *data);
 
-/* Called with each piece of a job's output as read from its pipe, before prefixing. */
-typedef void output_tap_fn(void *data, const char *name, int which, const char *p, size_t len);
+/*
+ * Called with each piece of a job's output as read from its pipe, before
+ * prefixing: the job's index in the spec and its name.
+ */
+typedef void output_tap_fn(void *data, size_t job, const char *name,
+			   int which, const char *p, size_t len);
+
+/*
+ * Called before bytes are queued for fd WHICH (1 or 2; 0: either, a
+ * grouped block), while something is drawn on the terminal below the
+ * output (live.h) that must be erased first. It may queue bytes itself
+ * (output_write()), and is called for those too.
+ */
+typedef void output_overlay_fn(void *data, int which);
+
+/* How many taps an output takes (output_add_tap()). */
+#define OUTPUT_TAPS_MAX 4
 
 struct output_opts {
 	struct ev_loop *loop;
@@ -88,6 +115,9 @@ struct output_opts {
 	bool colour_out;          /* escape codes on stdout */
 	bool colour_err;          /* escape codes on stderr */
 	bool github;              /* grouped: ::group:: lines around blocks */
+	bool timestamps;          /* "[12.345s] " before each job line */
+	ev_tstamp started_at;     /* ev_now() at the run's start */
+	const struct logdir *logdir; /* --log-dir, or NULL; borrowed */
 	output_event_fn *on_event;
 	void *data;
 };
@@ -98,8 +128,11 @@ int output_mode_parse(const char *arg, enum output_mode *mode);
 /* Parse "auto", "always" or "never" into *WHEN; -1 if ARG is none. */
 int output_colour_parse(const char *arg, enum output_colour *when);
 
-/* Give every piece of output read from now on to FN too (NULL: none). */
-void output_set_tap(struct output *o, output_tap_fn *fn, void *data);
+/* Give every piece of output read from now on to FN too, after the taps before. */
+void output_add_tap(struct output *o, output_tap_fn *fn, void *data);
+
+/* Call FN before anything is queued from now on (NULL: nothing). */
+void output_set_overlay(struct output *o, output_overlay_fn *fn, void *data);
 
 /*
  * Whether to colour what goes to FD (ctxrun(1), OUTPUT): WHEN unless
@@ -111,13 +144,21 @@ bool output_colour_wanted(enum output_colour when, int fd);
 /* Create the writer. Examines fds 1 and 2 to choose how to write them. */
 struct output *output_new(const struct output_opts *opts);
 
+/* One attempt of one job, as output_job_open() is told of it. */
+struct output_job_opts {
+	const char *name; /* copied */
+	size_t index;     /* the job's in the spec: its colour (it wraps) */
+	int attempt;      /* 1 for its first run */
+};
+
 /*
- * Open the streams of a job named NAME (copied), coloured with palette
- * entry COLOUR (any number; it wraps). On success FDS[0] and FDS[1] are
- * the job's stdout and stderr; NULL with E (and no fd open) on failure.
+ * Open the streams of the attempt JO, and its log file. On success
+ * FDS[0] and FDS[1] are the job's stdout and stderr; NULL with E (and no
+ * fd open) on failure.
  */
-struct output_job *output_job_open(struct output *o, const char *name,
-				   size_t colour, int fds[2], struct err *e);
+struct output_job *output_job_open(struct output *o,
+				   const struct output_job_opts *jo, int fds[2],
+				   struct err *e);
 
 /*
  * Queue the whole lines the pipes hold now (before an exit line); grouped,

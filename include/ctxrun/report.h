@@ -39,6 +39,14 @@ void report_summary_colour(FILE *out, const struct pipeline_result *r,
 void report_summary_lines(FILE *out, const struct pipeline_result *r,
 			  size_t n);
 
+/*
+ * The last lines of a failed job R, LEN bytes at TAIL, under a header
+ * "── NAME (exit 2) ──" ("(timed out, SIGTERM)" for a job that timed
+ * out); a newline is added to a last line without one.
+ */
+void report_failure(FILE *out, const struct pipeline_result *r,
+		    const char *tail, size_t len);
+
 /* Printable outcome of R: "failed (allowed)" for an allowed failure. */
 const char *report_outcome(const struct pipeline_result *r);
 

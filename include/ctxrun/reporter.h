@@ -13,11 +13,12 @@
  *    files (ctxrun's own failure, exit 125, when one cannot be opened).
  * 2. reporter_set_output() once the output writer exists: ctxrun's own
  *    lines join its queue from then on, after what the jobs printed before
- *    them, and the JUnit report taps every piece of the jobs' output.
+ *    them, and the JUnit report and the failures' last lines (tail.h) tap
+ *    every piece of the jobs' output.
  *    Without one (raw mode) they go to stderr through stdio.
  * 3. reporter_pipeline_event() with every pipeline event, reporter_note()
- *    and reporter_say() for the driver's own lines, reporter_summary() at
- *    the end of a pipeline run.
+ *    and reporter_say() for the driver's own lines, reporter_summary() and
+ *    reporter_failures() at the end of a pipeline run.
  * 4. reporter_finish() queues the "done" event and the JUnit document;
  *    the driver runs the loop until reporter_draining() is false (the
  *    files' watchers keep the loop alive only that long), then
@@ -35,6 +36,7 @@
 #include <ev.h>
 
 #include "ctxrun/err.h"
+#include "ctxrun/logdir.h"
 #include "ctxrun/output.h"
 #include "ctxrun/pipeline.h"
 
@@ -62,6 +64,9 @@ struct reporter_opts {
 	const char *events_path;   /* --events FILE, or NULL */
 	const char *junit_path;    /* --junit FILE, or NULL */
 	const char *suite;         /* the JUnit testsuite's name, borrowed */
+	const struct logdir *logdir; /* --log-dir: named in events; or NULL */
+	int failure_lines;         /* replayed per failed job; 0: none */
+	size_t n_jobs;             /* of the spec, for the replay */
 	const struct reporter_gnu *gnu; /* GNU's words; NULL: ctxrun's */
 };
 
@@ -88,8 +93,8 @@ void reporter_pipeline_event(struct reporter *rep, const struct pipeline *p,
 			     const struct pipeline_event *ev);
 
 /*
- * Tell an output trouble: LOST (a write error, not EPIPE: the run must
- * not exit 0, see reporter_output_lost()) or PIECES. CLOSED is the
+ * Tell an output trouble: LOST or LOG (a write error, not EPIPE: the run
+ * must not exit 0, see reporter_output_lost()) or PIECES. CLOSED is the
  * driver's: it ends the run.
  */
 void reporter_output_event(struct reporter *rep, const struct output_event *ev);
@@ -97,6 +102,14 @@ void reporter_output_event(struct reporter *rep, const struct output_event *ev);
 /* The end-of-run table of the N results RES (a pipeline run). */
 void reporter_summary(struct reporter *rep, const struct pipeline_result *res,
 		      size_t n);
+
+/*
+ * After the summary, the last lines of each job of RES (N of them) that
+ * failed or timed out, not allowed to (ctxrun(1), OUTPUT); nothing
+ * without failure_lines, with -q, or without an output writer.
+ */
+void reporter_failures(struct reporter *rep, const struct pipeline_result *res,
+		       size_t n);
 
 /* Has a write of ctxrun's own output failed (not for want of a reader)? */
 bool reporter_output_lost(const struct reporter *rep);

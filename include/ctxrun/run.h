@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "ctxrun/live.h"
 #include "ctxrun/output.h"
 #include "ctxrun/reporter.h"
 #include "ctxrun/spec.h"
@@ -74,6 +75,10 @@ struct run_opts {
 	enum run_cgroup cgroup;  /* --cgroup: a cgroup v2 per job? */
 	enum output_mode output; /* the caller's choice or the mode's default */
 	enum output_colour colour;
+	bool timestamps;         /* --timestamps */
+	const char *log_dir;     /* --log-dir or log_dir: NULL for none */
+	int failure_lines;       /* --failure-lines: replayed; 0 for none */
+	enum live_progress progress; /* --progress: the live view (live.h) */
 	const struct run_gnu *gnu; /* GNU timeout's manners; NULL: ctxrun's */
 };
 

@@ -44,6 +44,8 @@ struct spec {
 	int jobs_limit;     /* 0: no limit */
 	bool fail_fast;
 	char *shell;
+	char *log_dir;      /* log_dir: a log file per attempt there; NULL */
+	int failure_lines;  /* failed jobs' last lines after the summary */
 	struct spec_job *jobs;
 	size_t n_jobs;
 	size_t *index;      /* name hash for spec_find: job index + 1, 0 empty */
@@ -53,6 +55,8 @@ struct spec {
 /* Defaults of a pipeline: no timeout, grace 10s, SIGTERM, fail-fast, /bin/sh. */
 #define SPEC_DEFAULT_GRACE_MS 10000
 #define SPEC_DEFAULT_SHELL "/bin/sh"
+#define SPEC_DEFAULT_FAILURE_LINES 20
+#define SPEC_FAILURE_LINES_MAX 10000
 
 /* Create an empty spec with the defaults above; FILE is copied. */
 struct spec *spec_new(const char *file);
