@@ -477,13 +477,17 @@ read_available(struct output_stream *s, bool all)
 			return false;
 		}
 		/*
-		 * A grown pipe's worth per read(2), once any job prints at
-		 * all; the pages beyond what reads fill are never touched.
+		 * A grown pipe's worth per read(2) while the queue is empty
+		 * (its fd keeps up), else a default pipe's: under
+		 * backpressure a read, prefixed, stays as short as it was.
+		 * The buffer is made once any job prints at all, and its
+		 * pages beyond what reads fill are never touched.
 		 */
 		if (!o->rbuf) {
 			o->rbuf = xcalloc(1, GROWN_SIZE + LINES_SLACK);
 		}
-		n = read(s->io.fd, o->rbuf, GROWN_SIZE);
+		n = read(s->io.fd, o->rbuf,
+			 outq_queued(o->q) ? READ_SIZE : GROWN_SIZE);
 		if (n > 0) {
 			if ((size_t)n >= READ_SIZE / 2) {
 				stream_grow(s);
