@@ -31,8 +31,10 @@
 
 #define READ_SIZE 65536 /* a pipe's worth (Linux's default pipe size) */
 #define OUTPUT_STAMP_MAX 32 /* "[12345678.123s] " and more */
-/* So a line with its newline in one read is never too long. */
-_Static_assert(READ_SIZE <= LINES_MAX, "a read holds at most a line");
+#define GROWN_SIZE (4 * READ_SIZE) /* a grown pipe's, and the most read */
+#define GROWN_MAX 4 /* streams whose pipe is grown, at a time */
+/* So a line with its newline in one piece is never too long. */
+_Static_assert(READ_SIZE <= LINES_MAX, "a piece holds at most a line");
 
 struct output {
 	struct output_opts o;
@@ -47,10 +49,18 @@ struct output {
 	size_t n_taps;
 	output_overlay_fn *overlay; /* erases what is drawn below, or NULL */
 	void *overlay_data;
-	/* Where every pipe is read: READ_SIZE + LINES_SLACK bytes, or NULL */
+	/* Where every pipe is read: GROWN_SIZE + LINES_SLACK bytes, or NULL */
 	char *rbuf;
 	char *sbuf; /* grouped with timestamps: a read, stamped; or NULL */
 	size_t sbuf_cap;
+	size_t grown; /* streams whose pipe is grown */
+};
+
+/* A job pipe's size (see stream_grow()). */
+enum stream_pipe {
+	STREAM_PIPE_DEFAULT, /* as created: grown once it fills */
+	STREAM_PIPE_GROWN,   /* GROWN_SIZE */
+	STREAM_PIPE_KEPT,    /* the kernel would not grow it */
 };
 
 struct output_stream {
@@ -58,6 +68,7 @@ struct output_stream {
 	struct output_stream *prev, *next; /* in output.streams */
 	ev_io io;
 	int which;          /* 1 or 2 */
+	enum stream_pipe pipe;
 	struct lines lines; /* prefixed */
 	const char *prefix; /* prefixed: "name | ", padded (and coloured) */
 	char *stamped;      /* timestamps, prefixed: "[T] " and the prefix */
@@ -89,6 +100,8 @@ static size_t stamp_format(const struct output *o, char *buf);
 static bool read_available(struct output_stream *s, bool all);
 static const char *grouped_stamp(struct output_stream *s, const char *p,
 				 size_t *len);
+static void stream_lines(struct output_stream *s, const char *p, size_t len);
+static void stream_grow(struct output_stream *s);
 static void grouped_take(struct output_stream *s, const char *p, size_t len);
 static void grouped_queue(struct output_job *j, bool whole);
 static void log_write(struct output_job *j, const char *p, size_t len);
@@ -428,6 +441,9 @@ stream_release(struct output_stream *s)
 	ev_io_stop(o->o.loop, &s->io);
 	close(s->io.fd);
 	s->io.fd = -1;
+	if (s->pipe == STREAM_PIPE_GROWN) {
+		o->grown--;
+	}
 	if (s->prev) {
 		s->prev->next = s->next;
 	} else {
@@ -548,6 +564,46 @@ grouped_take(struct output_stream *s, const char *p, size_t len)
 }
 
 /*
+ * The LEN bytes at P (with LINES_SLACK after them) to S's lines, in
+ * pieces of at most LINES_MAX bytes (lines.h).
+ */
+static void
+stream_lines(struct output_stream *s, const char *p, size_t len)
+{
+	for (size_t off = 0; off < len; off += LINES_MAX) {
+		lines_take(&s->lines, p + off,
+			   len - off < LINES_MAX ? len - off : LINES_MAX);
+	}
+}
+
+/*
+ * A read of S's pipe took half a default pipe or more (a full one may
+ * hold a little less than READ_SIZE, as the kernel fills it by pages):
+ * its job writes faster than we read. A pipe four
+ * times the default size lets it write on while we pass on what it
+ * wrote, and lets us read that in one read(2): the job and ctxrun wait
+ * for each other, and switch, a quarter as often. At most GROWN_MAX at a
+ * time: under backpressure a pipe holds what it can take, in kernel
+ * memory, and pipes count against the user's limit
+ * (pipe-user-pages-soft in proc(5)).
+ */
+static void
+stream_grow(struct output_stream *s)
+{
+	struct output *o = s->job->out;
+
+	if (s->pipe != STREAM_PIPE_DEFAULT || o->grown >= GROWN_MAX) {
+		return;
+	}
+	if (fcntl(s->io.fd, F_SETPIPE_SZ, GROWN_SIZE) < 0) {
+		s->pipe = STREAM_PIPE_KEPT;
+		return;
+	}
+	s->pipe = STREAM_PIPE_GROWN;
+	o->grown++;
+}
+
+/*
  * Read what the pipe has now into S's buffer and pass it on; true at EOF
  * or error. Without ALL, stop once reading is paused.
  */
@@ -562,12 +618,22 @@ read_available(struct output_stream *s, bool all)
 		if (!all && outq_paused(o->q)) {
 			return false;
 		}
-		/* A pipe's worth per read(2), once any job prints at all. */
+		/*
+		 * A grown pipe's worth per read(2) while the queue is empty
+		 * (its fd keeps up), else a default pipe's: under
+		 * backpressure a read, prefixed, stays as short as it was.
+		 * The buffer is made once any job prints at all, and its
+		 * pages beyond what reads fill are never touched.
+		 */
 		if (!o->rbuf) {
-			o->rbuf = xcalloc(1, READ_SIZE + LINES_SLACK);
+			o->rbuf = xcalloc(1, GROWN_SIZE + LINES_SLACK);
 		}
-		n = read(s->io.fd, o->rbuf, READ_SIZE);
+		n = read(s->io.fd, o->rbuf,
+			 outq_queued(o->q) ? READ_SIZE : GROWN_SIZE);
 		if (n > 0) {
+			if ((size_t)n >= READ_SIZE / 2) {
+				stream_grow(s);
+			}
 			for (size_t i = 0; i < o->n_taps; i++) {
 				o->taps[i].fn(o->taps[i].data, s->job->index,
 					      s->job->name, s->which, o->rbuf,
@@ -581,7 +647,7 @@ read_available(struct output_stream *s, bool all)
 			} else {
 				overlay_before(o, s->which);
 				stream_stamp(s);
-				lines_take(&s->lines, o->rbuf, (size_t)n);
+				stream_lines(s, o->rbuf, (size_t)n);
 			}
 			/* One write for many small reads, a read's worth. */
 			if (outq_queued(o->q) >= READ_SIZE) {

@@ -67,14 +67,14 @@ struct run {
 	int handover_signal; /* terminal signal that killed a tty-owning job */
 	bool tty_handed;     /* the one command's group has the terminal */
 	int watchdog_fd;     /* -1: none */
-	bool watchdog_alive; /* not reaped yet: the run is not over */
+	bool watchdog_alive; /* not reaped through the reaper yet */
 	pid_t watchdog_pid;
 	struct reaper_watch watchdog_watch;
 	int stop_signal;     /* the run's, for the final sweep */
 	int64_t grace_ms;
 	struct proc *sweep;  /* stopping what escaped its job, or NULL */
 	struct cgroup_run *cgroup; /* a cgroup per job below it, or NULL */
-	bool quiesced;       /* every job done: waiting for output, watchdog */
+	bool quiesced;       /* every job done: waiting for the output */
 	int late_signal;     /* the first stop signal after that */
 	/* GNU timeout's manners (run_opts.gnu): */
 	struct ctx_ear timeout_ear; /* on the root, for its deadline */
@@ -501,8 +501,11 @@ run_watchdog(struct run *r, int stop_signal, int64_t grace_ms)
 }
 
 /*
- * Stop the watchers so the loop runs dry: at once, or once the dismissed
- * watchdog has been reaped, so that nothing of the run outlives it.
+ * Stop the watchers so the loop runs dry. The dismissed watchdog is not
+ * waited for here but at the end of run_release(): it exits while we
+ * write the reports and release the rest (its exit, and the round trip
+ * of its SIGCHLD through the loop, were a third of a millisecond of the
+ * time from a deadline to our exit).
  */
 static void
 run_quiesce(struct run *r)
@@ -535,9 +538,8 @@ run_quiesce(struct run *r)
 	}
 	watchdog_dismiss(r->watchdog_fd);
 	r->watchdog_fd = -1;
-	if (!r->watchdog_alive) {
-		reaper_stop(r->reaper);
-	}
+	reaper_unwatch(r->reaper, &r->watchdog_watch);
+	reaper_stop(r->reaper);
 }
 
 /* The final sweep made progress. */
@@ -619,6 +621,10 @@ run_release(struct run *r)
 	}
 	ptimer_release();
 	ev_loop_destroy(r->loop);
+	if (r->watchdog_alive) {
+		watchdog_dismiss(r->watchdog_fd); /* done if quiesced */
+		watchdog_wait(r->watchdog_pid);
+	}
 }
 
 /*
@@ -1094,7 +1100,7 @@ run(const struct spec *s, const struct run_opts *o)
 	}
 	if (run_prepare(&r) < 0) {
 		run_quiesce(&r);
-		ev_run(r.loop, 0); /* until the watchdog, if any, is reaped */
+		ev_run(r.loop, 0); /* until the output is written */
 		if (r.rep) {
 			run_reports_finish(&r, EXIT_CANCELED);
 		}

@@ -2,6 +2,7 @@
 #include "ctxrun/watchdog.h"
 
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -253,4 +254,18 @@ watchdog_dismiss(int fd)
 	while ((n = write(fd, "k", 1)) < 0 && errno == EINTR) {
 	}
 	close(fd);
+}
+
+/* Wait until the dismissed watchdog has exited. */
+void
+watchdog_wait(pid_t pid)
+{
+	sigset_t all, old;
+
+	/* A signal now would end us before it: let it wait its turn. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }

@@ -20,9 +20,10 @@
  *
  * 1. watchdog_start() before the first job starts; watch *PID with the
  *    reaper, as it is a child like any other.
- * 2. watchdog_dismiss() when the run is over: the watchdog exits at once,
- *    and the reaper reports it; ctxrun waits for that before exiting, so
- *    nothing of it outlives the run.
+ * 2. watchdog_dismiss() when the run is over: the watchdog exits at once.
+ * 3. watchdog_wait() last thing before ctxrun exits, so that nothing of
+ *    the run outlives it: the watchdog exits while ctxrun releases the
+ *    rest, rather than ctxrun waiting for that first.
  */
 
 #include <stdint.h>
@@ -41,5 +42,12 @@ int watchdog_start(int stop_signal, int64_t grace_ms, const char *cgroup_dir,
 
 /* Tell the watchdog behind FD that the run ended cleanly; closes FD. */
 void watchdog_dismiss(int fd);
+
+/*
+ * Wait until the dismissed watchdog PID has exited, and reap it unless
+ * libev did (it reaps every child while its loop runs). Signals wait
+ * until it is gone.
+ */
+void watchdog_wait(pid_t pid);
 
 #endif

@@ -453,6 +453,26 @@ Test(output, prefixed_lines_of_every_length_stay_whole)
 }
 
 /*
+ * A job that fills its pipe gets one four times as large, so that it and
+ * ctxrun wait for each other a quarter as often (output.c); one that
+ * prints a line keeps the default, which costs the kernel less.
+ */
+Test(output, a_flooding_job_gets_a_larger_pipe)
+{
+	struct h_proc p;
+
+	h_run(&p, NULL, "-q", "-n", "big,small", "-c",
+	      "$TH pipe-size 65536 10000", "-c", "$TH pipe-size 10 0");
+	expect_exit(&p, 0);
+	cr_assert_not_null(strstr(p.out.data, "\nbig   | pipe 262144\n"),
+			   "%.300s", p.out.data);
+	cr_assert_not_null(strstr(p.out.data, "small | pipe 65536\n"), "%.300s",
+			   p.out.data);
+	h_release(&p);
+	h_no_survivors();
+}
+
+/*
  * A line of exactly 64 KiB is one line, even when ctxrun has read all of
  * it before its newline comes (the pause makes that likely); one byte
  * more and it is two.

@@ -67,6 +67,7 @@ static int th_limit(int argc, char **argv);
 static int th_linger(int argc, char **argv);
 static int th_catch(int argc, char **argv);
 static int th_slow_read(int argc, char **argv);
+static int th_pipe_size(int argc, char **argv);
 
 static const struct th_cmd th_cmds[] = {
 	{ "exit", 1, th_exit, "exit N" },
@@ -100,6 +101,7 @@ static const struct th_cmd th_cmds[] = {
 	{ "linger", 2, th_linger, "linger MS LINGER" },
 	{ "catch", 1, th_catch, "catch MS" },
 	{ "slow-read", 3, th_slow_read, "slow-read PATH CHUNK MS" },
+	{ "pipe-size", 2, th_pipe_size, "pipe-size BYTES MS" },
 };
 
 /* Print a message and the usage to stderr and exit with TH_EXIT_USAGE. */
@@ -598,6 +600,40 @@ th_flood_fd(int fd, char c, long bytes)
 		bytes -= w;
 	}
 	return 0;
+}
+
+/*
+ * th pipe-size BYTES MS: write a line of BYTES bytes to stdout in one
+ * write(2), then print "pipe SIZE": the size of the stdout pipe, once it
+ * is larger than 64 KiB or MS ms have passed.
+ */
+static int
+th_pipe_size(int argc, char **argv)
+{
+	long n = th_num(argv[2]), ms = th_num(argv[3]);
+	char *buf = malloc(n > 0 ? (size_t)n : 1);
+	int size;
+
+	(void)argc;
+	if (!buf || n < 1) {
+		th_die("pipe-size: bad size");
+	}
+	memset(buf, 'p', (size_t)n - 1);
+	buf[n - 1] = '\n';
+	if (write(1, buf, (size_t)n) != n) {
+		perror("th: pipe-size");
+		return 1;
+	}
+	free(buf);
+	for (long waited = 0;; waited += 10) {
+		size = fcntl(1, F_GETPIPE_SZ);
+		if (size < 0 || size > 65536 || waited >= ms) {
+			break;
+		}
+		th_sleep_ms(10);
+	}
+	printf("pipe %d\n", size);
+	return fflush(stdout) == 0 ? 0 : 1;
 }
 
 /* th flood BYTES: write BYTES bytes of "y\n" to stdout with write(2). */

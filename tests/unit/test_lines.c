@@ -47,10 +47,11 @@ bytes_fill(struct bytes *b, char c, size_t n)
 
 /*
  * What the N bytes at TEXT should come out as: each line, and a last one
- * without newline, cut into lines of at most LINES_MAX bytes, prefixed.
+ * without newline, cut into lines of at most LINES_MAX bytes, after
+ * PREFIX.
  */
 static struct bytes
-expected(const char *text, size_t n)
+expected(const char *text, size_t n, const char *prefix)
 {
 	struct bytes out = { 0 };
 	size_t start = 0;
@@ -64,7 +65,7 @@ expected(const char *text, size_t n)
 			size_t piece = len - off < LINES_MAX ? len - off
 							     : LINES_MAX;
 
-			bytes_add(&out, PREFIX, strlen(PREFIX));
+			bytes_add(&out, prefix, strlen(prefix));
 			bytes_add(&out, text + start + off, piece);
 			bytes_add(&out, "\n", 1);
 			off += piece;
@@ -75,13 +76,13 @@ expected(const char *text, size_t n)
 }
 
 /*
- * Give TEXT (N bytes) to a stream in pieces of SIZES[i % N_SIZES] bytes
- * (0: a random size up to LINES_MAX, from SEED), then end the stream;
- * what came out, to free.
+ * Give TEXT (N bytes) to a stream whose prefix is PREFIX in pieces of
+ * SIZES[i % N_SIZES] bytes (0: a random size up to LINES_MAX, from SEED),
+ * then end the stream; what came out, to free.
  */
 static struct bytes
-assemble(const char *text, size_t n, const size_t *sizes, size_t n_sizes,
-	 unsigned seed)
+assemble(const char *text, size_t n, const char *prefix,
+	 const size_t *sizes, size_t n_sizes, unsigned seed)
 {
 	char *buf = malloc(LINES_MAX + LINES_SLACK);
 	struct bytes out = { 0 };
@@ -91,7 +92,7 @@ assemble(const char *text, size_t n, const size_t *sizes, size_t n_sizes,
 	cr_assert_not_null(buf);
 	srand(seed);
 	sinks_open_files(&k);
-	lines_init(&l, k.q, 1, PREFIX);
+	lines_init(&l, k.q, 1, prefix);
 	for (size_t off = 0, i = 0; off < n; i++) {
 		size_t len = sizes[i % n_sizes];
 
@@ -112,21 +113,26 @@ assemble(const char *text, size_t n, const size_t *sizes, size_t n_sizes,
 	return out;
 }
 
-/* Assert that TEXT comes out as it should, given in pieces of SIZES. */
+/*
+ * Assert that TEXT comes out as it should after PREFIX, given in pieces
+ * of SIZES.
+ */
 static void
-check(const struct bytes *text, const size_t *sizes, size_t n_sizes,
-      unsigned seed)
+check(const struct bytes *text, const char *prefix, const size_t *sizes,
+      size_t n_sizes, unsigned seed)
 {
-	struct bytes want = expected(text->p, text->len);
-	struct bytes got = assemble(text->p, text->len, sizes, n_sizes, seed);
+	struct bytes want = expected(text->p, text->len, prefix);
+	struct bytes got = assemble(text->p, text->len, prefix, sizes, n_sizes,
+				    seed);
 	size_t i = 0;
 
 	while (i < want.len && i < got.len && want.p[i] == got.p[i]) {
 		i++;
 	}
 	cr_assert(i == want.len && i == got.len,
-		  "pieces of %zu (seed %u): %zu bytes, %zu expected, first "
-		  "difference at %zu", sizes[0], seed, got.len, want.len, i);
+		  "prefix of %zu, pieces of %zu (seed %u): %zu bytes, %zu "
+		  "expected, first difference at %zu", strlen(prefix),
+		  sizes[0], seed, got.len, want.len, i);
 	free(want.p);
 	free(got.p);
 }
@@ -158,11 +164,43 @@ Test(lines, pieces_cut_anywhere_give_the_same_lines)
 	}
 	bytes_add(&text, "a last line without newline", 27);
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++) {
-		check(&text, &fixed[i], 1, 0);
+		check(&text, PREFIX, &fixed[i], 1, 0);
 	}
-	check(&text, mixed, ARRAY_SIZE(mixed), 0);
+	check(&text, PREFIX, mixed, ARRAY_SIZE(mixed), 0);
 	for (unsigned seed = 1; seed <= 5; seed++) {
-		check(&text, randomly, 1, seed);
+		check(&text, PREFIX, randomly, 1, seed);
+	}
+	free(text.p);
+}
+
+/*
+ * The line loop copies prefixes and lines in 16-byte steps, with a path
+ * of its own for prefixes of up to 16 bytes, lines of up to 32, and
+ * either longer than 128 (lines.c): every length on either side of
+ * those, each line after each length of prefix.
+ */
+Test(lines, prefixes_and_lines_of_every_length)
+{
+	static const size_t sizes[] = { 7, 64, 65536 };
+	struct bytes text = { 0 };
+	char prefix[301];
+
+	for (size_t len = 0; len <= 300; len++) {
+		bytes_fill(&text, (char)('a' + len % 26), len);
+		bytes_add(&text, "\n", 1);
+	}
+	for (size_t plen = 1; plen < sizeof(prefix); plen++) {
+		if (plen > 40 && plen % 16 > 1 && plen % 16 < 15 &&
+		    plen != 300) {
+			continue;
+		}
+		for (size_t i = 0; i < plen; i++) {
+			prefix[i] = (char)('A' + i % 26);
+		}
+		prefix[plen] = '\0';
+		for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+			check(&text, prefix, &sizes[i], 1, 0);
+		}
 	}
 	free(text.p);
 }
@@ -178,7 +216,8 @@ Test(lines, a_line_of_exactly_the_longest_length_is_one_line)
 	bytes_fill(&text, 'x', LINES_MAX);
 	bytes_add(&text, "\ny\n", 3);
 	for (size_t i = 0; i < ARRAY_SIZE(splits); i++) {
-		struct bytes got = assemble(text.p, text.len, splits[i], 2, 0);
+		struct bytes got =
+			assemble(text.p, text.len, PREFIX, splits[i], 2, 0);
 
 		cr_assert_eq(got.len, 2 * strlen(PREFIX) + LINES_MAX + 3,
 			     "split %zu: %zu bytes", i, got.len);
@@ -196,7 +235,7 @@ Test(lines, a_line_one_byte_longer_is_two)
 
 	bytes_fill(&text, 'x', LINES_MAX + 1);
 	bytes_add(&text, "\n", 1);
-	got = assemble(text.p, text.len, whole, 1, 0);
+	got = assemble(text.p, text.len, PREFIX, whole, 1, 0);
 	cr_assert_eq(got.len, 2 * strlen(PREFIX) + LINES_MAX + 3);
 	cr_assert_str_eq(got.p + got.len - strlen(PREFIX) - 2, PREFIX "x\n");
 	free(got.p);
@@ -207,7 +246,7 @@ Test(lines, carriage_returns_are_bytes_like_any_other)
 {
 	static const size_t ones[] = { 1 };
 	static const char text[] = "a\r\nb\rc\n\r\n";
-	struct bytes got = assemble(text, strlen(text), ones, 1, 0);
+	struct bytes got = assemble(text, strlen(text), PREFIX, ones, 1, 0);
 
 	cr_assert_str_eq(got.p, PREFIX "a\r\n" PREFIX "b\rc\n" PREFIX "\r\n");
 	free(got.p);
