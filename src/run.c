@@ -625,6 +625,14 @@ run_release(struct run *r)
 		watchdog_dismiss(r->watchdog_fd); /* done if quiesced */
 		watchdog_wait(r->watchdog_pid);
 	}
+	/*
+	 * A process of a job that died as the run ended may have come to
+	 * us, a subreaper, as a zombie the loop never reaped: taking it
+	 * along would hand it to whoever reaps for our parent. Everything
+	 * is gone by now, so no wait here can block.
+	 */
+	while (waitpid(-1, NULL, WNOHANG) > 0) {
+	}
 }
 
 /*
