@@ -82,6 +82,15 @@ events_write(struct events *ev, const struct events_rec *rec)
 	if (rec->cause && rec->cause[0]) {
 		put_string(f, "cause", rec->cause);
 	}
+	if (rec->probe) {
+		put_string(f, "probe", rec->probe);
+	}
+	if (rec->text) {
+		put_string(f, "text", rec->text);
+	}
+	if (rec->after > 0) {
+		fprintf(f, ",\"after\":%.3f", rec->after);
+	}
 	fputs("}\n", f);
 	if (fclose(f) == EOF) {
 		BUG("out of memory");

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "ctxrun/exit.h"
+#include "ctxrun/signame.h"
 #include "ctxrun/util.h"
 
 /*
@@ -22,9 +23,26 @@
  * and picking the next job costs O(log n) however long the pipeline is.
  * Skipping walks dependents with an explicit stack: a chain of ten thousand
  * jobs must not recurse ten thousand deep.
+ *
+ * A running service has a second machine, for what it is to the jobs
+ * that need it:
+ *
+ *   STARTING --probe succeeded--> UP --no job needs it--> STOPPING
+ *       |                                                  ^
+ *       +--probe gave up--> NOT_READY        no job needs it |
+ *       +--------------------------------------------------+
+ *
+ * Its dependents are released when it is UP, not when it is done; it is
+ * stopped when the last of them is over. A service no job names in its
+ * needs is needed by every task (a job that is neither a service nor a
+ * teardown job); a teardown job with no needs waits for every job that
+ * is not one. A teardown job's needs are met by any outcome.
  */
 
 enum pjob_state { PJ_WAITING, PJ_READY, PJ_RUNNING, PJ_RETRY, PJ_DONE };
+
+enum svc_state { SVC_NONE, SVC_STARTING, SVC_UP, SVC_STOPPING,
+		 SVC_NOT_READY };
 
 /* The delay before another attempt, for a job that has retries. */
 struct pjob_retry {
@@ -43,6 +61,9 @@ struct pjob {
 	struct output_job *io; /* NULL: the job has ctxrun's fds */
 	struct pjob_retry *retry; /* NULL: no retries */
 	int64_t retry_delay_ms;
+	enum spec_role role;
+	enum svc_state svc;  /* services only */
+	size_t needers;      /* services: dependents not yet over */
 };
 
 struct pipeline {
@@ -58,6 +79,12 @@ struct pipeline {
 	size_t *heap, heap_len;
 	bool finished;
 	bool scheduling; /* schedule() is on the stack: a nested call returns */
+	bool killed;     /* pipeline_kill() was called */
+	struct ctx *detached; /* services and teardown jobs run under it */
+	size_t tasks_left, others_left; /* not over: tasks, non-teardown */
+	size_t *unnamed;     /* services no job needs, teardown jobs with no
+				needs: their implicit needs (see above) */
+	size_t n_unnamed;
 };
 
 static void pipeline_cancel_cb(struct ctx_ear *ear, const struct ctx_cause *c);
@@ -66,18 +93,43 @@ static void pipeline_retry_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void pipeline_job_cb(struct job *j, const struct job_event *ev,
 			    void *data);
 static void schedule(struct pipeline *p);
+static void job_over(struct pipeline *p, size_t i);
+static void need_met(struct pipeline *p, size_t i);
 
-/* Give each job its count of needs and its list of dependents. */
+/*
+ * Give each job its count of needs and its list of dependents; each
+ * service its count of dependents, and the implicit needs of services no
+ * job names and of teardown jobs without needs (see above).
+ */
 static void
 link_dependents(struct pipeline *p)
 {
 	const struct spec *s = p->o.spec;
 
 	spec_dependents_init(&p->deps, s);
+	p->unnamed = xcalloc(p->n, sizeof(*p->unnamed));
 	for (size_t i = 0; i < p->n; i++) {
-		p->jobs[i].pending = s->jobs[i].n_needs;
-		p->jobs[i].dependents = p->deps.job + p->deps.start[i];
-		p->jobs[i].n_dependents = p->deps.start[i + 1] - p->deps.start[i];
+		struct pjob *pj = &p->jobs[i];
+
+		pj->role = s->jobs[i].role;
+		pj->pending = s->jobs[i].n_needs;
+		pj->dependents = p->deps.job + p->deps.start[i];
+		pj->n_dependents = p->deps.start[i + 1] - p->deps.start[i];
+		pj->needers = pj->n_dependents;
+		p->tasks_left += pj->role == SPEC_TASK;
+		p->others_left += pj->role != SPEC_TEARDOWN;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		struct pjob *pj = &p->jobs[i];
+
+		if (pj->role == SPEC_SERVICE && !pj->n_dependents) {
+			/* With no task at all it runs until the run ends. */
+			pj->needers = p->tasks_left ? 1 : 0;
+			p->unnamed[p->n_unnamed++] = i;
+		} else if (pj->role == SPEC_TEARDOWN && !pj->pending) {
+			pj->pending = p->others_left ? 1 : 0;
+			p->unnamed[p->n_unnamed++] = i;
+		}
 	}
 }
 
@@ -94,6 +146,7 @@ pipeline_new(const struct pipeline_opts *opts)
 	p->results = xcalloc(p->n, sizeof(*p->results));
 	p->heap = xcalloc(p->n, sizeof(*p->heap));
 	p->group = group_new(opts->root, opts->fail_fast);
+	p->detached = ctx_new_root(p->loop);
 	for (size_t i = 0; i < p->n; i++) {
 		struct pjob *pj = &p->jobs[i];
 
@@ -106,6 +159,7 @@ pipeline_new(const struct pipeline_opts *opts)
 		}
 		p->results[i].name = opts->spec->jobs[i].name;
 		p->results[i].exit_code = -1;
+		p->results[i].service = opts->spec->jobs[i].role == SPEC_SERVICE;
 	}
 	link_dependents(p);
 	ev_idle_init(&p->kick, pipeline_kick_cb);
@@ -168,13 +222,27 @@ pipeline_start(struct pipeline *p)
 	ev_idle_start(p->loop, &p->kick);
 }
 
-/* SIGKILL every running job now. */
+/*
+ * SIGKILL every running job now; the first time, teardown jobs get their
+ * stop signal and grace instead (ctxrun.ini(5)).
+ */
 void
 pipeline_kill(struct pipeline *p)
 {
+	bool first = !p->killed;
+
+	p->killed = true;
 	for (size_t i = 0; i < p->n; i++) {
-		if (p->jobs[i].job) {
-			job_kill(p->jobs[i].job);
+		struct pjob *pj = &p->jobs[i];
+
+		if (!pj->job) {
+			continue;
+		}
+		if (first && pj->role == SPEC_TEARDOWN) {
+			job_cancel(pj->job, CTX_CAUSE_SIGNAL,
+				   "interrupted again");
+		} else {
+			job_kill(pj->job);
 		}
 	}
 }
@@ -238,7 +306,9 @@ pipeline_free(struct pipeline *p)
 		free((char *)p->results[i].cause);
 	}
 	spec_dependents_release(&p->deps);
+	free(p->unnamed);
 	group_free(p->group);
+	ctx_free(p->detached);
 	free(p->jobs);
 	free(p->results);
 	free(p->heap);
@@ -299,6 +369,92 @@ skip_one(struct pipeline *p, size_t i, const char *cause)
 	r->outcome = JOB_SKIPPED;
 	result_set_cause(r, cause);
 	pipeline_emit(p, PL_EV_SKIP, i, r->cause ? r->cause : "");
+	for (size_t d = 0; d < p->jobs[i].n_dependents; d++) {
+		size_t k = p->jobs[i].dependents[d];
+
+		/* Its needs are met by any outcome. */
+		if (p->jobs[k].role == SPEC_TEARDOWN) {
+			need_met(p, k);
+		}
+	}
+	job_over(p, i);
+}
+
+/* One need of job I is met: it is ready once all are. */
+static void
+need_met(struct pipeline *p, size_t i)
+{
+	struct pjob *pj = &p->jobs[i];
+
+	if (pj->state == PJ_WAITING && --pj->pending == 0) {
+		pj->state = PJ_READY;
+		heap_push(p, i);
+	}
+}
+
+/* No unfinished job needs service I any more: stop it, or never start it. */
+static void
+service_unneeded(struct pipeline *p, size_t i)
+{
+	struct pjob *pj = &p->jobs[i];
+
+	switch (pj->state) {
+	case PJ_WAITING:
+	case PJ_READY:
+		skip_one(p, i, "no job needs it any more");
+		break;
+	case PJ_RUNNING:
+		if (pj->svc == SVC_STARTING || pj->svc == SVC_UP) {
+			pj->svc = SVC_STOPPING;
+			job_cancel(pj->job, CTX_CAUSE_STOPPED,
+				   "no longer needed");
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* A job that needed service I is over. */
+static void
+release_service(struct pipeline *p, size_t i)
+{
+	struct pjob *pj = &p->jobs[i];
+
+	if (pj->needers && --pj->needers == 0) {
+		service_unneeded(p, i);
+	}
+}
+
+/*
+ * Job I has its outcome: the services it needed may be done with, and
+ * the implicit needs (see above) may be met.
+ */
+static void
+job_over(struct pipeline *p, size_t i)
+{
+	const struct spec_job *sj = &p->o.spec->jobs[i];
+	enum spec_role role = p->jobs[i].role;
+
+	if (role == SPEC_TASK && --p->tasks_left == 0) {
+		for (size_t k = 0; k < p->n_unnamed; k++) {
+			if (p->jobs[p->unnamed[k]].role == SPEC_SERVICE) {
+				release_service(p, p->unnamed[k]);
+			}
+		}
+	}
+	if (role != SPEC_TEARDOWN && --p->others_left == 0) {
+		for (size_t k = 0; k < p->n_unnamed; k++) {
+			if (p->jobs[p->unnamed[k]].role == SPEC_TEARDOWN) {
+				need_met(p, p->unnamed[k]);
+			}
+		}
+	}
+	for (size_t k = 0; k < sj->n_needs; k++) {
+		if (p->jobs[sj->needs[k]].role == SPEC_SERVICE) {
+			release_service(p, sj->needs[k]);
+		}
+	}
 }
 
 struct skip_item {
@@ -319,6 +475,13 @@ skip(struct pipeline *p, size_t i, const char *cause)
 		char why[300];
 
 		if (pj->state != PJ_WAITING && pj->state != PJ_READY) {
+			continue;
+		}
+		if (pj->role == SPEC_TEARDOWN) {
+			/* Past the first, skip_one() has met that need. */
+			if (it.via == SIZE_MAX) {
+				need_met(p, it.job);
+			}
 			continue;
 		}
 		if (it.via != SIZE_MAX) {
@@ -362,32 +525,103 @@ finalize(struct pipeline *p, size_t i)
 	const struct spec_job *sj = &p->o.spec->jobs[i];
 	bool ok = r->outcome == JOB_SUCCEEDED;
 	struct ctx_cause cause = { .kind = CTX_CAUSE_DEADLINE };
+	int code = r->exit_code;
 	char why[300];
 
 	pj->state = PJ_DONE;
 	p->done++;
 	r->allowed = sj->allow_failure &&
 		     (r->outcome == JOB_FAILED || r->outcome == JOB_TIMED_OUT);
+	if (pj->role == SPEC_SERVICE && r->outcome == JOB_FAILED) {
+		/* Its cause says it all; the run fails, never with 0. */
+		cause.kind = CTX_CAUSE_FAILED;
+		code = pj->svc == SVC_NOT_READY || code <= 0 ? 1 : code;
+	}
 	cause.text = r->cause ? r->cause : "";
-	group_report(p->group, r->name, r->outcome, r->exit_code, &cause,
-		     r->allowed);
+	group_report(p->group, r->name, r->outcome, code, &cause, r->allowed);
+	if (r->outcome == JOB_STOPPED) {
+		pipeline_emit(p, PL_EV_STOPPED, i, r->cause);
+	}
 	snprintf(why, sizeof(why), "need \"%s\" %s", r->name,
 		 need_verb(r->outcome));
 	for (size_t d = 0; d < pj->n_dependents; d++) {
 		size_t k = pj->dependents[d];
 
-		if (p->jobs[k].state != PJ_WAITING) {
+		/* A service that was up released its dependents then. */
+		if (p->jobs[k].state != PJ_WAITING || r->ready_after) {
 			continue;
 		}
 		if (!ok && !r->allowed) {
 			skip(p, k, why);
-		} else if (--p->jobs[k].pending == 0) {
-			p->jobs[k].state = PJ_READY;
-			heap_push(p, k);
+		} else {
+			need_met(p, k);
 		}
 	}
+	job_over(p, i);
 	schedule(p);
 	check_finished(p);
+}
+
+/* Service I is ready: the jobs that need it may start. */
+static void
+service_ready(struct pipeline *p, size_t i)
+{
+	struct pjob *pj = &p->jobs[i];
+	struct pipeline_result *r = &p->results[i];
+	struct pipeline_event ev = {
+		.kind = PL_EV_READY,
+		.job = i,
+		.name = r->name,
+		.attempt = r->attempts,
+		.text = p->o.spec->jobs[i].ready.text,
+	};
+
+	pj->svc = SVC_UP;
+	/* Never 0: 0 means "never ready". */
+	r->ready_after = ev_time() - r->started_at + 1e-9;
+	ev.ready_after = r->ready_after;
+	p->o.on_event(p, &ev, p->o.data);
+	for (size_t d = 0; d < pj->n_dependents; d++) {
+		need_met(p, pj->dependents[d]);
+	}
+	schedule(p);
+}
+
+/* Service I has started: it is ready at once, or once its probe says so. */
+static void
+service_started(struct pipeline *p, size_t i)
+{
+	p->jobs[i].svc = SVC_STARTING;
+	service_ready(p, i);
+}
+
+/*
+ * What a service's end means: stopped when ctxrun stopped it; failed
+ * when it never became ready, or ended on its own while needed (ctxrun.ini(5)).
+ */
+static void
+service_outcome(struct pjob *pj, struct pipeline_result *r)
+{
+	char how[64];
+
+	if (pj->svc == SVC_NOT_READY) {
+		r->outcome = JOB_FAILED;
+		return;
+	}
+	if (pj->svc == SVC_STOPPING ||
+	    (r->outcome != JOB_SUCCEEDED && r->outcome != JOB_FAILED)) {
+		return;
+	}
+	r->outcome = JOB_FAILED;
+	if (r->signal) {
+		snprintf(how, sizeof(how), "killed by %s",
+			 signame_name(r->signal));
+	} else {
+		snprintf(how, sizeof(how), "exit status %d", r->exit_code);
+	}
+	free((char *)r->cause);
+	r->cause = xasprintf("service \"%.200s\" exited: %s", r->name, how);
+	r->cause_kind = CTX_CAUSE_FAILED;
 }
 
 /* Build the job spec for an attempt of job I; the caller sets the argv. */
@@ -495,13 +729,17 @@ start_attempt(struct pipeline *p, size_t i)
 	js.search_path = sj->argv || direct;
 	pj->job = job_new(&js);
 	p->running++;
-	if (job_start(pj->job, group_ctx(p->group), p->o.reaper, &e) < 0) {
+	if (job_start(pj->job, pj->role == SPEC_TASK ? group_ctx(p->group)
+						     : p->detached,
+		      p->o.reaper, &e) < 0) {
 		int code = job_exit_code(pj->job);
 
 		p->running--;
 		job_free(pj->job);
 		pj->job = NULL;
 		attempt_failed_to_start(p, i, code, &e);
+	} else if (pj->role == SPEC_SERVICE) {
+		service_started(p, i);
 	}
 	spec_argv_free(direct);
 	/* The job has its copies; ours would keep the pipes from ending. */
@@ -525,11 +763,21 @@ schedule(struct pipeline *p)
 		return;
 	}
 	p->scheduling = true;
-	while (p->heap_len && !ctx_done(group_ctx(p->group)) &&
-	       (limit <= 0 || p->running < (size_t)limit)) {
+	while (p->heap_len && (limit <= 0 || p->running < (size_t)limit)) {
 		size_t i = heap_pop(p);
+		struct pjob *pj = &p->jobs[i];
 
-		if (p->jobs[i].state == PJ_READY) {
+		if (pj->state != PJ_READY) {
+			continue;
+		}
+		if (pj->role != SPEC_TEARDOWN) {
+			/* Once cancelled, the cancel callback skips it. */
+			if (!ctx_done(group_ctx(p->group))) {
+				start_attempt(p, i);
+			}
+		} else if (p->killed) {
+			skip_one(p, i, "interrupted again");
+		} else {
 			start_attempt(p, i);
 		}
 	}
@@ -550,8 +798,13 @@ attempt_done(struct pjob *pj)
 	r->killed = job_killed(pj->job);
 	r->signal = job_signal(pj->job);
 	r->duration = ev_time() - r->started_at;
-	result_set_cause(r, cause ? cause->text : NULL);
-	r->cause_kind = cause ? cause->kind : CTX_CAUSE_NONE;
+	if (pj->svc != SVC_NOT_READY) {
+		result_set_cause(r, cause ? cause->text : NULL);
+		r->cause_kind = cause ? cause->kind : CTX_CAUSE_NONE;
+	}
+	if (pj->role == SPEC_SERVICE) {
+		service_outcome(pj, r);
+	}
 	job_free(pj->job);
 	pj->job = NULL;
 	p->running--;
@@ -643,13 +896,20 @@ pipeline_cancel_cb(struct ctx_ear *ear, const struct ctx_cause *cause)
 	for (size_t i = 0; i < p->n; i++) {
 		struct pjob *pj = &p->jobs[i];
 
+		if (pj->role == SPEC_TEARDOWN) {
+			continue; /* it runs all the same */
+		}
 		if (pj->state == PJ_WAITING || pj->state == PJ_READY) {
 			/* Each gets the group's cause, not "need X was skipped". */
 			skip_one(p, i, cause->text);
 		} else if (pj->state == PJ_RETRY) {
 			cancel_retry(p, i, cause);
+		} else if (pj->role == SPEC_SERVICE && !pj->needers) {
+			/* No task to wait for: it ran until the run ended. */
+			service_unneeded(p, i);
 		}
 	}
+	schedule(p);
 	check_finished(p);
 }
 

@@ -233,7 +233,7 @@ outcome_word(const struct pipeline_result *r)
 		[JOB_NONE] = "pending",        [JOB_SUCCEEDED] = "succeeded",
 		[JOB_FAILED] = "failed",
 		[JOB_TIMED_OUT] = "timed-out", [JOB_CANCELLED] = "cancelled",
-		[JOB_SKIPPED] = "skipped",
+		[JOB_SKIPPED] = "skipped",     [JOB_STOPPED] = "stopped",
 	};
 
 	if (r->allowed) {

@@ -33,6 +33,8 @@ struct pipeline_result {
 	const char *cause;        /* why timed out, cancelled or skipped;
 				     NULL when none; at most 255 bytes */
 	enum ctx_cause_kind cause_kind; /* of a job that ran and was stopped */
+	bool service;             /* service = true */
+	double ready_after;       /* seconds from start to ready; 0: never */
 };
 
 #endif
