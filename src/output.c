@@ -56,6 +56,8 @@ struct output_stream {
 struct output_job {
 	struct output *out;
 	struct block *block; /* grouped; NULL when prefixed */
+	output_tap_fn *watch; /* see output_job_watch(); NULL: none */
+	void *watch_data;
 	struct output_stream s[2];
 	char name[]; /* and after its NUL, the prefix or prefixes */
 };
@@ -146,6 +148,14 @@ output_set_tap(struct output *o, output_tap_fn *fn, void *data)
 {
 	o->tap = fn;
 	o->tap_data = data;
+}
+
+/* Give J's output to FN too. */
+void
+output_job_watch(struct output_job *j, output_tap_fn *fn, void *data)
+{
+	j->watch = fn;
+	j->watch_data = data;
 }
 
 /* Open the streams of a job. */
@@ -429,6 +439,10 @@ read_available(struct output_stream *s, bool all)
 			if (o->tap) {
 				o->tap(o->tap_data, s->job->name, s->which,
 				       o->rbuf, (size_t)n);
+			}
+			if (s->job->watch) {
+				s->job->watch(s->job->watch_data, s->job->name,
+					      s->which, o->rbuf, (size_t)n);
 			}
 			if (s->job->block) {
 				grouped_take(s, o->rbuf, (size_t)n);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "ctxrun/exit.h"
+#include "ctxrun/probe.h"
 #include "ctxrun/signame.h"
 #include "ctxrun/util.h"
 
@@ -64,6 +65,7 @@ struct pjob {
 	enum spec_role role;
 	enum svc_state svc;  /* services only */
 	size_t needers;      /* services: dependents not yet over */
+	struct probe *probe; /* a service's, while it asks; NULL: none */
 };
 
 struct pipeline {
@@ -95,6 +97,11 @@ static void pipeline_job_cb(struct job *j, const struct job_event *ev,
 static void schedule(struct pipeline *p);
 static void job_over(struct pipeline *p, size_t i);
 static void need_met(struct pipeline *p, size_t i);
+static void finalize(struct pipeline *p, size_t i);
+static void pipeline_probe_cb(struct probe *pr, enum probe_event_kind kind,
+			      const char *text, void *data);
+static void pipeline_watch_cb(void *data, const char *name, int which,
+			      const char *buf, size_t len);
 
 /*
  * Give each job its count of needs and its list of dependents; each
@@ -392,6 +399,17 @@ need_met(struct pipeline *p, size_t i)
 	}
 }
 
+/* Release PJ's probe, which runs no more. */
+static void
+probe_drop(struct pjob *pj)
+{
+	if (pj->io) {
+		output_job_watch(pj->io, NULL, NULL);
+	}
+	probe_free(pj->probe);
+	pj->probe = NULL;
+}
+
 /* No unfinished job needs service I any more: stop it, or never start it. */
 static void
 service_unneeded(struct pipeline *p, size_t i)
@@ -406,6 +424,9 @@ service_unneeded(struct pipeline *p, size_t i)
 	case PJ_RUNNING:
 		if (pj->svc == SVC_STARTING || pj->svc == SVC_UP) {
 			pj->svc = SVC_STOPPING;
+			if (pj->probe && probe_stop(pj->probe)) {
+				probe_drop(pj);
+			}
 			job_cancel(pj->job, CTX_CAUSE_STOPPED,
 				   "no longer needed");
 		}
@@ -591,8 +612,132 @@ service_ready(struct pipeline *p, size_t i)
 static void
 service_started(struct pipeline *p, size_t i)
 {
-	p->jobs[i].svc = SVC_STARTING;
-	service_ready(p, i);
+	struct pjob *pj = &p->jobs[i];
+
+	pj->svc = SVC_STARTING;
+	if (!pj->probe) {
+		service_ready(p, i);
+		return;
+	}
+	if (p->o.spec->jobs[i].ready.kind == PROBE_LOG) {
+		output_job_watch(pj->io, pipeline_watch_cb, pj);
+	}
+	probe_start(pj->probe);
+}
+
+/*
+ * Make the probe of service I, before it spawns (a notify probe's socket
+ * goes in its environment); false with E when it cannot be. Its time is
+ * ready_timeout, or what is left of the run's, if less (ctxrun.ini(5)).
+ */
+static bool
+service_probe_new(struct pipeline *p, size_t i, struct err *e)
+{
+	const struct spec_job *sj = &p->o.spec->jobs[i];
+	ev_tstamp deadline = ctx_deadline(p->o.root);
+	int64_t timeout_ms = sj->ready_timeout_ms;
+
+	if (sj->ready.kind == PROBE_LOG && !p->o.output) {
+		err_set(e, 0, "%s needs the output of '%s' (not -o raw)",
+			sj->ready.text, sj->name);
+		return false;
+	}
+	if (deadline) {
+		int64_t left = (int64_t)((deadline - ev_now(p->loop)) * 1000.);
+
+		timeout_ms = left < timeout_ms ? (left > 1 ? left : 1)
+					       : timeout_ms;
+	}
+	p->jobs[i].probe = probe_new(&(struct probe_opts){
+		.def = &sj->ready,
+		.name = sj->name,
+		.parent = p->detached,
+		.reaper = p->o.reaper,
+		.cgroup = p->o.cgroup,
+		.shell = p->o.spec->shell,
+		.env_add = sj->env,
+		.cwd = sj->directory,
+		.timeout_ms = timeout_ms,
+		.interval_ms = sj->ready_interval_ms,
+		.on_event = pipeline_probe_cb,
+		.data = &p->jobs[i],
+	}, e);
+	return p->jobs[i].probe != NULL;
+}
+
+/*
+ * The environment additions of service PJ: its env and NOTIFY_SOCKET, as
+ * a new array (the strings are borrowed) the caller frees; NULL when it
+ * has no notify probe.
+ */
+static char **
+service_env(const struct pjob *pj, const struct spec_job *sj)
+{
+	const char *notify = pj->probe ? probe_env(pj->probe) : NULL;
+	char **env;
+
+	if (!notify) {
+		return NULL;
+	}
+	env = xcalloc(sj->n_env + 2, sizeof(*env));
+	for (size_t k = 0; k < sj->n_env; k++) {
+		env[k] = sj->env[k];
+	}
+	env[sj->n_env] = (char *)notify;
+	return env;
+}
+
+/* Output of a service with a log: probe: the probe reads it too. */
+static void
+pipeline_watch_cb(void *data, const char *name, int which, const char *buf,
+		  size_t len)
+{
+	struct pjob *pj = data;
+
+	(void)name;
+	probe_feed(pj->probe, which, buf, len);
+}
+
+/* The probe of a service says something. */
+static void
+pipeline_probe_cb(struct probe *pr, enum probe_event_kind kind,
+		  const char *text, void *data)
+{
+	struct pjob *pj = data;
+	struct pipeline *p = pj->p;
+	struct pipeline_result *r = &p->results[pj->idx];
+
+	(void)pr;
+	switch (kind) {
+	case PROBE_EV_FAILED:
+		pipeline_emit(p, PL_EV_PROBE, pj->idx, text);
+		break;
+	case PROBE_EV_STATUS:
+		pipeline_emit(p, PL_EV_STATUS, pj->idx, text);
+		break;
+	case PROBE_EV_READY:
+		/* notify listens on while the service runs (probe.h). */
+		if (p->o.spec->jobs[pj->idx].ready.kind != PROBE_NOTIFY) {
+			probe_drop(pj);
+		}
+		service_ready(p, pj->idx);
+		break;
+	case PROBE_EV_GAVE_UP:
+		probe_drop(pj);
+		pj->svc = SVC_NOT_READY;
+		free((char *)r->cause);
+		r->cause = xasprintf("service \"%.100s\" %s", r->name, text);
+		r->cause_kind = CTX_CAUSE_FAILED;
+		job_cancel(pj->job, CTX_CAUSE_STOPPED, r->cause);
+		break;
+	case PROBE_EV_STOPPED:
+		probe_drop(pj);
+		if (!pj->job) {
+			/* The service was gone first: it waited for this. */
+			finalize(p, pj->idx);
+		}
+		break;
+	}
 }
 
 /*
@@ -712,16 +857,23 @@ start_attempt(struct pipeline *p, size_t i)
 	struct err e;
 	int out_fd, err_fd;
 
+	char **env = NULL;
+
 	pj->state = PJ_RUNNING;
 	r->attempts++;
 	if (!r->started_at) {
 		r->started_at = ev_time();
 	}
-	if (!open_streams(p, i, &out_fd, &err_fd, &e)) {
+	if ((sj->ready.kind != PROBE_NONE && !service_probe_new(p, i, &e)) ||
+	    !open_streams(p, i, &out_fd, &err_fd, &e)) {
+		probe_free(pj->probe);
+		pj->probe = NULL;
 		attempt_failed_to_start(p, i, EXIT_CANCELED, &e);
 		return;
 	}
 	js = attempt_spec(p, i, out_fd, err_fd);
+	env = service_env(pj, sj);
+	js.env_add = env ? env : js.env_add;
 	if (!sj->argv) {
 		direct = spec_direct_argv(s, sj);
 	}
@@ -737,10 +889,13 @@ start_attempt(struct pipeline *p, size_t i)
 		p->running--;
 		job_free(pj->job);
 		pj->job = NULL;
+		probe_free(pj->probe);
+		pj->probe = NULL;
 		attempt_failed_to_start(p, i, code, &e);
 	} else if (pj->role == SPEC_SERVICE) {
 		service_started(p, i);
 	}
+	free(env);
 	spec_argv_free(direct);
 	/* The job has its copies; ours would keep the pipes from ending. */
 	if (out_fd >= 0) {
@@ -808,6 +963,13 @@ attempt_done(struct pjob *pj)
 	job_free(pj->job);
 	pj->job = NULL;
 	p->running--;
+	if (pj->probe) {
+		/* No probe process may outlive its service. */
+		if (!probe_stop(pj->probe)) {
+			return; /* PROBE_EV_STOPPED finalizes */
+		}
+		probe_drop(pj);
+	}
 	if ((r->outcome == JOB_FAILED || r->outcome == JOB_TIMED_OUT) &&
 	    r->attempts <= sj->retries && !ctx_done(group_ctx(p->group))) {
 		pj->state = PJ_RETRY;
