@@ -505,3 +505,43 @@ Test(services, bad_service_keys_run_nothing)
 	cr_assert_not(fx_exists("ran"));
 	h_done(&p);
 }
+
+/* ---- the command-line form ---- */
+
+/* --service/--ready: every -c job waits for the service, which stops. */
+Test(services, command_line_service_and_ready)
+{
+	struct h_proc p;
+	int port = free_port();
+	char svc[160], ready[64], test[64];
+
+	snprintf(svc, sizeof(svc), "python3 -m http.server %d --bind "
+		 "127.0.0.1", port);
+	snprintf(ready, sizeof(ready), "http://127.0.0.1:%d/", port);
+	snprintf(test, sizeof(test), "\"$TH\" connect %d && echo up", port);
+	h_run(&p, NULL, "--service", svc, "--ready", ready, "-n", "a,b",
+	      "-c", test, "-c", test);
+	expect_exit(&p, 0);
+	expect_out_has(&p, "a       | up\n");
+	expect_out_has(&p, "b       | up\n");
+	expect_err_has(&p, "ctxrun: python3: ready after ");
+	expect_err_has(&p, "ctxrun: python3  stopped");
+	h_done(&p);
+}
+
+Test(services, command_line_bad_ready_is_125)
+{
+	struct h_proc p;
+
+	h_run(&p, NULL, "--ready", "notify", "-c", "true");
+	expect_exit(&p, 125);
+	expect_err_has(&p, "ctxrun: --ready 'notify' needs a --service "
+			   "before it\n");
+	h_release(&p);
+	h_run(&p, NULL, "--service", "sleep 30", "--ready", "tcp:db:1", "-c",
+	      "true");
+	expect_exit(&p, 125);
+	expect_err_has(&p, "ctxrun: invalid --ready: bad address in probe "
+			   "\"tcp:db:1\"");
+	h_done(&p);
+}
