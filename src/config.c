@@ -468,6 +468,16 @@ get_probe(struct checker *ch, const struct rawcfg_entry *e,
 	}
 }
 
+/* Parse the duration of entry E into *MS, where 0 would mean nothing. */
+static void
+get_nonzero_duration(struct checker *ch, const struct rawcfg_entry *e,
+		     int64_t *ms)
+{
+	if (get_duration(ch, e, ms) == 0 && !*ms) {
+		rawcfg_error(ch->p, e->line, "%s must not be 0", e->key);
+	}
+}
+
 /* Apply key K of entry E, one of the service keys, to job J. */
 static void
 set_service_key(struct checker *ch, struct spec_job *j, enum key k,
@@ -493,18 +503,10 @@ set_service_key(struct checker *ch, struct spec_job *j, enum key k,
 		get_probe(ch, e, j);
 		break;
 	case KEY_READY_TIMEOUT:
-		if (get_duration(ch, e, &j->ready_timeout_ms) == 0 &&
-		    !j->ready_timeout_ms) {
-			rawcfg_error(ch->p, e->line, "ready_timeout must not "
-				     "be 0");
-		}
+		get_nonzero_duration(ch, e, &j->ready_timeout_ms);
 		break;
 	case KEY_READY_INTERVAL:
-		if (get_duration(ch, e, &j->ready_interval_ms) == 0 &&
-		    !j->ready_interval_ms) {
-			rawcfg_error(ch->p, e->line, "ready_interval must not "
-				     "be 0");
-		}
+		get_nonzero_duration(ch, e, &j->ready_interval_ms);
 		break;
 	default:
 		BUG("key %d in a job", (int)k);

@@ -506,6 +506,72 @@ Test(services, bad_service_keys_run_nothing)
 	h_done(&p);
 }
 
+/* ---- no idle wake-ups ---- */
+
+/* Context switches of process PID so far (voluntary and not). */
+static long
+switches(pid_t pid)
+{
+	char path[64], line[256];
+	long n = 0, v;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "%s", path);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &v) == 1 ||
+		    sscanf(line, "nonvoluntary_ctxt_switches: %ld", &v) == 1) {
+			n += v;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * Services that are up, with no probe pending (tcp:'s is done, notify's
+ * socket only listens): ctxrun sleeps in the loop and wakes for nothing.
+ * It must reach a 500 ms window without one context switch within 10 s;
+ * a probe still polling (every 50 ms here) or a timer would never let it.
+ */
+Test(services, no_wake_ups_while_services_run)
+{
+	struct h_proc p;
+	int port = free_port();
+	bool quiet = false;
+	long before;
+	char *ini;
+
+	cr_assert(asprintf(&ini,
+			   "[job:web]\ncommand = exec python3 -m http.server %d "
+			   "--bind 127.0.0.1\nservice = true\n"
+			   "ready = tcp:127.0.0.1:%d\nready_interval = 50ms\n"
+			   "[job:n]\nservice = true\nready = notify\n"
+			   "env = PY=" NOTIFY_PY "\n"
+			   "command = python3 -c \"$PY\" READY=1; exec sleep 30\n"
+			   "[job:test]\nneeds = web, n\n"
+			   "command = echo idle; exec sleep 30\n",
+			   port, port) > 0);
+	fx_start_ini(&p, NULL, ini);
+	cr_assert_not_null(h_wait_out(&p, "test | idle\n", 10000));
+	before = switches(p.pid);
+	for (double end = h_now() + 10; !quiet && h_now() < end;) {
+		long now;
+
+		usleep(500000);
+		now = switches(p.pid);
+		quiet = now == before;
+		before = now;
+	}
+	h_kill(&p, SIGINT);
+	h_finish(&p, 20000);
+	cr_assert(quiet, "ctxrun kept waking up with its services idle");
+	expect_signal(&p, SIGINT);
+	free(ini);
+	h_done(&p);
+}
+
 /* ---- the command-line form ---- */
 
 /* --service/--ready: every -c job waits for the service, which stops. */
