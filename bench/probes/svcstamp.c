@@ -6,7 +6,7 @@
  *
  *   svcstamp notify FILE      stamp, then READY=1 to $NOTIFY_SOCKET
  *   svcstamp log FILE         stamp, then the line "ready" on stdout
- *   svcstamp listen PORT FILE listen on 127.0.0.1:PORT, then stamp: from
+ *   svcstamp listen PORT FILE stamp, then listen on 127.0.0.1:PORT: from
  *                             here a connect succeeds
  *   svcstamp stamp FILE       stamp and exit: the dependent
  *
@@ -58,9 +58,11 @@ notify_ready(void)
 }
 
 /*
- * Listen on 127.0.0.1:PORT and stamp PATH, then serve. The stamp is
- * when a connect can first succeed: an accept's would come whenever this
- * process gets the CPU, after the prober may have gone on already.
+ * Stamp PATH and listen on 127.0.0.1:PORT, then serve. The stamp is
+ * (a few microseconds before) when a connect can first succeed: an
+ * accept's would come whenever this process gets the CPU, after the
+ * prober may have gone on already; and stamped after listen(), the
+ * stamp could be cut short by a supervisor quick to stop the service.
  */
 static void
 listen_and_stamp(int port, const char *path)
@@ -71,11 +73,13 @@ listen_and_stamp(int port, const char *path)
 	sa.sin_port = htons((uint16_t)port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(fd, 16) < 0) {
-		die("listen");
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		die("bind");
 	}
 	stamp(path);
+	if (listen(fd, 16) < 0) {
+		die("listen");
+	}
 	for (;;) {
 		c = accept(fd, NULL, NULL);
 		if (c >= 0) {
