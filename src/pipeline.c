@@ -34,7 +34,9 @@
  *       +--------------------------------------------------+
  *
  * Its dependents are released when it is UP, not when it is done; it is
- * stopped when the last of them is over. A service no job names in its
+ * stopped when the last of them is over. Services go first among the
+ * ready jobs and take no slot of the jobs limit: a service holding the
+ * only slot would wait forever for a dependent that waits for the slot. A service no job names in its
  * needs is needed by every task (a job that is neither a service nor a
  * teardown job); a teardown job with no needs waits for every job that
  * is not one. A teardown job's needs are met by any outcome.
@@ -77,7 +79,7 @@ struct pipeline {
 	struct pjob *jobs;
 	struct spec_dependents deps; /* who needs each job */
 	struct pipeline_result *results;
-	size_t n, done, running;
+	size_t n, done, running; /* running: jobs in a slot, not services */
 	size_t *heap, heap_len;
 	bool finished;
 	bool scheduling; /* schedule() is on the stack: a nested call returns */
@@ -173,12 +175,16 @@ pipeline_new(const struct pipeline_opts *opts)
 	return p;
 }
 
-/* Push job I on the ready heap (a min-heap of spec indices). */
+/*
+ * Push job I on the ready heap: a min-heap of keys, a service's its spec
+ * index, any other job's N more, so services come first, then file order.
+ */
 static void
 heap_push(struct pipeline *p, size_t i)
 {
 	size_t k = p->heap_len++;
 
+	i += p->jobs[i].role == SPEC_SERVICE ? 0 : p->n;
 	while (k && p->heap[(k - 1) / 2] > i) {
 		p->heap[k] = p->heap[(k - 1) / 2];
 		k = (k - 1) / 2;
@@ -186,7 +192,7 @@ heap_push(struct pipeline *p, size_t i)
 	p->heap[k] = i;
 }
 
-/* Pop the smallest index off the ready heap. */
+/* Pop the job of the smallest key off the ready heap: its spec index. */
 static size_t
 heap_pop(struct pipeline *p)
 {
@@ -210,7 +216,7 @@ heap_pop(struct pipeline *p)
 	if (p->heap_len) {
 		p->heap[k] = last;
 	}
-	return top;
+	return top < p->n ? top : top - p->n;
 }
 
 /* Start scheduling from the loop. */
@@ -880,13 +886,13 @@ start_attempt(struct pipeline *p, size_t i)
 	js.argv = sj->argv ? sj->argv : direct ? direct : sh_argv;
 	js.search_path = sj->argv || direct;
 	pj->job = job_new(&js);
-	p->running++;
+	p->running += pj->role != SPEC_SERVICE;
 	if (job_start(pj->job, pj->role == SPEC_TASK ? group_ctx(p->group)
 						     : p->detached,
 		      p->o.reaper, &e) < 0) {
 		int code = job_exit_code(pj->job);
 
-		p->running--;
+		p->running -= pj->role != SPEC_SERVICE;
 		job_free(pj->job);
 		pj->job = NULL;
 		probe_free(pj->probe);
@@ -918,7 +924,9 @@ schedule(struct pipeline *p)
 		return;
 	}
 	p->scheduling = true;
-	while (p->heap_len && (limit <= 0 || p->running < (size_t)limit)) {
+	/* A service at the top needs no slot (see above). */
+	while (p->heap_len && (limit <= 0 || p->running < (size_t)limit ||
+			       p->heap[0] < p->n)) {
 		size_t i = heap_pop(p);
 		struct pjob *pj = &p->jobs[i];
 
@@ -962,7 +970,7 @@ attempt_done(struct pjob *pj)
 	}
 	job_free(pj->job);
 	pj->job = NULL;
-	p->running--;
+	p->running -= pj->role != SPEC_SERVICE;
 	if (pj->probe) {
 		/* No probe process may outlive its service. */
 		if (!probe_stop(pj->probe)) {

@@ -494,3 +494,21 @@ Test(pipeline, teardown_keeps_the_service_it_needs)
 	pipeline_free(p);
 	spec_free(s);
 }
+
+Test(pipeline, services_go_first_and_take_no_slot)
+{
+	struct spec *s = spec_new("t");
+	struct trace t = { 0 };
+	struct pipeline *p;
+
+	add(s, "lint", "true", NULL);
+	add_service(s, "db", "exec sleep 60", NULL);
+	add(s, "test", "true", "db");
+	/* With one slot, a service holding it would starve "test". */
+	p = run(s, 1, &t);
+	cr_assert_str_eq(t.log, "start:db ready:db start:lint start:test "
+				"stopped:db ");
+	cr_assert_eq(result(p, "test")->outcome, JOB_SUCCEEDED);
+	pipeline_free(p);
+	spec_free(s);
+}
