@@ -611,3 +611,28 @@ Test(services, command_line_bad_ready_is_125)
 			   "\"tcp:db:1\"");
 	h_done(&p);
 }
+
+/* --check shows what each job is: service and probe, teardown. */
+Test(services, check_shows_services_probes_and_teardown)
+{
+	struct h_proc p;
+
+	fx_run_ini(&p, (const char *const[]){ "--check", NULL },
+		   "[job:db]\ncommand = x\nservice = true\n"
+		   "ready = tcp:127.0.0.1:5432\nready_timeout = 30s\n"
+		   "[job:mq]\ncommand = x\nservice = true\nready = notify\n"
+		   "[job:web]\ncommand = x\nservice = true\n"
+		   "[job:test]\ncommand = x\nneeds = db, mq, web\n"
+		   "[job:drop]\ncommand = x\nalways = true\nneeds = test\n");
+	expect_exit(&p, 0);
+	expect_out_has(&p, "  db    timeout none, grace 10s, stop SIGTERM, "
+			   "service, ready tcp:127.0.0.1:5432 within 30s every "
+			   "500ms\n");
+	expect_out_has(&p, "  mq    timeout none, grace 10s, stop SIGTERM, "
+			   "service, ready notify within 1m\n");
+	expect_out_has(&p, "  web   timeout none, grace 10s, stop SIGTERM, "
+			   "service, ready once started\n");
+	expect_out_has(&p, "  drop  timeout 1m, grace 10s, stop SIGTERM, "
+			   "needs test, always (teardown)\n");
+	h_done(&p);
+}
