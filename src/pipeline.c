@@ -550,7 +550,9 @@ finalize(struct pipeline *p, size_t i)
 	struct pjob *pj = &p->jobs[i];
 	struct pipeline_result *r = &p->results[i];
 	const struct spec_job *sj = &p->o.spec->jobs[i];
-	bool ok = r->outcome == JOB_SUCCEEDED;
+	bool ok = r->outcome == JOB_SUCCEEDED || r->outcome == JOB_STOPPED;
+	/* A service that was up met its dependents' need then. */
+	bool met = r->ready_after > 0;
 	struct ctx_cause cause = { .kind = CTX_CAUSE_DEADLINE };
 	int code = r->exit_code;
 	char why[300];
@@ -573,14 +575,17 @@ finalize(struct pipeline *p, size_t i)
 		 need_verb(r->outcome));
 	for (size_t d = 0; d < pj->n_dependents; d++) {
 		size_t k = pj->dependents[d];
+		enum pjob_state state = p->jobs[k].state;
 
-		/* A service that was up released its dependents then. */
-		if (p->jobs[k].state != PJ_WAITING || r->ready_after) {
+		if (state != PJ_WAITING && state != PJ_READY) {
 			continue;
 		}
 		if (!ok && !r->allowed) {
-			skip(p, k, why);
-		} else {
+			/* A teardown job's need was met all the same. */
+			if (!met || p->jobs[k].role != SPEC_TEARDOWN) {
+				skip(p, k, why);
+			}
+		} else if (!met) {
 			need_met(p, k);
 		}
 	}

@@ -512,3 +512,28 @@ Test(pipeline, services_go_first_and_take_no_slot)
 	pipeline_free(p);
 	spec_free(s);
 }
+
+/*
+ * Keep going: a service that dies after it was up takes with it the
+ * dependents still waiting for another need, not the teardown job.
+ */
+Test(pipeline, service_dying_skips_dependents_still_waiting)
+{
+	struct spec *s = spec_new("t");
+	struct trace t = { 0 };
+	struct pipeline *p;
+
+	s->fail_fast = false;
+	/* Seconds apart: db is surely gone before slow is. */
+	add_service(s, "db", "exit 5", NULL);
+	add(s, "slow", "sleep 2", NULL);
+	add(s, "test", "true", "db slow");
+	add_teardown(s, "drop", "true", "db slow");
+	p = run(s, 0, &t);
+	cr_assert_eq(result(p, "db")->outcome, JOB_FAILED);
+	cr_assert_eq(result(p, "test")->outcome, JOB_SKIPPED);
+	cr_assert_str_eq(result(p, "test")->cause, "need \"db\" failed");
+	cr_assert_eq(result(p, "drop")->outcome, JOB_SUCCEEDED);
+	pipeline_free(p);
+	spec_free(s);
+}
