@@ -603,6 +603,24 @@ run_command(struct cli_opts *o)
 	return status;
 }
 
+/*
+ * A log: probe reads its service's output, which -o raw leaves to the
+ * terminal: refuse the combination before anything runs; -1 if found.
+ */
+static int
+check_log_probes(const struct spec *s, enum output_mode mode)
+{
+	for (size_t i = 0; mode == OUTPUT_RAW && i < s->n_jobs; i++) {
+		if (s->jobs[i].ready.kind == PROBE_LOG) {
+			return usage_error("-o raw leaves no output for the "
+					   "probe of '%s' to read (%s)",
+					   s->jobs[i].name,
+					   s->jobs[i].ready.text);
+		}
+	}
+	return 0;
+}
+
 /* Run a group of -c commands or a pipeline file. */
 static int
 run_many(struct cli_opts *o)
@@ -638,6 +656,10 @@ run_many(struct cli_opts *o)
 		return cli_close_stdout("ctxrun");
 	}
 	o->run.output = o->output_set ? o->run.output : OUTPUT_PREFIXED;
+	if (check_log_probes(s, o->run.output) < 0) {
+		spec_free(s);
+		return -1;
+	}
 	status = run(s, &o->run);
 	spec_free(s);
 	return status;

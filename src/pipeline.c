@@ -563,7 +563,7 @@ finalize(struct pipeline *p, size_t i)
 		     (r->outcome == JOB_FAILED || r->outcome == JOB_TIMED_OUT);
 	if (pj->role == SPEC_SERVICE && r->outcome == JOB_FAILED) {
 		/* Its cause says it all; the run fails, never with 0. */
-		cause.kind = CTX_CAUSE_FAILED;
+		cause.kind = r->cause ? CTX_CAUSE_FAILED : cause.kind;
 		code = pj->svc == SVC_NOT_READY || code <= 0 ? 1 : code;
 	}
 	cause.text = r->cause ? r->cause : "";

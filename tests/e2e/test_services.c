@@ -503,6 +503,15 @@ Test(services, bad_service_keys_run_nothing)
 	expect_err_has(&p, "p.ini:4: unknown probe \"udp:1.2.3.4:5\"");
 	expect_err_has(&p, "p.ini:7: ready on job \"t\", which is no service");
 	cr_assert_not(fx_exists("ran"));
+	h_release(&p);
+	/* A log: probe has nothing to read under -o raw. */
+	fx_run_ini(&p, (const char *const[]){ "-o", "raw", NULL },
+		   "[job:db]\ncommand = touch \"$D/ran\"\nservice = true\n"
+		   "ready = log:up\n");
+	expect_exit(&p, 125);
+	expect_err_has(&p, "ctxrun: -o raw leaves no output for the probe of "
+			   "'db' to read (log:up)\n");
+	cr_assert_not(fx_exists("ran"));
 	h_done(&p);
 }
 
