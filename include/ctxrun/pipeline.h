@@ -6,8 +6,8 @@
  * The DAG scheduler: runs the jobs of a spec as one errgroup.
  *
  * A job starts when every job it needs has succeeded (or failed with
- * allow_failure) and a slot is free under the jobs limit; ties start in
- * file order. A failed or timed-out job with retries left runs again after
+ * allow_failure), or is ready for a service, and a slot is free under the
+ * jobs limit; ties start in file order, services first. A failed or timed-out job with retries left runs again after
  * its retry_delay, under a fresh context (its timeout applies to each
  * attempt); a cancelled job never does. Dependents of a job that did not
  * succeed are skipped. When the group is cancelled (first failure under
