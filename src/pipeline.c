@@ -844,6 +844,8 @@ attempt_failed_to_start(struct pipeline *p, size_t i, int code,
 
 	output_job_close(pj->io);
 	pj->io = NULL;
+	probe_free(pj->probe); /* made before the spawn, never started */
+	pj->probe = NULL;
 	r->outcome = JOB_FAILED;
 	r->exit_code = code; /* set first: the event's reader may want it */
 	p->o.on_event(p, &ev, p->o.data);
@@ -867,7 +869,6 @@ start_attempt(struct pipeline *p, size_t i)
 	struct job_opts js;
 	struct err e;
 	int out_fd, err_fd;
-
 	char **env = NULL;
 
 	pj->state = PJ_RUNNING;
@@ -877,8 +878,6 @@ start_attempt(struct pipeline *p, size_t i)
 	}
 	if ((sj->ready.kind != PROBE_NONE && !service_probe_new(p, i, &e)) ||
 	    !open_streams(p, i, &out_fd, &err_fd, &e)) {
-		probe_free(pj->probe);
-		pj->probe = NULL;
 		attempt_failed_to_start(p, i, EXIT_CANCELED, &e);
 		return;
 	}
@@ -900,8 +899,6 @@ start_attempt(struct pipeline *p, size_t i)
 		p->running -= pj->role != SPEC_SERVICE;
 		job_free(pj->job);
 		pj->job = NULL;
-		probe_free(pj->probe);
-		pj->probe = NULL;
 		attempt_failed_to_start(p, i, code, &e);
 	} else if (pj->role == SPEC_SERVICE) {
 		service_started(p, i);

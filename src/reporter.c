@@ -380,8 +380,11 @@ reporter_pipeline_event(struct reporter *rep, const struct pipeline *p,
 			     duration_format(ev->delay_ms, d, sizeof(d)));
 		break;
 	case PL_EV_READY:
-		reporter_say(rep, VERBOSITY_NORMAL, ev->name,
-			     "ready after %.3fs%s%s%s", ev->ready_after,
+		/* Ready once started says little: with -v only. */
+		reporter_say(rep, ev->text ? VERBOSITY_NORMAL
+					   : VERBOSITY_VERBOSE,
+			     ev->name, "ready after %.3fs%s%s%s",
+			     ev->ready_after,
 			     ev->text ? " (" : "", ev->text ? ev->text : "",
 			     ev->text ? ")" : "");
 		break;
