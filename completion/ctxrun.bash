@@ -14,6 +14,7 @@ _ctxrun()
 {
 	local cur prev i file=ctxrun.ini
 	local opts="-t --timeout -g --grace --kill-after -s --signal -c -n --names
+		--service --ready
 		-f --file -j --jobs -k --keep-going --check --preserve-status
 		--foreground --events --junit --cgroup -o --output --color
 		--timestamps --log-dir --failure-lines --progress
@@ -61,6 +62,13 @@ _ctxrun()
 		mapfile -t COMPREPLY < <(compgen -W "auto on off" -- "$cur")
 		return 0
 		;;
+	--ready)
+		# The probe kinds; what follows the kind is the user's.
+		compopt -o nospace 2>/dev/null
+		mapfile -t COMPREPLY < <(compgen -W "exec: tcp:127.0.0.1: http://127.0.0.1:
+			log: notify" -- "$cur")
+		return 0
+		;;
 	-f | --file)
 		mapfile -t COMPREPLY < <(compgen -f -X '!*.ini' -- "$cur"; compgen -d -- "$cur")
 		return 0
@@ -73,7 +81,7 @@ _ctxrun()
 		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 		return 0
 		;;
-	-t | --timeout | -g | --grace | --kill-after | -j | --jobs | -c | -n | --names | --failure-lines)
+	-t | --timeout | -g | --grace | --kill-after | -j | --jobs | -c | -n | --names | --failure-lines | --service)
 		return 0
 		;;
 	esac

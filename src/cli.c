@@ -32,6 +32,12 @@
 
 #define DEFAULT_FILE "ctxrun.ini"
 
+/* A --service and its --ready (NULL: none); both borrowed from argv. */
+struct cli_service {
+	const char *command;
+	const char *ready;
+};
+
 struct cli_opts {
 	struct run_opts run;
 	int64_t timeout_ms, grace_ms;
@@ -45,6 +51,8 @@ struct cli_opts {
 	const char *names;
 	char **commands; /* -c, in order */
 	size_t n_commands;
+	struct cli_service *services; /* --service, in order */
+	size_t n_services;
 	char **positional; /* JOB... or, after --, COMMAND */
 	size_t n_positional;
 	bool dashdash;
@@ -66,6 +74,10 @@ usage(FILE *out)
 	      "  -s, --signal SIG       stop signal (default TERM)\n"
 	      "  -c CMD                 run CMD with the shell, as one job of a group\n"
 	      "  -n, --names LIST       comma-separated names for the -c jobs\n"
+	      "      --service CMD      run CMD as a service every -c job needs\n"
+	      "      --ready PROBE      the last --service is ready when PROBE\n"
+	      "                         succeeds: exec:CMD, tcp:HOST:PORT,\n"
+	      "                         http://HOST:PORT/PATH, log:REGEX, notify\n"
 	      "  -f, --file FILE        pipeline file (default ./ctxrun.ini; - reads stdin)\n"
 	      "  -j, --jobs N           at most N jobs at once (default: no limit)\n"
 	      "  -k, --keep-going       a failure does not cancel the other jobs\n"
@@ -200,6 +212,22 @@ take_option(struct cli_opts *o, int c, const char *arg, char **argv)
 	case 'n':
 		o->names = arg;
 		return 0;
+	case 'S':
+		o->services = xrealloc(o->services, (o->n_services + 1) *
+							    sizeof(*o->services));
+		o->services[o->n_services++] = (struct cli_service){ arg, NULL };
+		return 0;
+	case 'R':
+		if (!o->n_services || o->services[o->n_services - 1].ready) {
+			return usage_error(o->n_services
+						   ? "a second --ready for one "
+						     "--service ('%s')"
+						   : "--ready '%s' needs a "
+						     "--service before it",
+					   arg);
+		}
+		o->services[o->n_services - 1].ready = arg;
+		return 0;
 	case 'f':
 		o->file = arg;
 		return 0;
@@ -227,7 +255,7 @@ take_option(struct cli_opts *o, int c, const char *arg, char **argv)
 	case 'T':
 		o->run.timestamps = true;
 		return 0;
-	case 'R':
+	case 'W':
 		if (live_progress_parse(arg, &o->run.progress) < 0) {
 			return usage_error("invalid --progress '%s': expected "
 					   "auto, tty or plain",
@@ -291,11 +319,13 @@ parse_args(int argc, char **argv, struct cli_opts *o)
 		{ "color", required_argument, NULL, 'L' },
 		{ "colour", required_argument, NULL, 'L' },
 		{ "names", required_argument, NULL, 'n' },
+		{ "service", required_argument, NULL, 'S' },
+		{ "ready", required_argument, NULL, 'R' },
 		{ "file", required_argument, NULL, 'f' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "preserve-status", no_argument, NULL, 'P' },
 		{ "timestamps", no_argument, NULL, 'T' },
-		{ "progress", required_argument, NULL, 'R' },
+		{ "progress", required_argument, NULL, 'W' },
 		{ "log-dir", required_argument, NULL, 'D' },
 		{ "failure-lines", required_argument, NULL, 'N' },
 		{ "foreground", no_argument, NULL, 'F' },
@@ -339,12 +369,14 @@ check_command_mode(const struct cli_opts *o)
 		return usage_error("missing command (usage: ctxrun [OPTIONS] -- "
 				   "COMMAND [ARG...])");
 	}
-	if (o->n_commands || o->file || o->check || o->names) {
+	if (o->n_commands || o->file || o->check || o->names ||
+	    o->n_services) {
 		return usage_error("'-- COMMAND' cannot be combined with %s",
-				   o->n_commands ? "-c"
-				   : o->file     ? "-f"
-				   : o->check    ? "--check"
-						 : "-n");
+				   o->n_commands   ? "-c"
+				   : o->file	   ? "-f"
+				   : o->check	   ? "--check"
+				   : o->n_services ? "--service"
+						   : "-n");
 	}
 	return 0;
 }
@@ -385,15 +417,60 @@ default_name(const struct spec *s, const char *cmd, int *next)
 	return name;
 }
 
-/* Build the spec of an ad-hoc group from O's -c commands and -n names. */
+/*
+ * Add O's --service jobs to S, each named after its command and ready by
+ * its --ready, with NEXT as default_name() wants it; -1 after a usage
+ * error.
+ */
+static int
+add_services(struct spec *s, const struct cli_opts *o, int *next)
+{
+	struct err e;
+
+	for (size_t i = 0; i < o->n_services; i++) {
+		char *name = default_name(s, o->services[i].command, next);
+		struct spec_job *j = spec_add_job(s, name);
+
+		free(name);
+		j->command = xstrdup(o->services[i].command);
+		j->role = SPEC_SERVICE;
+		if (o->services[i].ready &&
+		    probedef_parse(&j->ready, o->services[i].ready, &e) < 0) {
+			return usage_error("invalid --ready: %s", e.msg);
+		}
+	}
+	return 0;
+}
+
+/* Make job J need every one of the first N jobs of S (the services). */
+static void
+need_services(struct spec_job *j, size_t n)
+{
+	j->needs = n ? xcalloc(n, sizeof(*j->needs)) : NULL;
+	for (size_t k = 0; k < n; k++) {
+		j->needs[k] = k;
+	}
+	j->n_needs = n;
+}
+
+/*
+ * Build the spec of an ad-hoc group from O's --service and -c commands
+ * and -n names: services first, every -c job needing every one.
+ */
 static struct spec *
 spec_from_commands(const struct cli_opts *o)
 {
 	struct spec *s = spec_new("command line");
 	char *names = o->names ? xstrdup(o->names) : NULL;
 	char *cursor = names;
-	int *next = xcalloc(o->n_commands, sizeof(*next));
+	int *next = xcalloc(o->n_commands + o->n_services, sizeof(*next));
 
+	if (add_services(s, o, next) < 0) {
+		free(names);
+		free(next);
+		spec_free(s);
+		return NULL;
+	}
 	for (size_t i = 0; i < o->n_commands; i++) {
 		char *given = cursor ? strsep(&cursor, ",") : NULL;
 		char *name = given && *given ? xstrdup(given)
@@ -413,7 +490,8 @@ spec_from_commands(const struct cli_opts *o)
 			spec_free(s);
 			return NULL;
 		}
-		spec_add_job(s, name)->command = xstrdup(o->commands[i]);
+		need_services(spec_add_job(s, name), o->n_services);
+		s->jobs[s->n_jobs - 1].command = xstrdup(o->commands[i]);
 		free(name);
 	}
 	if (cursor) {
@@ -580,6 +658,24 @@ run_command(struct cli_opts *o)
 	return status < 0 ? EXIT_CANCELED : status;
 }
 
+/*
+ * A log: probe reads its service's output, which -o raw leaves to the
+ * terminal: refuse the combination before anything runs; -1 if found.
+ */
+static int
+check_log_probes(const struct spec *s, enum output_mode mode)
+{
+	for (size_t i = 0; mode == OUTPUT_RAW && i < s->n_jobs; i++) {
+		if (s->jobs[i].ready.kind == PROBE_LOG) {
+			return usage_error("-o raw leaves no output for the "
+					   "probe of '%s' to read (%s)",
+					   s->jobs[i].name,
+					   s->jobs[i].ready.text);
+		}
+	}
+	return 0;
+}
+
 /* Run a group of -c commands or a pipeline file. */
 static int
 run_many(struct cli_opts *o)
@@ -590,15 +686,20 @@ run_many(struct cli_opts *o)
 	if (o->run.foreground) {
 		return usage_error("--foreground works with '-- COMMAND' only");
 	}
-	if (o->n_commands && (o->file || o->n_positional)) {
-		return usage_error(o->file ? "-c cannot be combined with -f"
-					   : "unexpected '%s' after -c commands",
-				   o->n_positional ? o->positional[0] : "");
+	if ((o->n_commands || o->n_services) && (o->file || o->n_positional)) {
+		const char *what = o->n_commands ? "-c" : "--service";
+
+		if (o->file) {
+			return usage_error("%s cannot be combined with -f", what);
+		}
+		return usage_error("unexpected '%s' after %s commands",
+				   o->positional[0], what);
 	}
 	if (o->names && !o->n_commands) {
 		return usage_error("--names needs -c commands");
 	}
-	s = o->n_commands ? spec_from_commands(o) : spec_from_file(o);
+	s = o->n_commands || o->n_services ? spec_from_commands(o)
+					   : spec_from_file(o);
 	if (!s || select_jobs(s, o) < 0) {
 		spec_free(s);
 		return -1;
@@ -610,6 +711,10 @@ run_many(struct cli_opts *o)
 		return cli_close_stdout("ctxrun");
 	}
 	o->run.output = o->output_set ? o->run.output : OUTPUT_PREFIXED;
+	if (check_log_probes(s, o->run.output) < 0) {
+		spec_free(s);
+		return -1;
+	}
 	status = run_spec(o, s);
 	spec_free(s);
 	return status;
@@ -632,12 +737,14 @@ cli_main(int argc, char **argv)
 	rc = rc < 0 ? rc : parse_args(argc, argv, &o);
 	if (rc != 0) {
 		free(o.commands);
+		free(o.services);
 		/* --help or --version: printed, if standard output took it. */
 		return rc > 0 && cli_close_stdout("ctxrun") == 0 ? 0
 								: EXIT_CANCELED;
 	}
 	if (o.dashdash) {
 		free(o.commands);
+		free(o.services);
 		return run_command(&o);
 	}
 	if (!o.n_commands && !o.file && o.n_positional &&
@@ -649,5 +756,6 @@ cli_main(int argc, char **argv)
 		rc = run_many(&o);
 	}
 	free(o.commands);
+	free(o.services);
 	return rc < 0 ? EXIT_CANCELED : rc;
 }

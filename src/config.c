@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctxrun/duration.h"
+#include "ctxrun/probedef.h"
 #include "ctxrun/rawcfg.h"
 #include "ctxrun/signame.h"
 #include "ctxrun/util.h"
@@ -46,18 +47,25 @@ enum key {
 	KEY_SHELL,
 	KEY_LOG_DIR,
 	KEY_FAILURE_LINES,
+	KEY_SERVICE,
+	KEY_READY,
+	KEY_READY_TIMEOUT,
+	KEY_READY_INTERVAL,
+	KEY_ALWAYS,
 	KEY_COUNT
 };
 
 static const char *const key_names[KEY_COUNT] = {
 	"command", "needs", "timeout", "grace", "stop_signal", "directory",
 	"env", "allow_failure", "retries", "retry_delay", "jobs", "fail_fast",
-	"shell", "log_dir", "failure_lines",
+	"shell", "log_dir", "failure_lines", "service", "ready",
+	"ready_timeout", "ready_interval", "always",
 };
 
 static const char *const job_keys[] = {
 	"command", "needs", "timeout", "grace", "stop_signal", "directory",
-	"env", "allow_failure", "retries", "retry_delay",
+	"env", "allow_failure", "retries", "retry_delay", "service", "ready",
+	"ready_timeout", "ready_interval", "always",
 };
 
 static const char *const pipeline_keys[] = {
@@ -464,6 +472,63 @@ set_env(struct checker *ch, struct spec_job *j, const struct rawcfg_entry *e)
 	} while (*s);
 }
 
+/* Parse the probe of entry E into J's ready. */
+static void
+get_probe(struct checker *ch, const struct rawcfg_entry *e,
+	  struct spec_job *j)
+{
+	struct err err;
+
+	if (probedef_parse(&j->ready, e->value, &err) < 0) {
+		rawcfg_error(ch->p, e->line, "%s", err.msg);
+	}
+}
+
+/* Parse the duration of entry E into *MS, where 0 would mean nothing. */
+static void
+get_nonzero_duration(struct checker *ch, const struct rawcfg_entry *e,
+		     int64_t *ms)
+{
+	if (get_duration(ch, e, ms) == 0 && !*ms) {
+		rawcfg_error(ch->p, e->line, "%s must not be 0", e->key);
+	}
+}
+
+/* Apply key K of entry E, one of the service keys, to job J. */
+static void
+set_service_key(struct checker *ch, struct spec_job *j, enum key k,
+		const struct rawcfg_entry *e)
+{
+	bool yes = false;
+
+	switch (k) {
+	case KEY_SERVICE:
+	case KEY_ALWAYS:
+		if (get_bool(ch, e, &yes) < 0 || !yes) {
+			break;
+		}
+		if (j->role != SPEC_TASK) {
+			rawcfg_error(ch->p, e->line, "job \"%s\" cannot be "
+				     "both a service and always (a teardown "
+				     "job)", j->name);
+			break;
+		}
+		j->role = k == KEY_SERVICE ? SPEC_SERVICE : SPEC_TEARDOWN;
+		break;
+	case KEY_READY:
+		get_probe(ch, e, j);
+		break;
+	case KEY_READY_TIMEOUT:
+		get_nonzero_duration(ch, e, &j->ready_timeout_ms);
+		break;
+	case KEY_READY_INTERVAL:
+		get_nonzero_duration(ch, e, &j->ready_interval_ms);
+		break;
+	default:
+		BUG("key %d in a job", (int)k);
+	}
+}
+
 /* Apply key K of entry E to job J. */
 static void
 set_job_key(struct checker *ch, struct sect_info *si, struct spec_job *j,
@@ -504,7 +569,7 @@ set_job_key(struct checker *ch, struct sect_info *si, struct spec_job *j,
 		get_duration(ch, e, &j->retry_delay_ms);
 		break;
 	default:
-		BUG("key %d in a job", (int)k);
+		set_service_key(ch, j, k, e);
 	}
 }
 
@@ -644,6 +709,37 @@ resolve_needs(struct checker *ch, const struct sect_info *si, size_t *stamp)
 	free(copy);
 }
 
+/*
+ * Check the keys that only fit a service, or do not fit one, against J's
+ * role; give a teardown job its own default timeout (ctxrun.ini(5)).
+ */
+static void
+check_role(struct checker *ch, const struct sect_info *si,
+	   struct spec_job *j)
+{
+	static const enum key service_only[] = { KEY_READY, KEY_READY_TIMEOUT,
+						 KEY_READY_INTERVAL };
+
+	if (j->role != SPEC_SERVICE) {
+		for (size_t k = 0; k < ARRAY_SIZE(service_only); k++) {
+			if (si->seen[service_only[k]]) {
+				rawcfg_error(ch->p, si->seen[service_only[k]],
+					     "%s on job \"%s\", which is no "
+					     "service (add service = true)",
+					     key_names[service_only[k]],
+					     j->name);
+			}
+		}
+	}
+	if (j->role == SPEC_SERVICE && si->seen[KEY_RETRIES]) {
+		rawcfg_error(ch->p, si->seen[KEY_RETRIES], "retries on service "
+			     "\"%s\" (a service is not restarted)", j->name);
+	}
+	if (j->role == SPEC_TEARDOWN && !si->seen[KEY_TIMEOUT]) {
+		j->timeout_ms = SPEC_DEFAULT_TEARDOWN_TIMEOUT_MS;
+	}
+}
+
 /* Resolve every job's needs, and check each job has a command. */
 static void
 check_jobs(struct checker *ch)
@@ -670,6 +766,7 @@ check_jobs(struct checker *ch)
 			rawcfg_error(ch->p, j->line,
 				     "job \"%s\" has no command", j->name);
 		}
+		check_role(ch, si, &ch->s->jobs[si->job]);
 	}
 	if (!ch->n_jobish && !ch->p->bad_header_seen) {
 		rawcfg_error(ch->p, 1, "no jobs (add a [job:NAME] section)");

@@ -85,6 +85,15 @@ events_write(struct events *ev, const struct events_rec *rec)
 	if (rec->log) {
 		put_string(f, "log", rec->log);
 	}
+	if (rec->probe) {
+		put_string(f, "probe", rec->probe);
+	}
+	if (rec->text) {
+		put_string(f, "text", rec->text);
+	}
+	if (rec->after > 0) {
+		fprintf(f, ",\"after\":%.3f", rec->after);
+	}
 	fputs("}\n", f);
 	if (fclose(f) == EOF) {
 		BUG("out of memory");

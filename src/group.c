@@ -45,7 +45,8 @@ describe_failure(char *buf, size_t size, const char *name,
 		 enum job_outcome outcome, int code,
 		 const struct ctx_cause *cause)
 {
-	if (outcome == JOB_TIMED_OUT && cause) {
+	if (cause && (outcome == JOB_TIMED_OUT ||
+		      cause->kind == CTX_CAUSE_FAILED)) {
 		snprintf(buf, size, "%s", cause->text);
 	} else if (code > 128 && code < 128 + 65) {
 		snprintf(buf, size, "job \"%s\" failed: killed by %s", name,

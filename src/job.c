@@ -189,6 +189,15 @@ job_start(struct job *j, struct ctx *parent, struct reaper *r, struct err *e)
 	return 0;
 }
 
+/* Cancel J's own context with KIND and WHY. */
+void
+job_cancel(struct job *j, enum ctx_cause_kind kind, const char *why)
+{
+	if (j->state == JOB_STATE_RUNNING) {
+		ctx_cancel(j->ctx, kind, 0, "%s", why);
+	}
+}
+
 /* SIGKILL J's processes now. */
 void
 job_kill(struct job *j)
@@ -245,7 +254,7 @@ job_outcome_name(enum job_outcome o)
 		[JOB_NONE] = "pending",        [JOB_SUCCEEDED] = "succeeded",
 		[JOB_FAILED] = "failed",
 		[JOB_TIMED_OUT] = "timed out", [JOB_CANCELLED] = "cancelled",
-		[JOB_SKIPPED] = "skipped",
+		[JOB_SKIPPED] = "skipped",     [JOB_STOPPED] = "stopped",
 	};
 
 	return names[o];
@@ -370,7 +379,9 @@ decide(struct job *j)
 					     : EXIT_CANCELED;
 	j->killed = proc_kill_sent(j->proc);
 	j->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-	if (j->stopped_running) {
+	if (j->stopped_running && j->cause.kind == CTX_CAUSE_STOPPED) {
+		j->outcome = JOB_STOPPED;
+	} else if (j->stopped_running) {
 		j->outcome = j->cause.kind == CTX_CAUSE_DEADLINE && !j->cause.inherited
 				     ? JOB_TIMED_OUT
 				     : JOB_CANCELLED;

@@ -300,12 +300,22 @@ write_case(FILE *f, const char *classname, const struct pipeline_result *r,
 	fputs("    </testcase>\n", f);
 }
 
+/*
+ * Is R a testcase? A service is one only when it failed: it is the
+ * tests' fixture, not a test (ctxrun(1), JUNIT).
+ */
+static bool
+is_case(const struct pipeline_result *r)
+{
+	return !r->service || is_failure(r);
+}
+
 /* Write the report. */
 void
 junit_write(struct junit *j, const struct junit_suite *suite,
 	    const struct pipeline_result *r, size_t n)
 {
-	size_t failures = 0, skipped = 0;
+	size_t failures = 0, skipped = 0, cases = 0;
 	time_t t = (time_t)suite->started_at;
 	char stamp[32] = "1970-01-01T00:00:00";
 	char counts[160];
@@ -318,8 +328,9 @@ junit_write(struct junit *j, const struct junit_suite *suite,
 		BUG("out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
+		cases += is_case(&r[i]);
 		failures += is_failure(&r[i]);
-		skipped += is_skipped(&r[i]);
+		skipped += is_case(&r[i]) && is_skipped(&r[i]);
 	}
 	if (gmtime_r(&t, &tm)) {
 		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -327,7 +338,7 @@ junit_write(struct junit *j, const struct junit_suite *suite,
 	snprintf(counts, sizeof(counts),
 		 " tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\""
 		 " time=\"%.3f\"",
-		 n, failures, skipped, suite->duration);
+		 cases, failures, skipped, suite->duration);
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
 	fprintf(f, "<testsuites name=\"ctxrun\"%s>\n", counts);
 	fputs("  <testsuite", f);
@@ -336,7 +347,9 @@ junit_write(struct junit *j, const struct junit_suite *suite,
 	for (size_t i = 0; i < n; i++) {
 		struct entry *e_i = entry_of(j, r[i].name, false);
 
-		write_case(f, suite->name, &r[i], e_i);
+		if (is_case(&r[i])) {
+			write_case(f, suite->name, &r[i], e_i);
+		}
 	}
 	fputs("  </testsuite>\n</testsuites>\n", f);
 	if (fclose(f) == EOF) {

@@ -81,6 +81,8 @@ struct output_job {
 	int log;             /* its --log-dir file, or -1 */
 	int attempt;
 	size_t index;        /* in the spec */
+	output_tap_fn *watch; /* see output_job_watch(); NULL: none */
+	void *watch_data;
 	struct output_stream s[2];
 	char name[]; /* and after its NUL, the prefix or prefixes */
 };
@@ -197,6 +199,14 @@ overlay_before(struct output *o, int which)
 	if (o->overlay) {
 		o->overlay(o->overlay_data, which);
 	}
+}
+
+/* Give J's output to FN too. */
+void
+output_job_watch(struct output_job *j, output_tap_fn *fn, void *data)
+{
+	j->watch = fn;
+	j->watch_data = data;
 }
 
 /* Open the streams of a job. */
@@ -641,6 +651,11 @@ read_available(struct output_stream *s, bool all)
 			}
 			if (s->job->log >= 0) {
 				log_write(s->job, o->rbuf, (size_t)n);
+			}
+			if (s->job->watch) {
+				s->job->watch(s->job->watch_data, s->job->index,
+					      s->job->name, s->which, o->rbuf,
+					      (size_t)n);
 			}
 			if (s->job->block) {
 				grouped_take(s, o->rbuf, (size_t)n);

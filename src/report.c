@@ -16,6 +16,34 @@
  * terminal; it keeps their length, so widths need no second measure.
  */
 
+/* Say what J is when it is not a plain task: service and probe, teardown. */
+static void
+plan_role(FILE *out, const struct spec_job *j)
+{
+	char t[64], i[64];
+	char *probe;
+
+	if (j->role == SPEC_TEARDOWN) {
+		fputs(", always (teardown)", out);
+		return;
+	}
+	if (j->role != SPEC_SERVICE) {
+		return;
+	}
+	if (!j->ready.text) {
+		fputs(", service, ready once started", out);
+		return;
+	}
+	probe = escape_term_dup(j->ready.text);
+	fprintf(out, ", service, ready %s within %s", probe,
+		duration_format(j->ready_timeout_ms, t, sizeof(t)));
+	if (probedef_polled(&j->ready)) {
+		fprintf(out, " every %s",
+			duration_format(j->ready_interval_ms, i, sizeof(i)));
+	}
+	free(probe);
+}
+
 /* Print job J's line of the plan. */
 static void
 plan_job(FILE *out, const struct spec *s, const struct spec_job *j, int width)
@@ -46,6 +74,7 @@ plan_job(FILE *out, const struct spec *s, const struct spec_job *j, int width)
 	if (j->allow_failure) {
 		fputs(", allow_failure", out);
 	}
+	plan_role(out, j);
 	fputc('\n', out);
 }
 
@@ -222,7 +251,7 @@ outcome_word(const struct pipeline_result *r)
 		[JOB_NONE] = "pending",        [JOB_SUCCEEDED] = "succeeded",
 		[JOB_FAILED] = "failed",
 		[JOB_TIMED_OUT] = "timed-out", [JOB_CANCELLED] = "cancelled",
-		[JOB_SKIPPED] = "skipped",
+		[JOB_SKIPPED] = "skipped",     [JOB_STOPPED] = "stopped",
 	};
 
 	if (r->allowed) {

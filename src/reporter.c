@@ -305,6 +305,27 @@ record(struct reporter *rep, const struct pipeline *p,
 		rec.event = "retry";
 		rec.attempt = ev->attempt + 1; /* the one about to run */
 		break;
+	case PL_EV_READY:
+		rec.event = "ready";
+		rec.probe = ev->text;
+		rec.cause = NULL;
+		rec.after = ev->ready_after;
+		break;
+	case PL_EV_PROBE:
+		/* One a second for a minute: only when asked for (-v). */
+		if (!reporter_says(rep, VERBOSITY_VERBOSE)) {
+			return;
+		}
+		rec.event = "probe";
+		break;
+	case PL_EV_STATUS:
+		rec.event = "status";
+		rec.text = ev->text;
+		rec.cause = NULL;
+		break;
+	case PL_EV_STOPPED:
+		rec.event = "stopped";
+		break;
 	case PL_EV_DONE:
 		return; /* "done" comes with the exit status, at the end */
 	}
@@ -379,6 +400,27 @@ reporter_pipeline_event(struct reporter *rep, const struct pipeline *p,
 		reporter_say(rep, VERBOSITY_NORMAL, ev->name,
 			     "attempt %d failed, retrying in %s", ev->attempt,
 			     duration_format(ev->delay_ms, d, sizeof(d)));
+		break;
+	case PL_EV_READY:
+		/* Ready once started says little: with -v only. */
+		reporter_say(rep, ev->text ? VERBOSITY_NORMAL
+					   : VERBOSITY_VERBOSE,
+			     ev->name, "ready after %.3fs%s%s%s",
+			     ev->ready_after,
+			     ev->text ? " (" : "", ev->text ? ev->text : "",
+			     ev->text ? ")" : "");
+		break;
+	case PL_EV_PROBE:
+		reporter_say(rep, VERBOSITY_VERBOSE, ev->name, "not ready: %s",
+			     ev->text);
+		break;
+	case PL_EV_STATUS:
+		reporter_say(rep, VERBOSITY_VERBOSE, ev->name, "status: %s",
+			     ev->text);
+		break;
+	case PL_EV_STOPPED:
+		reporter_say(rep, VERBOSITY_VERBOSE, ev->name, "stopped (%s)",
+			     ev->text);
 		break;
 	case PL_EV_DONE:
 		break;

@@ -69,6 +69,8 @@ spec_add_job(struct spec *s, const char *name)
 	j->name = xstrdup(name);
 	j->grace_ms = s->grace_ms;
 	j->stop_signal = s->stop_signal;
+	j->ready_timeout_ms = SPEC_DEFAULT_READY_TIMEOUT_MS;
+	j->ready_interval_ms = SPEC_DEFAULT_READY_INTERVAL_MS;
 	if (2 * s->n_jobs > s->index_mask) {
 		index_rebuild(s);
 	} else {
@@ -213,6 +215,7 @@ spec_job_release(struct spec_job *j)
 		free(j->env[k]);
 	}
 	free(j->env);
+	probedef_release(&j->ready);
 }
 
 /* Keep only the named jobs and their transitive needs. */

@@ -31,6 +31,10 @@ check "KILL " -s KI
 check "grouped " -o gr
 check "off on " --cgroup o
 check "never " --color n
+check "--ready " --rea
+check "notify " --service x --ready n
+check "http://127.0.0.1: " --service x --ready ht
+check "" --service x
 check "build " -f "$dir/ci.ini" b
 check "unit " --file "$dir/ci.ini" -v u
 check "" -t 1

@@ -65,6 +65,11 @@ check torture-ignterm 124 -t 0.3 -g 0.3 -- "$th" contain ignterm stay 30000
 check torture-noenv 0 -- "$th" contain noenv exit 30000
 check torture-fail-fast 3 -c "$th contain setsid stay 30000" -c "$th sleep 300; exit 3"
 check torture-flood-err 0 -c "$th flood-err 1000000" -c "$th close-stdout 100"
+# Services: each probe kind, one that never gets ready, a teardown job.
+check services 0 -f examples/services.ini
+check service-exec 0 --service 'sleep 30' --ready 'exec:true' -c true
+printf '[job:db]\ncommand = sleep 30\nservice = true\nready = exec:sleep 30\nready_timeout = 300ms\n[job:web]\ncommand = sleep 30\nservice = true\nready = tcp:127.0.0.1:1\nready_timeout = 300ms\nready_interval = 50ms\n[job:t]\ncommand = true\nneeds = db, web\n[job:td]\ncommand = true\nalways = true\n' >"$log/never.ini"
+check service-never-ready 1 --events "$log/s.jsonl" --junit "$log/s.xml" -f "$log/never.ini"
 # 300 short jobs, 8 at a time: nothing may pile up per job.
 set -- -j 8
 i=0

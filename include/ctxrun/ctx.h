@@ -42,6 +42,7 @@ enum ctx_cause_kind {
 	CTX_CAUSE_SIGNAL,    /* ctxrun got a signal; value = signal number */
 	CTX_CAUSE_FAILED,    /* a job failed; value = its wait status */
 	CTX_CAUSE_OUTPUT,    /* ctxrun's own stdout or stderr closed */
+	CTX_CAUSE_STOPPED,   /* its owner no longer needs it (a service) */
 };
 
 /* Longest cause text kept, with its NUL; longer ones are cut. */

@@ -45,6 +45,9 @@ struct events_rec {
 	int status;        /* exit code 0..255 (128+N after signal N) */
 	const char *cause; /* any bytes */
 	const char *log;   /* "start": the attempt's --log-dir file */
+	const char *probe; /* "ready", "probe": the service's probe */
+	const char *text;  /* "status": what the service said */
+	double after;      /* "ready": seconds from start; 0: none */
 };
 
 /* Open PATH for the log; NULL with E filled when it cannot be opened. */

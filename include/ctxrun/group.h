@@ -35,7 +35,9 @@ struct ctx *group_ctx(const struct group *g);
  * Report a job's final outcome. A failure (JOB_FAILED or JOB_TIMED_OUT)
  * that is not ALLOWED becomes G's error if it is the first, and cancels the
  * group under fail-fast with the cause 'job "NAME" failed: exit status N'.
- * CAUSE is the job's own (for a timeout); may be NULL.
+ * CAUSE is the job's own (for a timeout); may be NULL. A CAUSE of kind
+ * CTX_CAUSE_FAILED describes the failure itself (a service's) and is
+ * the error's text as it is.
  */
 void group_report(struct group *g, const char *name, enum job_outcome outcome,
 		  int exit_code, const struct ctx_cause *cause, bool allowed);

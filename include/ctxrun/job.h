@@ -48,6 +48,7 @@ enum job_outcome {
 	JOB_TIMED_OUT, /* its own deadline expired */
 	JOB_CANCELLED, /* its context was cancelled for another reason */
 	JOB_SKIPPED,   /* never started */
+	JOB_STOPPED,   /* ctxrun stopped it, no longer needed (a service) */
 };
 
 /* What happens to a job; pipeline.h has the table of every level. */
@@ -100,6 +101,15 @@ struct job *job_new(const struct job_opts *opts);
 /* Start J under PARENT (see step 2); 0 or -1 with E filled. */
 int job_start(struct job *j, struct ctx *parent, struct reaper *r,
 	      struct err *e);
+
+/*
+ * Cancel J's own context with KIND and WHY, as its parent's cancellation
+ * would: J is stopped (stop signal, grace, SIGKILL). With
+ * CTX_CAUSE_STOPPED its outcome is JOB_STOPPED, a stop ctxrun decided
+ * (ctxrun.ini(5): a service no job needs any more); with any other kind,
+ * JOB_CANCELLED. A no-op unless J is running.
+ */
+void job_cancel(struct job *j, enum ctx_cause_kind kind, const char *why);
 
 /* SIGKILL J's processes now; a no-op unless J is running. */
 void job_kill(struct job *j);

@@ -161,6 +161,13 @@ struct output_job *output_job_open(struct output *o,
 				   struct err *e);
 
 /*
+ * Give every piece of J's output read from now on to FN too (NULL: none),
+ * after the run's tap; e.g. a log: probe watching a service. FN may not
+ * close jobs or free anything of the output's.
+ */
+void output_job_watch(struct output_job *j, output_tap_fn *fn, void *data);
+
+/*
  * Queue the whole lines the pipes hold now (before an exit line); grouped,
  * the block so far: output that comes later makes a second block.
  */

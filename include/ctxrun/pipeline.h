@@ -6,8 +6,8 @@
  * The DAG scheduler: runs the jobs of a spec as one errgroup.
  *
  * A job starts when every job it needs has succeeded (or failed with
- * allow_failure) and a slot is free under the jobs limit; ties start in
- * file order. A failed or timed-out job with retries left runs again after
+ * allow_failure), or is ready for a service, and a slot is free under the
+ * jobs limit; ties start in file order, services first. A failed or timed-out job with retries left runs again after
  * its retry_delay, under a fresh context (its timeout applies to each
  * attempt); a cancelled job never does. Dependents of a job that did not
  * succeed are skipped. When the group is cancelled (first failure under
@@ -43,6 +43,22 @@
  * proc knows processes and signals; job adds the context (why it was
  * stopped: the cause) and the outcome; the pipeline adds attempts, needs
  * and the group.
+ *
+ * Services and teardown jobs (ctxrun.ini(5), SERVICES AND TEARDOWN JOBS)
+ * run under a context of the pipeline's own, not the group's: a service
+ * lives until no unfinished job needs it, and a teardown job runs even
+ * after the group was cancelled. Being *ready* is a service's second
+ * event, the one its dependents wait for:
+ *
+ *   -                 -                     PL_EV_READY    a service is
+ *                                                          ready: text is
+ *                                                          the probe
+ *   -                 -                     PL_EV_PROBE    an attempt of its
+ *                                                          probe failed: text
+ *   -                 -                     PL_EV_STATUS   STATUS= from a
+ *                                                          notify probe: text
+ *   -                 -                     PL_EV_STOPPED  a service no job
+ *                                                          needed is gone
  */
 
 #include <stdbool.h>
@@ -67,6 +83,10 @@ enum pipeline_event_kind {
 			attempt > 0, a job waiting to retry was cancelled:
 			attempt + 1 will not run, its outcome is cancelled */
 	PL_EV_RETRY, /* a failed attempt runs again after delay_ms */
+	PL_EV_READY, /* a service is ready after ready_after seconds */
+	PL_EV_PROBE, /* a service's probe attempt failed: text */
+	PL_EV_STATUS, /* a service said STATUS=text */
+	PL_EV_STOPPED, /* a service was stopped, no longer needed */
 	PL_EV_DONE,  /* everything is over */
 };
 
@@ -79,6 +99,7 @@ struct pipeline_event {
 	const struct job_event *job_ev; /* PL_EV_JOB */
 	const char *text;               /* PL_EV_ERROR, PL_EV_SKIP */
 	int64_t delay_ms;               /* PL_EV_RETRY */
+	double ready_after;             /* PL_EV_READY: seconds since start */
 };
 
 typedef void pipeline_event_fn(struct pipeline *p,
@@ -112,7 +133,11 @@ struct pipeline *pipeline_new(const struct pipeline_opts *opts);
 /* Start scheduling from the loop (see step 2). */
 void pipeline_start(struct pipeline *p);
 
-/* SIGKILL every running job now (a second interrupt). */
+/*
+ * SIGKILL every running job now (a second interrupt); teardown jobs get
+ * their stop signal and grace the first time, and those not yet started
+ * are skipped.
+ */
 void pipeline_kill(struct pipeline *p);
 
 /*

@@ -30,9 +30,12 @@ struct pipeline_result {
 	int attempts;
 	ev_tstamp started_at;     /* ev_time() at its first start; 0: never ran */
 	ev_tstamp duration;       /* seconds, over all attempts */
-	const char *cause;        /* why timed out, cancelled or skipped;
+	const char *cause;        /* why timed out, cancelled, skipped or
+				     stopped, or how a service failed;
 				     NULL when none; at most 255 bytes */
 	enum ctx_cause_kind cause_kind; /* of a job that ran and was stopped */
+	bool service;             /* service = true */
+	double ready_after;       /* seconds from start to ready; 0: never */
 };
 
 #endif

@@ -16,6 +16,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ctxrun/probedef.h"
+
+/*
+ * What a job is to the scheduler (ctxrun.ini(5), SERVICES): a task runs
+ * to its end; a service runs until no unfinished job needs it, and its
+ * dependents wait for it to be ready; a teardown job (always = true) runs
+ * once its needs are over, whatever their outcome, even after the run was
+ * cancelled.
+ */
+enum spec_role { SPEC_TASK = 0, SPEC_SERVICE, SPEC_TEARDOWN };
+
 struct spec_job {
 	char *name;
 	char *command;      /* shell text, run as `shell -c command` */
@@ -34,6 +45,10 @@ struct spec_job {
 	int retries;        /* extra attempts after a failure */
 	int64_t retry_delay_ms;
 	int line;           /* line of its [job:NAME] header; 0 when not from a file */
+	enum spec_role role;
+	struct probedef ready;     /* service: PROBE_NONE, ready once started */
+	int64_t ready_timeout_ms;  /* service: defaults to 60s */
+	int64_t ready_interval_ms; /* service, polled probes: 500ms */
 };
 
 struct spec {
@@ -57,6 +72,9 @@ struct spec {
 #define SPEC_DEFAULT_SHELL "/bin/sh"
 #define SPEC_DEFAULT_FAILURE_LINES 20
 #define SPEC_FAILURE_LINES_MAX 10000
+#define SPEC_DEFAULT_READY_TIMEOUT_MS 60000
+#define SPEC_DEFAULT_READY_INTERVAL_MS 500
+#define SPEC_DEFAULT_TEARDOWN_TIMEOUT_MS 60000
 
 /* Create an empty spec with the defaults above; FILE is copied. */
 struct spec *spec_new(const char *file);

@@ -1767,3 +1767,31 @@ Test(examples, timeout)
 	expect_row(&p, "report", "skipped", "-", NULL);
 	h_done(&p);
 }
+
+/*
+ * examples/services.ini: the servers answer before the test runs, are
+ * stopped after it, and cleanup runs, whether the test passes or not.
+ * One test for both runs: the example's port is fixed.
+ */
+Test(examples, services)
+{
+	struct h_proc p;
+
+	run_example(&p, "services.ini");
+	expect_exit(&p, 0);
+	expect_out_has(&p, "test    | web answers\n");
+	expect_out_has(&p, "cleanup | dropping test data\n");
+	expect_err_has(&p, "ctxrun: worker: ready after ");
+	expect_row(&p, "web", "stopped", "SIGTERM", "no longer needed");
+	expect_row(&p, "queue", "stopped", "SIGTERM", "no longer needed");
+	expect_row(&p, "worker", "stopped", "SIGTERM", "no longer needed");
+	expect_row(&p, "test", "succeeded", "exit 0", "");
+	h_done(&p);
+	cr_assert_eq(setenv("FAIL", "1", 1), 0);
+	run_example(&p, "services.ini");
+	expect_exit(&p, 1);
+	expect_row(&p, "web", "stopped", "SIGTERM", "no longer needed");
+	expect_row(&p, "test", "failed", "exit 1", "");
+	expect_row(&p, "cleanup", "succeeded", "exit 0", "");
+	h_done(&p);
+}

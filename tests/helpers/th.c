@@ -10,7 +10,10 @@
  * line instead of sleeping. Pids of helpers forked by th are printed only
  * after those helpers have told th (through a pipe) that they are set up.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -51,6 +54,7 @@ static int th_cat(int argc, char **argv);
 static int th_kill_self(int argc, char **argv);
 static int th_stop_self(int argc, char **argv);
 static int th_touch(int argc, char **argv);
+static int th_connect(int argc, char **argv);
 static int th_print(int argc, char **argv);
 static int th_flood(int argc, char **argv);
 static int th_stdio_ino(int argc, char **argv);
@@ -85,6 +89,7 @@ static const struct th_cmd th_cmds[] = {
 	{ "kill-self", 1, th_kill_self, "kill-self SIGNUM" },
 	{ "stop-self", 1, th_stop_self, "stop-self MS" },
 	{ "touch", 1, th_touch, "touch PATH" },
+	{ "connect", 1, th_connect, "connect PORT" },
 	{ "print", 2, th_print, "print OUT ERR" },
 	{ "flood", 1, th_flood, "flood BYTES" },
 	{ "stdio-ino", 0, th_stdio_ino, "stdio-ino" },
@@ -561,6 +566,27 @@ th_touch(int argc, char **argv)
 	fd = open(argv[2], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (fd == -1) {
 		perror("th: touch");
+		return 1;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * th connect PORT: connect to 127.0.0.1:PORT once, at once; exit 0 when
+ * it is accepted, 1 when not (proof that a server listened then).
+ */
+static int
+th_connect(int argc, char **argv)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	(void)argc;
+	sa.sin_port = htons((uint16_t)th_num(argv[2]));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd == -1 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		perror("th: connect");
 		return 1;
 	}
 	close(fd);

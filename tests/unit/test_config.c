@@ -1147,3 +1147,97 @@ Test(config, direct_argv_only_for_simple_commands)
 		spec_argv_free(argv);
 	}
 }
+
+/*
+ * Services and teardown jobs (ctxrun.ini(5), SERVICES).
+ */
+
+Test(config, service_keys_parse)
+{
+	struct spec *s = ok("[job:db]\ncommand = redis-server\nservice = true\n"
+			    "ready = tcp:127.0.0.1:6390\nready_timeout = 5s\n"
+			    "ready_interval = 100ms\n"
+			    "[job:web]\ncommand = w\nservice = yes\n"
+			    "ready = http://[::1]:8080/health?x=1\n"
+			    "[job:log]\ncommand = l\nservice = true\n"
+			    "ready = log:^listening on [0-9]+$\n"
+			    "[job:n]\ncommand = n\nservice = true\n"
+			    "ready = notify\n"
+			    "[job:plain]\ncommand = p\nservice = true\n"
+			    "[job:test]\ncommand = t\nneeds = db, web\n"
+			    "[job:drop]\ncommand = d\nalways = true\n"
+			    "needs = test\n"
+			    "[job:upload]\ncommand = u\nalways = true\n"
+			    "timeout = 0\n");
+	struct spec_job *db = job(s, "db"), *web = job(s, "web");
+
+	cr_assert_eq(db->role, SPEC_SERVICE);
+	cr_assert_eq(db->ready.kind, PROBE_TCP);
+	cr_assert_str_eq(db->ready.text, "tcp:127.0.0.1:6390");
+	cr_assert_eq(db->ready_timeout_ms, 5000);
+	cr_assert_eq(db->ready_interval_ms, 100);
+	cr_assert_eq(web->ready.kind, PROBE_HTTP);
+	cr_assert_str_eq(web->ready.arg, "/health?x=1");
+	cr_assert_str_eq(web->ready.host, "[::1]:8080");
+	cr_assert_eq(web->ready_timeout_ms, SPEC_DEFAULT_READY_TIMEOUT_MS);
+	cr_assert_eq(web->ready_interval_ms, SPEC_DEFAULT_READY_INTERVAL_MS);
+	cr_assert_eq(job(s, "log")->ready.kind, PROBE_LOG);
+	cr_assert_str_eq(job(s, "log")->ready.arg, "^listening on [0-9]+$");
+	cr_assert_eq(job(s, "n")->ready.kind, PROBE_NOTIFY);
+	cr_assert_eq(job(s, "plain")->ready.kind, PROBE_NONE);
+	cr_assert_eq(job(s, "test")->role, SPEC_TASK);
+	cr_assert_eq(job(s, "drop")->role, SPEC_TEARDOWN);
+	/* A teardown job has a timeout of its own, 60s unless given. */
+	cr_assert_eq(job(s, "drop")->timeout_ms,
+		     SPEC_DEFAULT_TEARDOWN_TIMEOUT_MS);
+	cr_assert_eq(job(s, "upload")->timeout_ms, 0);
+	cr_assert_eq(job(s, "test")->timeout_ms, 0);
+	spec_free(s);
+}
+
+Test(config, service_keys_bad)
+{
+	bad_all("[job:a]\ncommand = a\nservice = true\nready = foo:1\n"
+		"[job:b]\ncommand = b\nservice = true\nready = tcp:localhost\n"
+		"[job:c]\ncommand = c\nservice = true\nready = tcp:db:5432\n"
+		"[job:d]\ncommand = d\nservice = true\nready = tcp:1.2.3.4:99999\n"
+		"[job:e]\ncommand = e\nservice = true\nready = log:a(\n"
+		"[job:f]\ncommand = f\nready = notify\nready_timeout = 1s\n"
+		"[job:g]\ncommand = g\nservice = true\nalways = true\n"
+		"[job:h]\ncommand = h\nservice = true\nretries = 1\n"
+		"[job:i]\ncommand = i\nservice = maybe\nready_interval = 0\n",
+		12,
+		"t.ini:4: unknown probe \"foo:1\" (use exec:CMD, tcp:HOST:PORT, "
+		"http://HOST:PORT/PATH, log:REGEX or notify)",
+		"t.ini:8: bad port in probe \"tcp:localhost\" (use HOST:PORT, "
+		"the port 1 to 65535)",
+		"t.ini:12: bad address in probe \"tcp:db:5432\" (use a numeric "
+		"IPv4 or [IPv6] address or localhost: a name lookup would "
+		"block)",
+		"t.ini:16: bad port in probe \"tcp:1.2.3.4:99999\" (use "
+		"HOST:PORT, the port 1 to 65535)",
+		"t.ini:20: bad regex in probe \"log:a(\": Unmatched ( or \\(",
+		"t.ini:23: ready on job \"f\", which is no service (add "
+		"service = true)",
+		"t.ini:24: ready_timeout on job \"f\", which is no service (add "
+		"service = true)",
+		"t.ini:28: job \"g\" cannot be both a service and always (a "
+		"teardown job)",
+		"t.ini:32: retries on service \"h\" (a service is not restarted)",
+		"t.ini:35: bad boolean \"maybe\" for service (use true or false)",
+		"t.ini:36: ready_interval must not be 0",
+		"t.ini:36: ready_interval on job \"i\", which is no service (add "
+		"service = true)");
+}
+
+Test(config, service_cycle_and_https)
+{
+	bad_all("[job:a]\ncommand = a\nservice = true\nneeds = b\n"
+		"[job:b]\ncommand = b\nservice = true\nneeds = a\n"
+		"[job:c]\ncommand = c\nservice = true\nready = https://x/\n"
+		"[job:d]\ncommand = d\nservice = true\nready = exec:\n", 3,
+		"t.ini:1: dependency cycle: a -> b -> a",
+		"t.ini:12: https probes are not supported: \"https://x/\" (use "
+		"exec:curl -fsS URL)",
+		"t.ini:16: empty command in probe \"exec:\"");
+}

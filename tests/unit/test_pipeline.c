@@ -90,6 +90,15 @@ trace_cb(struct pipeline *p, const struct pipeline_event *ev, void *data)
 	case PL_EV_ERROR:
 		note(t, "error", ev->name);
 		break;
+	case PL_EV_READY:
+		note(t, "ready", ev->name);
+		break;
+	case PL_EV_STOPPED:
+		note(t, "stopped", ev->name);
+		break;
+	case PL_EV_PROBE:
+	case PL_EV_STATUS:
+		break;
 	case PL_EV_DONE:
 		t->done++;
 		reaper_stop(reaper);
@@ -342,6 +351,189 @@ Test(pipeline, cancelled_before_start_skips_everything)
 	p = run(s, 0, &t);
 	cr_assert_str_eq(t.log, "skip:a skip:b ");
 	cr_assert_str_eq(result(p, "b")->cause, "interrupted by SIGINT");
+	pipeline_free(p);
+	spec_free(s);
+}
+
+/*
+ * Services and teardown jobs (ctxrun.ini(5), SERVICES AND TEARDOWN JOBS).
+ */
+
+/* Add a service NAME running COMMAND, ready once started. */
+static void
+add_service(struct spec *s, const char *name, const char *command,
+	    const char *needs)
+{
+	add(s, name, command, needs)->role = SPEC_SERVICE;
+}
+
+/* Add a teardown job NAME running COMMAND. */
+static void
+add_teardown(struct spec *s, const char *name, const char *command,
+	     const char *needs)
+{
+	struct spec_job *j = add(s, name, command, needs);
+
+	j->role = SPEC_TEARDOWN;
+	j->timeout_ms = SPEC_DEFAULT_TEARDOWN_TIMEOUT_MS;
+}
+
+Test(pipeline, service_stopped_after_its_last_dependent_in_reverse_order)
+{
+	struct spec *s = spec_new("t");
+	struct trace t = { 0 };
+	struct pipeline *p;
+
+	add_service(s, "db", "exec sleep 60", NULL);
+	add_service(s, "api", "exec sleep 60", "db");
+	add(s, "test", "true", "api");
+	add(s, "lint", "true", "db");
+	p = run(s, 0, &t);
+	/*
+	 * test is before lint in the file; api goes before db: db is needed
+	 * by api until api is gone.
+	 */
+	cr_assert_str_eq(t.log, "start:db ready:db start:api ready:api "
+				"start:test start:lint stopped:api "
+				"stopped:db ");
+	cr_assert_eq(result(p, "db")->outcome, JOB_STOPPED);
+	cr_assert_eq(result(p, "api")->outcome, JOB_STOPPED);
+	cr_assert(result(p, "db")->ready_after > 0);
+	cr_assert_eq(result(p, "test")->outcome, JOB_SUCCEEDED);
+	cr_assert_not(group_failed(pipeline_group(p)));
+	pipeline_free(p);
+	spec_free(s);
+}
+
+Test(pipeline, service_that_exits_while_needed_fails_the_run)
+{
+	struct spec *s = spec_new("t");
+	struct trace t = { 0 };
+	struct pipeline *p;
+
+	add_service(s, "db", "exit 0", NULL);
+	add(s, "test", "exec sleep 60", "db");
+	p = run(s, 0, &t);
+	cr_assert_eq(result(p, "db")->outcome, JOB_FAILED);
+	cr_assert_str_eq(result(p, "db")->cause,
+			 "service \"db\" exited: exit status 0");
+	cr_assert_eq(result(p, "test")->outcome, JOB_CANCELLED);
+	/* An exit status of 0 must not make the run succeed. */
+	cr_assert_eq(group_error_code(pipeline_group(p)), 1);
+	cr_assert_str_eq(group_error_text(pipeline_group(p)),
+			 "service \"db\" exited: exit status 0");
+	pipeline_free(p);
+	spec_free(s);
+}
+
+Test(pipeline, service_whose_dependent_fails_is_stopped_not_blamed)
+{
+	struct spec *s = spec_new("t");
+	struct trace t = { 0 };
+	struct pipeline *p;
+
+	add_service(s, "db", "exec sleep 60", NULL);
+	add(s, "test", "exit 3", "db");
+	add(s, "later", "true", "test");
+	p = run(s, 0, &t);
+	cr_assert_eq(result(p, "db")->outcome, JOB_STOPPED);
+	cr_assert_eq(result(p, "later")->outcome, JOB_SKIPPED);
+	cr_assert_eq(group_error_code(pipeline_group(p)), 3);
+	pipeline_free(p);
+	spec_free(s);
+}
+
+Test(pipeline, service_no_job_names_lives_as_long_as_the_tasks)
+{
+	struct spec *s = spec_new("t");
+	struct trace t = { 0 };
+	struct pipeline *p;
+
+	add_service(s, "db", "exec sleep 60", NULL);
+	add(s, "a", "sleep 0.1", NULL);
+	p = run(s, 0, &t);
+	cr_assert_str_eq(t.log, "start:db ready:db start:a stopped:db ");
+	pipeline_free(p);
+	spec_free(s);
+}
+
+Test(pipeline, teardown_runs_after_a_failure_and_after_cancellation)
+{
+	struct spec *s = spec_new("t");
+	struct trace t = { 0 };
+	struct pipeline *p;
+
+	add(s, "fail", "exit 2", NULL);
+	add(s, "slow", "exec sleep 60", NULL);
+	add(s, "after", "true", "slow");
+	add_teardown(s, "drop", "true", "slow after");
+	add_teardown(s, "upload", "true", NULL);
+	p = run(s, 0, &t);
+	cr_assert_eq(result(p, "slow")->outcome, JOB_CANCELLED);
+	cr_assert_eq(result(p, "after")->outcome, JOB_SKIPPED);
+	cr_assert_eq(result(p, "drop")->outcome, JOB_SUCCEEDED);
+	cr_assert_eq(result(p, "upload")->outcome, JOB_SUCCEEDED);
+	cr_assert_eq(group_error_code(pipeline_group(p)), 2);
+	pipeline_free(p);
+	spec_free(s);
+}
+
+Test(pipeline, teardown_keeps_the_service_it_needs)
+{
+	struct spec *s = spec_new("t");
+	struct trace t = { 0 };
+	struct pipeline *p;
+
+	add_service(s, "db", "exec sleep 60", NULL);
+	add(s, "test", "exit 1", "db");
+	add_teardown(s, "drop", "true", "db test");
+	p = run(s, 0, &t);
+	cr_assert_str_eq(t.log, "start:db ready:db start:test start:drop "
+				"stopped:db ");
+	cr_assert_eq(result(p, "drop")->outcome, JOB_SUCCEEDED);
+	pipeline_free(p);
+	spec_free(s);
+}
+
+Test(pipeline, services_go_first_and_take_no_slot)
+{
+	struct spec *s = spec_new("t");
+	struct trace t = { 0 };
+	struct pipeline *p;
+
+	add(s, "lint", "true", NULL);
+	add_service(s, "db", "exec sleep 60", NULL);
+	add(s, "test", "true", "db");
+	/* With one slot, a service holding it would starve "test". */
+	p = run(s, 1, &t);
+	cr_assert_str_eq(t.log, "start:db ready:db start:lint start:test "
+				"stopped:db ");
+	cr_assert_eq(result(p, "test")->outcome, JOB_SUCCEEDED);
+	pipeline_free(p);
+	spec_free(s);
+}
+
+/*
+ * Keep going: a service that dies after it was up takes with it the
+ * dependents still waiting for another need, not the teardown job.
+ */
+Test(pipeline, service_dying_skips_dependents_still_waiting)
+{
+	struct spec *s = spec_new("t");
+	struct trace t = { 0 };
+	struct pipeline *p;
+
+	s->fail_fast = false;
+	/* Seconds apart: db is surely gone before slow is. */
+	add_service(s, "db", "exit 5", NULL);
+	add(s, "slow", "sleep 2", NULL);
+	add(s, "test", "true", "db slow");
+	add_teardown(s, "drop", "true", "db slow");
+	p = run(s, 0, &t);
+	cr_assert_eq(result(p, "db")->outcome, JOB_FAILED);
+	cr_assert_eq(result(p, "test")->outcome, JOB_SKIPPED);
+	cr_assert_str_eq(result(p, "test")->cause, "need \"db\" failed");
+	cr_assert_eq(result(p, "drop")->outcome, JOB_SUCCEEDED);
 	pipeline_free(p);
 	spec_free(s);
 }

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+#include "ctxrun/probedef.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctxrun/util.h"
+
+/*
+ * Everything a probe can get wrong in its text is found here, before
+ * anything runs: a bad address or regex is a config error (exit 125), not
+ * a service that "never became ready" a minute later.
+ */
+
+/* Parse the decimal port at S (1..65535) into *PORT; -1 if it is none. */
+static int
+parse_port(const char *s, unsigned *port)
+{
+	unsigned long v = 0;
+
+	if (!*s || strlen(s) > 5 || s[strspn(s, "0123456789")]) {
+		return -1;
+	}
+	v = strtoul(s, NULL, 10);
+	if (v < 1 || v > 65535) {
+		return -1;
+	}
+	*port = (unsigned)v;
+	return 0;
+}
+
+/*
+ * Fill D's address from HOST (IPv4, IPv6 without its brackets, or
+ * "localhost") and PORT; -1 if HOST is none of these.
+ */
+static int
+set_addr(struct probedef *d, const char *host, unsigned port)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)&d->addr;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&d->addr;
+
+	memset(&d->addr, 0, sizeof(d->addr));
+	if (!strcmp(host, "localhost")) {
+		host = "127.0.0.1";
+	}
+	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)port);
+		d->addr_len = sizeof(*in);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		d->addr_len = sizeof(*in6);
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * Parse "HOST:PORT" or "[V6]:PORT" at HP into D's address, with
+ * DEFAULT_PORT when the port is left out and that is not 0; -1 with E.
+ */
+static int
+parse_hostport(struct probedef *d, const char *hp, unsigned default_port,
+	       struct err *e)
+{
+	char *host = xstrdup(hp), *colon, *port_text = NULL;
+	unsigned port = default_port;
+	int rc = -1;
+
+	if (host[0] == '[' && (colon = strchr(host, ']'))) {
+		*colon = '\0';
+		memmove(host, host + 1, strlen(host));
+		port_text = colon[1] == ':' ? colon + 2 : colon[1] ? colon : NULL;
+		if (port_text == colon) {
+			goto bad;
+		}
+	} else if ((colon = strrchr(host, ':'))) {
+		*colon = '\0';
+		port_text = colon + 1;
+	}
+	if (port_text ? parse_port(port_text, &port) < 0 : !port) {
+		err_set(e, 0, "bad port in probe \"%s\" (use HOST:PORT, the "
+			"port 1 to 65535)", d->text);
+		goto out;
+	}
+	if (set_addr(d, host, port) == 0) {
+		rc = 0;
+		goto out;
+	}
+bad:
+	err_set(e, 0, "bad address in probe \"%s\" (use a numeric IPv4 or "
+		"[IPv6] address or localhost: a name lookup would block)",
+		d->text);
+out:
+	free(host);
+	return rc;
+}
+
+/* Parse the rest of an http:// probe, REST after the scheme. */
+static int
+parse_http(struct probedef *d, const char *rest, struct err *e)
+{
+	size_t hp_len = strcspn(rest, "/?#");
+	char *hp = xstrndup(rest, hp_len);
+	int rc = parse_hostport(d, hp, 80, e);
+
+	if (rc == 0) {
+		d->host = hp;
+		d->arg = xstrdup(rest[hp_len] == '/' ? rest + hp_len : "/");
+		if (rest[hp_len] && rest[hp_len] != '/') {
+			/* "http://h?x": the path is "/?x". */
+			free(d->arg);
+			d->arg = xasprintf("/%s", rest + hp_len);
+		}
+	} else {
+		free(hp);
+	}
+	return rc;
+}
+
+/* Check the POSIX ERE of a log: probe. */
+static int
+parse_log(struct probedef *d, const char *re, struct err *e)
+{
+	regex_t rx;
+	int rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
+	char why[128];
+
+	if (!*re) {
+		return err_set(e, 0, "empty regex in probe \"%s\"", d->text);
+	}
+	if (rc) {
+		regerror(rc, &rx, why, sizeof(why));
+		return err_set(e, 0, "bad regex in probe \"%s\": %s", d->text,
+			       why);
+	}
+	regfree(&rx);
+	d->arg = xstrdup(re);
+	return 0;
+}
+
+/* Parse TEXT into D. */
+int
+probedef_parse(struct probedef *d, const char *text, struct err *e)
+{
+	int rc = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->text = xstrdup(text);
+	if (!strncmp(text, "exec:", 5)) {
+		d->kind = PROBE_EXEC;
+		d->arg = xstrdup(text + 5);
+		rc = *d->arg ? 0
+			     : err_set(e, 0, "empty command in probe \"%s\"",
+				       text);
+	} else if (!strncmp(text, "tcp:", 4)) {
+		d->kind = PROBE_TCP;
+		rc = parse_hostport(d, text + 4, 0, e);
+	} else if (!strncmp(text, "http://", 7)) {
+		d->kind = PROBE_HTTP;
+		rc = parse_http(d, text + 7, e);
+	} else if (!strncmp(text, "https://", 8)) {
+		rc = err_set(e, 0, "https probes are not supported: \"%s\" "
+			     "(use exec:curl -fsS URL)", text);
+	} else if (!strncmp(text, "log:", 4)) {
+		d->kind = PROBE_LOG;
+		rc = parse_log(d, text + 4, e);
+	} else if (!strcmp(text, "notify")) {
+		d->kind = PROBE_NOTIFY;
+	} else {
+		rc = err_set(e, 0, "unknown probe \"%s\" (use exec:CMD, "
+			     "tcp:HOST:PORT, http://HOST:PORT/PATH, log:REGEX "
+			     "or notify)", text);
+	}
+	if (rc < 0) {
+		probedef_release(d);
+	}
+	return rc;
+}
+
+/* Is D polled? */
+bool
+probedef_polled(const struct probedef *d)
+{
+	return d->kind == PROBE_EXEC || d->kind == PROBE_TCP ||
+	       d->kind == PROBE_HTTP;
+}
+
+/* Release D's strings. */
+void
+probedef_release(struct probedef *d)
+{
+	free(d->text);
+	free(d->arg);
+	free(d->host);
+	memset(d, 0, sizeof(*d));
+}
