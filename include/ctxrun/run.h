@@ -75,6 +75,14 @@ struct run_opts {
 	enum output_mode output; /* the caller's choice or the mode's default */
 	enum output_colour colour;
 	const struct run_gnu *gnu; /* GNU timeout's manners; NULL: ctxrun's */
+	/*
+	 * alone, as the far side of a remote job (`--remote`, ctxrun(1),
+	 * REMOTE JOBS): stdin is the channel to the supervisor, and its
+	 * end or the parent's death cancels the run (link.h); the command
+	 * reads /dev/null. Cancelled so, the run exits with the command's
+	 * status.
+	 */
+	bool remote;
 };
 
 /* Run the pipeline S (a group, a file, or one command) with O. */
