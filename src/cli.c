@@ -54,6 +54,7 @@ struct cli_opts {
 	const char *directory;
 	char **env;        /* --env, in order, NULL-terminated */
 	size_t n_env;
+	double sent_at;    /* --sent: when -t's time was measured; 0: unsaid */
 };
 
 /* Long options without a short one. */
@@ -62,6 +63,7 @@ enum {
 	OPT_JOB,
 	OPT_DIRECTORY,
 	OPT_ENV,
+	OPT_SENT,
 };
 
 /* Print the usage summary to OUT. */
@@ -181,13 +183,20 @@ parse_cgroup_opt(const char *name, const char *arg, enum run_cgroup *mode)
 static int
 take_remote_option(struct cli_opts *o, int c, const char *arg, char **argv)
 {
-	static const char *const names[] = { "--job", "--directory", "--env" };
+	static const char *const names[] = { "--job", "--directory", "--env",
+					     "--sent" };
+	char *end;
 
 	(void)argv;
 	if (!o->run.remote) {
 		return usage_error("unknown option '%s'", names[c - OPT_JOB]);
 	}
-	if (c == OPT_JOB) {
+	if (c == OPT_SENT) {
+		o->sent_at = strtod(arg, &end);
+		if (*end || !(o->sent_at > 0)) {
+			return usage_error("invalid --sent '%s'", arg);
+		}
+	} else if (c == OPT_JOB) {
 		o->job_name = arg;
 	} else if (c == OPT_DIRECTORY) {
 		o->directory = arg;
@@ -280,6 +289,7 @@ take_option(struct cli_opts *o, int c, const char *arg, char **argv)
 	case OPT_JOB:
 	case OPT_DIRECTORY:
 	case OPT_ENV:
+	case OPT_SENT:
 		return take_remote_option(o, c, arg, argv);
 	case 'v':
 		o->run.verbosity = VERBOSITY_VERBOSE;
@@ -323,6 +333,7 @@ parse_args(int argc, char **argv, struct cli_opts *o)
 		{ "job", required_argument, NULL, OPT_JOB },
 		{ "directory", required_argument, NULL, OPT_DIRECTORY },
 		{ "env", required_argument, NULL, OPT_ENV },
+		{ "sent", required_argument, NULL, OPT_SENT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -604,6 +615,7 @@ run_command(struct cli_opts *o)
 	}
 	j->n_env = o->n_env;
 	o->grace_set = o->signal_set = true;
+	o->run.remote_sent_at = o->sent_at;
 	apply_overrides(s, o);
 	apply_remote(s, o);
 	o->run.alone = true;

@@ -108,20 +108,21 @@ job_set_deadline(struct job *j)
 /*
  * What is left of J's deadline in whole milliseconds, rounded down so the
  * far side's is never later than ours, and at least 1 (0 would be none);
- * 0 when there is none.
+ * 0 when there is none. *NOW gets the Unix time it was measured at.
  */
 static int64_t
-remaining_ms(const struct job *j)
+remaining_ms(const struct job *j, ev_tstamp *now)
 {
 	struct ev_loop *loop = ctx_loop(j->ctx);
 	ev_tstamp deadline = ctx_deadline(j->ctx);
 	int64_t ms;
 
+	ev_now_update(loop);
+	*now = ev_now(loop);
 	if (!deadline) {
 		return 0;
 	}
-	ev_now_update(loop);
-	ms = (int64_t)((deadline - ev_now(loop)) * 1000.);
+	ms = (int64_t)((deadline - *now) * 1000.);
 	return ms >= 1 ? ms : 1;
 }
 
@@ -138,6 +139,8 @@ remote_prepare(struct job *j, struct proc_opts *ps, char ***argv,
 {
 	int fds[2];
 	int64_t grace = j->opts.grace_ms;
+	ev_tstamp now;
+	int64_t left = remaining_ms(j, &now);
 
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		err_errno(e, errno, "cannot make the channel of remote job '%s'",
@@ -153,7 +156,8 @@ remote_prepare(struct job *j, struct proc_opts *ps, char ***argv,
 		.argv = j->opts.argv,
 		.env_add = j->opts.env_add,
 		.cwd = j->opts.cwd,
-		.timeout_ms = remaining_ms(j),
+		.timeout_ms = left,
+		.sent_at = now,
 		.grace_ms = grace,
 		.stop_signal = j->opts.stop_signal,
 	});

@@ -109,10 +109,17 @@ remote_line(const struct remote_opts *o)
 {
 	char *line = line_start(o->ctxrun ? o->ctxrun : REMOTE_DEFAULT_CTXRUN);
 	char num[32];
+	long long sent_ms;
 
 	if (o->timeout_ms) {
 		snprintf(num, sizeof(num), "%lldms", (long long)o->timeout_ms);
 		line_add(&line, "-t");
+		line_add(&line, num);
+		/* Rounded down: a deadline counted from it is never late. */
+		sent_ms = (long long)(o->sent_at * 1000.);
+		snprintf(num, sizeof(num), "%lld.%03lld", sent_ms / 1000,
+			 sent_ms % 1000);
+		line_add(&line, "--sent");
 		line_add(&line, num);
 	}
 	snprintf(num, sizeof(num), "%lldms", (long long)o->grace_ms);
@@ -177,6 +184,15 @@ remote_argv_free(char **argv)
 		free(*a);
 	}
 	free(argv);
+}
+
+/* Do the clocks agree the deadline was sent a short while ago? */
+bool
+remote_clocks_agree(double sent_at, double now)
+{
+	double ms = (now - sent_at) * 1000.;
+
+	return ms >= 0 && ms <= REMOTE_TRANSIT_MAX_MS;
 }
 
 /* WORD encoded. */

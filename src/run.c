@@ -26,6 +26,7 @@
 #include "ctxrun/ptimer.h"
 #include "ctxrun/ptree.h"
 #include "ctxrun/reaper.h"
+#include "ctxrun/remote.h"
 #include "ctxrun/reporter.h"
 #include "ctxrun/signame.h"
 #include "ctxrun/spawn.h"
@@ -310,12 +311,22 @@ root_deadline(struct run *r, int64_t timeout_ms, const char *label)
 		char d[64];
 		char cause[400];
 
+		ev_tstamp sent = r->opts->remote_sent_at;
+
 		duration_format(timeout_ms, d, sizeof(d));
 		snprintf(cause, sizeof(cause), "deadline exceeded (%s %s)", label, d);
 		ev_now_update(r->loop);
-		ctx_set_deadline(r->root,
-				 ev_now(r->loop) + (ev_tstamp)timeout_ms / 1000.,
-				 cause);
+		/* The far side counts from when the time left was measured. */
+		if (sent && remote_clocks_agree(sent, ev_now(r->loop))) {
+			ctx_set_deadline_wall(r->root,
+					      sent + (ev_tstamp)timeout_ms / 1000.,
+					      cause);
+		} else {
+			ctx_set_deadline(r->root,
+					 ev_now(r->loop) +
+						 (ev_tstamp)timeout_ms / 1000.,
+					 cause);
+		}
 	}
 	if (inherited) {
 		/* Only what ctxrun writes: digits, at most one point. */

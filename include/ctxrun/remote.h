@@ -15,12 +15,16 @@
  * a byte outside [A-Za-z0-9_./:=,+@-] becomes %XX, and an empty word is
  * a lone %. The far side undoes it with remote_decode().
  *
- * The words are an ordinary one-command line of ctxrun's, with three
- * options only --remote takes: --job NAME (CTXRUN_JOB), --directory DIR,
- * --env NAME=VALUE (repeated). The deadline goes as the time remaining,
- * never as a time of day: the two clocks may differ.
+ * The words are an ordinary one-command line of ctxrun's, with options
+ * only --remote takes: --job NAME (CTXRUN_JOB), --directory DIR, --env
+ * NAME=VALUE (repeated), --sent TIME. The deadline goes as the time
+ * remaining, never as a time of day: the two clocks may differ. The time
+ * it was measured at goes along, only so the far side can take the time
+ * the connection took off it when the two clocks agree that it was short
+ * (remote_clocks_agree()): the far deadline is then never the later one.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ctxrun/err.h"
@@ -45,6 +49,7 @@ struct remote_opts {
 	char *const *env_add;    /* "NAME=VALUE", NULL-terminated, or NULL */
 	const char *cwd;         /* NULL: the remote user's home */
 	int64_t timeout_ms;      /* time remaining; 0: no deadline */
+	double sent_at;          /* Unix time when timeout_ms was measured */
 	int64_t grace_ms;
 	int stop_signal;
 };
@@ -63,6 +68,18 @@ int remote_host_check(const char *host, struct err *e);
  */
 char **remote_argv(const struct remote_opts *o);
 void remote_argv_free(char **argv);
+
+/* Longest connection time the far side believes of the two clocks. */
+#define REMOTE_TRANSIT_MAX_MS 10000
+
+/*
+ * Do the clocks agree that SENT_AT, the local time the deadline was
+ * measured at, is 0 to REMOTE_TRANSIT_MAX_MS before NOW, the far side's
+ * time (both Unix times)? Then the far deadline counts from SENT_AT and
+ * is never later than the local one; else from NOW (the clocks disagree:
+ * the connection's time is not known).
+ */
+bool remote_clocks_agree(double sent_at, double now);
 
 /* WORD encoded as above; the caller frees it. */
 char *remote_encode(const char *word);

@@ -83,6 +83,8 @@ struct run_opts {
 	 * status.
 	 */
 	bool remote;
+	double remote_sent_at; /* remote: when the local side measured the
+				  time left (remote.h); 0: unknown */
 };
 
 /* Run the pipeline S (a group, a file, or one command) with O. */

@@ -96,10 +96,12 @@ Test(remote, argv_puts_user_options_first_and_the_port_apart)
 		.grace_ms = 1500,
 		.stop_signal = 2,
 		.timeout_ms = 2950,
+		.sent_at = 1796280000.1239,
 	});
 	const char *want[] = { "ssh", "-F", "/tmp/cfg", "-q", "-o",
 			       "BatchMode=yes", "-p", "2222", "--", "me@box",
-			       "ctxrun --remote -t 2950ms -g 1500ms -s 2 --job j "
+			       "ctxrun --remote -t 2950ms --sent 1796280000.123 "
+			       "-g 1500ms -s 2 --job j "
 			       "-- true",
 			       NULL };
 
@@ -109,6 +111,16 @@ Test(remote, argv_puts_user_options_first_and_the_port_apart)
 	}
 	cr_assert_null(v[ARRAY_SIZE(want) - 1]);
 	remote_argv_free(v);
+}
+
+/* The far side counts from the send time only when the clocks agree. */
+Test(remote, clocks_agree_only_on_a_short_connection)
+{
+	cr_assert(remote_clocks_agree(1000.0, 1000.0));
+	cr_assert(remote_clocks_agree(1000.0, 1000.5));
+	cr_assert(remote_clocks_agree(1000.0, 1010.0));
+	cr_assert(!remote_clocks_agree(1000.0, 1010.5));
+	cr_assert(!remote_clocks_agree(1000.0, 999.9));
 }
 
 /*
