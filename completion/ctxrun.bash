@@ -15,7 +15,7 @@ _ctxrun()
 	local cur prev i file=ctxrun.ini
 	local opts="-t --timeout -g --grace --kill-after -s --signal -c -n --names
 		-f --file -j --jobs -k --keep-going --check --preserve-status
-		--foreground --events --junit --cgroup -o --output --color
+		--foreground --events --junit --cgroup --host -o --output --color
 		-v --verbose -q --quiet -h --help -V --version --"
 
 	COMPREPLY=()
@@ -62,6 +62,10 @@ _ctxrun()
 		;;
 	--events | --junit)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+		return 0
+		;;
+	--host)
+		mapfile -t COMPREPLY < <(compgen -A hostname -- "$cur")
 		return 0
 		;;
 	-t | --timeout | -g | --grace | --kill-after | -j | --jobs | -c | -n | --names)

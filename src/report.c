@@ -46,6 +46,10 @@ plan_job(FILE *out, const struct spec *s, const struct spec_job *j, int width)
 	if (j->allow_failure) {
 		fputs(", allow_failure", out);
 	}
+	if (j->host) {
+		/* remote_host_check() let nothing through a terminal acts on. */
+		fprintf(out, ", on %s", j->host);
+	}
 	fputc('\n', out);
 }
 

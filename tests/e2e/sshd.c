@@ -115,11 +115,11 @@ sx_configure(int port)
 		 port, fx_path("host_key"), fx_path("authorized_keys"));
 	fx_write("sshd_config", buf);
 	snprintf(buf, sizeof(buf),
-		 "Host *\n  IdentityFile %s\n  IdentitiesOnly yes\n"
+		 "Host *\n  Port %d\n  IdentityFile %s\n  IdentitiesOnly yes\n"
 		 "  UserKnownHostsFile /dev/null\n  GlobalKnownHostsFile "
 		 "/dev/null\n  StrictHostKeyChecking no\n  LogLevel ERROR\n"
 		 "  ControlMaster no\n  SendEnv " SX_ENV "\n",
-		 fx_path("client_key"));
+		 port, fx_path("client_key"));
 	fx_write("ssh_config", buf);
 }
 

@@ -389,3 +389,24 @@ Test(remote, remaining_deadline_is_never_later)
 	cr_assert(here - there < 5, "far %.3f, near %.3f", there, here);
 	done(&p);
 }
+
+/* examples/remote.ini, with the test's sshd as localhost. */
+Test(remote, example)
+{
+	struct h_proc p;
+	char cwd[4096];
+
+	sx_start();
+	cr_assert(getcwd(cwd, sizeof(cwd)));
+	h_start(&p, NULL, "-f", "examples/remote.ini");
+	h_finish(&p, 20000);
+	expect_exit(&p, 124);
+	expect_out_has(&p, "hello  | it's \"$HOME\", unexpanded on ");
+	expect_out_has(&p, "as job hello\n");
+	expect_out_has(&p, "slow   | working\n");
+	/* The far deadline, or the local one a moment later: both time out. */
+	expect_err_has(&p, "slow    timed out");
+	expect_err_has(&p, "report  skipped");
+	expect_secs(p.elapsed, 2.0, 2.0 + 3.0);
+	done(&p);
+}
