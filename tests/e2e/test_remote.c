@@ -410,3 +410,60 @@ Test(remote, example)
 	expect_secs(p.elapsed, 2.0, 2.0 + 3.0);
 	done(&p);
 }
+
+/*
+ * The far side alone, without ssh: `ctxrun --remote` reading a pipe from
+ * `sleep 1000.WRITER`, under a shell that stands for sshd. Returns the
+ * tag of the job's sleep; *WRITER gets the writer's.
+ */
+static const char *
+start_far_side(struct h_proc *p, const char **writer)
+{
+	static char job[32], cmd[1024];
+
+	snprintf(job, sizeof(job), "%s", sx_tag());
+	*writer = sx_tag();
+	snprintf(cmd, sizeof(cmd),
+		 "sleep 1000.%s | '%s' --remote -g 1000ms --job far -- sh -c "
+		 "echo%%20ready%%3B%%20exec%%20sleep%%201000.%s; echo $?",
+		 *writer, h_ctxrun, job);
+	h_start_argv(p, NULL, (const char *const[]){ "/bin/sh", "-c", cmd,
+						     NULL });
+	wait_running(p, job);
+	return job;
+}
+
+/* End-of-file on the channel stops the far side's job. */
+Test(remote, far_side_stops_at_end_of_channel)
+{
+	struct h_proc p;
+	const char *writer, *job = start_far_side(&p, &writer);
+	pid_t pid = 0;
+
+	cr_assert_eq(sx_tagged(writer, "sleep", &pid), 1);
+	kill(pid, SIGKILL);
+	expect_gone(job);
+	h_finish(&p, 20000);
+	expect_err_has(&p, "connection to the supervisor lost");
+	/* The far side exits with its command's status: SIGTERM's 143. */
+	expect_out_has(&p, "ready\n143\n");
+	h_done(&p);
+}
+
+/* The death of its parent (sshd) stops the far side's job too. */
+Test(remote, far_side_stops_when_its_parent_dies)
+{
+	struct h_proc p;
+	const char *writer, *job = start_far_side(&p, &writer);
+	pid_t pid = 0;
+
+	h_kill(&p, SIGKILL);
+	expect_gone(job);
+	/* The writer still holds the channel open: it was not EOF. */
+	cr_assert_eq(sx_tagged(writer, "sleep", &pid), 1);
+	kill(pid, SIGKILL);
+	h_finish(&p, 20000);
+	expect_err_has(&p, "connection to the supervisor lost");
+	cr_assert(h_children_gone_within(5000));
+	h_done(&p);
+}
