@@ -7,7 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 
 ALL="one-command-overhead spaced many-true sigint-100 fail-fast-100 escalation
-timeout-overshoot prefixed-throughput raw-throughput rss-1000 idle-syscalls scaling"
+timeout-overshoot prefixed-throughput raw-throughput rss-1000 idle-syscalls scaling
+remote-true"
 BENCHES=${BENCHES:-$ALL}
 
 # Time limit of each script, seconds (full run; QUICK=1 uses 60 for all).
