@@ -201,11 +201,12 @@ remote_encode(const char *word)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t n = strlen(word), k = 0;
-	char *out = xmalloc(3 * n + 2);
+	char *out;
 
 	if (!n) {
 		return xstrdup("%");
 	}
+	out = xmalloc(3 * n + 1);
 	for (const unsigned char *p = (const unsigned char *)word; *p; p++) {
 		if (is_safe(*p)) {
 			out[k++] = (char)*p;
