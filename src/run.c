@@ -1076,7 +1076,8 @@ run(const struct spec *s, const struct run_opts *o)
 		run_release(&r);
 		return EXIT_CANCELED;
 	}
-	r.tty_handed = give_tty(o);
+	/* A remote command has no terminal: Ctrl-C is ours to pass on. */
+	r.tty_handed = give_tty(o) && !s->jobs[0].host;
 	r.pipeline = pipeline_new(&(struct pipeline_opts){
 		.spec = s,
 		.root = r.root,

@@ -275,11 +275,14 @@ Test(remote, fail_fast_between_local_and_remote)
 		 "[job:far]\nhost = %s\ncommand = %s\n"
 		 "[job:near]\ncommand = \"$D/waitfor\" %s; exit 3\n",
 		 sx_host(), sleeper(far), far);
-	/* Until the far sleep runs (bounded): then fail. */
+	/*
+	 * Until the far sleep runs (bounded): then fail. The sleep itself,
+	 * not the shell whose argv names it (it has yet to say "ready").
+	 */
 	fx_write("waitfor", "#!/bin/sh\n"
-			    "i=0; until cat /proc/[0-9]*/cmdline 2>/dev/null | "
-			    "tr '\\0' ' ' | grep -q \"sleep 1000\\.$1\"; "
-			    "do i=$((i+1)); [ $i -gt 2000 ] && exit 99; "
+			    "i=0; until grep -qsa \"^sleep.1000\\.$1\" "
+			    "/proc/[0-9]*/cmdline; do "
+			    "i=$((i+1)); [ $i -gt 2000 ] && exit 99; "
 			    "sleep 0.01; done\n");
 	chmod(fx_path("waitfor"), 0755);
 	(void)near;
