@@ -701,7 +701,6 @@ cli_main(int argc, char **argv)
 	int rc = cgroup && *cgroup ? parse_cgroup_opt("CTXRUN_CGROUP", cgroup,
 						       &o.run.cgroup)
 				   : 0;
-
 	char **decoded = NULL;
 
 	if (rc == 0 && argc > 1 && !strcmp(argv[1], "--remote")) {

@@ -211,16 +211,16 @@ job_spawn(struct job *j, struct reaper *r, struct err *e)
 	};
 	bool resources;
 
-	/*
-	 * The environment and the mark are only read by the spawn (the proc
-	 * keeps its own copy of the mark): a thousand running jobs would
-	 * otherwise hold a thousand copies of ctxrun's environment.
-	 */
 	e->code = 0;
 	if (j->opts.host && remote_prepare(j, &ps, &ssh_argv, e) < 0) {
 		j->exit_code = exit_code_of_start(e->saved_errno, true);
 		return -1;
 	}
+	/*
+	 * The environment and the mark are only read by the spawn (the proc
+	 * keeps its own copy of the mark): a thousand running jobs would
+	 * otherwise hold a thousand copies of ctxrun's environment.
+	 */
 	snprintf(mark, sizeof(mark), "%s.%lu", ptree_run_mark(), ++mark_seq);
 	/* A remote job's env is the far side's: ssh runs with ours. */
 	envp = env_build(j, mark, j->opts.host ? NULL : j->opts.env_add);
