@@ -8,7 +8,7 @@
 
 ALL="one-command-overhead spaced many-true sigint-100 fail-fast-100 escalation
 timeout-overshoot prefixed-throughput live-throughput raw-throughput rss-1000 idle-syscalls scaling
-service-ready"
+service-ready remote-true"
 BENCHES=${BENCHES:-$ALL}
 
 # Time limit of each script, seconds (full run; QUICK=1 uses 60 for all).

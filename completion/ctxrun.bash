@@ -16,7 +16,7 @@ _ctxrun()
 	local opts="-t --timeout -g --grace --kill-after -s --signal -c -n --names
 		--service --ready
 		-f --file -j --jobs -k --keep-going --check --preserve-status
-		--foreground --events --junit --cgroup -o --output --color
+		--foreground --events --junit --cgroup --host -o --output --color
 		--timestamps --log-dir --failure-lines --progress
 		-v --verbose -q --quiet -h --help -V --version --"
 
@@ -75,6 +75,10 @@ _ctxrun()
 		;;
 	--events | --junit)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+		return 0
+		;;
+	--host)
+		mapfile -t COMPREPLY < <(compgen -A hostname -- "$cur")
 		return 0
 		;;
 	--log-dir)

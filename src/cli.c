@@ -16,6 +16,7 @@
 #include "ctxrun/duration.h"
 #include "ctxrun/escape.h"
 #include "ctxrun/exit.h"
+#include "ctxrun/remote.h"
 #include "ctxrun/report.h"
 #include "ctxrun/run.h"
 #include "ctxrun/signame.h"
@@ -56,6 +57,22 @@ struct cli_opts {
 	char **positional; /* JOB... or, after --, COMMAND */
 	size_t n_positional;
 	bool dashdash;
+	const char *host;  /* --host */
+	/* Only with --remote (remote.h): */
+	const char *job_name;
+	const char *directory;
+	char **env;        /* --env, in order, NULL-terminated */
+	size_t n_env;
+	double sent_at;    /* --sent: when -t's time was measured; 0: unsaid */
+};
+
+/* Long options without a short one. */
+enum {
+	OPT_HOST = 256,
+	OPT_JOB,
+	OPT_DIRECTORY,
+	OPT_ENV,
+	OPT_SENT,
 };
 
 /* Print the usage summary to OUT. */
@@ -96,6 +113,8 @@ usage(FILE *out)
 	      "      --events FILE      write lifecycle events to FILE as JSON Lines\n"
 	      "      --junit FILE       write a JUnit XML report to FILE at the end\n"
 	      "      --cgroup MODE      a cgroup v2 per job: auto (default), on, off\n"
+	      "      --host HOST        run the command or the -c jobs on\n"
+	      "                         [user@]name[:port] through ssh\n"
 	      "  -v, --verbose          report the whole lifecycle on stderr\n"
 	      "  -q, --quiet            print no messages of ctxrun's own\n"
 	      "  -h, --help             show this help and exit\n"
@@ -176,6 +195,37 @@ parse_cgroup_opt(const char *name, const char *arg, enum run_cgroup *mode)
 	if (run_cgroup_parse(arg, mode) < 0) {
 		return usage_error("invalid %s '%s': expected auto, on or off",
 				   name, arg);
+	}
+	return 0;
+}
+
+/* Handle C, an option of --remote's only, with argument ARG. */
+static int
+take_remote_option(struct cli_opts *o, int c, const char *arg, char **argv)
+{
+	static const char *const names[] = { "--job", "--directory", "--env",
+					     "--sent" };
+	char *end;
+
+	(void)argv;
+	if (!o->run.remote) {
+		return usage_error("unknown option '%s'", names[c - OPT_JOB]);
+	}
+	if (c == OPT_SENT) {
+		o->sent_at = strtod(arg, &end);
+		if (*end || !(o->sent_at > 0)) {
+			return usage_error("invalid --sent '%s'", arg);
+		}
+	} else if (c == OPT_JOB) {
+		o->job_name = arg;
+	} else if (c == OPT_DIRECTORY) {
+		o->directory = arg;
+	} else if (!strchr(arg, '=') || arg[0] == '=') {
+		return usage_error("invalid --env '%s': expected NAME=VALUE", arg);
+	} else {
+		o->env = xrealloc(o->env, (o->n_env + 2) * sizeof(*o->env));
+		o->env[o->n_env++] = (char *)arg;
+		o->env[o->n_env] = NULL;
 	}
 	return 0;
 }
@@ -288,6 +338,17 @@ take_option(struct cli_opts *o, int c, const char *arg, char **argv)
 		return 0;
 	case 'G':
 		return parse_cgroup_opt("--cgroup", arg, &o->run.cgroup);
+	case OPT_HOST:
+		if (remote_host_check(arg, &e) < 0) {
+			return usage_error("invalid --host: %s", e.msg);
+		}
+		o->host = arg;
+		return 0;
+	case OPT_JOB:
+	case OPT_DIRECTORY:
+	case OPT_ENV:
+	case OPT_SENT:
+		return take_remote_option(o, c, arg, argv);
 	case 'v':
 		o->run.verbosity = VERBOSITY_VERBOSE;
 		return 0;
@@ -332,6 +393,11 @@ parse_args(int argc, char **argv, struct cli_opts *o)
 		{ "events", required_argument, NULL, 'E' },
 		{ "junit", required_argument, NULL, 'J' },
 		{ "cgroup", required_argument, NULL, 'G' },
+		{ "host", required_argument, NULL, OPT_HOST },
+		{ "job", required_argument, NULL, OPT_JOB },
+		{ "directory", required_argument, NULL, OPT_DIRECTORY },
+		{ "env", required_argument, NULL, OPT_ENV },
+		{ "sent", required_argument, NULL, OPT_SENT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -619,6 +685,31 @@ run_spec(struct cli_opts *o, const struct spec *s)
 	return run(s, &o->run);
 }
 
+/*
+ * Remote jobs (ctxrun(1), REMOTE JOBS): --host puts every job of S on
+ * that host, and CTXRUN_SSH and CTXRUN_REMOTE_CTXRUN win over the file's
+ * ssh_command and remote_ctxrun, as GIT_SSH_COMMAND does over git's.
+ */
+static void
+apply_remote(struct spec *s, const struct cli_opts *o)
+{
+	const char *ssh = getenv("CTXRUN_SSH");
+	const char *ctxrun = getenv("CTXRUN_REMOTE_CTXRUN");
+
+	for (size_t i = 0; o->host && i < s->n_jobs; i++) {
+		free(s->jobs[i].host);
+		s->jobs[i].host = xstrdup(o->host);
+	}
+	if (ssh && *ssh) {
+		free(s->ssh_command);
+		s->ssh_command = xstrdup(ssh);
+	}
+	if (ctxrun && *ctxrun) {
+		free(s->remote_ctxrun);
+		s->remote_ctxrun = xstrdup(ctxrun);
+	}
+}
+
 /* Basename of PATH, borrowed from it. */
 static const char *
 base_name(const char *path)
@@ -644,13 +735,23 @@ run_command(struct cli_opts *o)
 		return EXIT_CANCELED;
 	}
 	s = spec_new("command line");
-	j = spec_add_job(s, base_name(o->positional[0]));
+	j = spec_add_job(s, o->job_name ? o->job_name
+					: base_name(o->positional[0]));
 	j->argv = xcalloc(argc + 1, sizeof(*j->argv));
 	for (size_t i = 0; i < argc; i++) {
 		j->argv[i] = xstrdup(o->positional[i]);
 	}
+	j->directory = o->directory ? xstrdup(o->directory) : NULL;
+	for (size_t i = 0; i < o->n_env; i++) {
+		j->env = xrealloc(j->env, (i + 2) * sizeof(*j->env));
+		j->env[i] = xstrdup(o->env[i]);
+		j->env[i + 1] = NULL;
+	}
+	j->n_env = o->n_env;
 	o->grace_set = o->signal_set = true;
+	o->run.remote_sent_at = o->sent_at;
 	apply_overrides(s, o);
+	apply_remote(s, o);
 	o->run.alone = true;
 	o->run.output = o->output_set ? o->run.output : OUTPUT_RAW;
 	status = run_spec(o, s);
@@ -698,6 +799,10 @@ run_many(struct cli_opts *o)
 	if (o->names && !o->n_commands) {
 		return usage_error("--names needs -c commands");
 	}
+	if (o->host && !o->n_commands) {
+		return usage_error("--host works with -c or '-- COMMAND' (a file "
+				   "says host = for each job)");
+	}
 	s = o->n_commands || o->n_services ? spec_from_commands(o)
 					   : spec_from_file(o);
 	if (!s || select_jobs(s, o) < 0) {
@@ -705,6 +810,7 @@ run_many(struct cli_opts *o)
 		return -1;
 	}
 	apply_overrides(s, o);
+	apply_remote(s, o);
 	if (o->check) {
 		report_plan(stdout, s);
 		spec_free(s);
@@ -720,6 +826,28 @@ run_many(struct cli_opts *o)
 	return status;
 }
 
+/*
+ * The far side of a remote job: ARGV with its `--remote` taken out and
+ * the words after it decoded (remote.h), in a new array whose words are
+ * ARGV's; NULL after saying which word is not an encoded one.
+ */
+static char **
+remote_args(int argc, char **argv)
+{
+	char **v = xcalloc((size_t)argc, sizeof(*v));
+
+	v[0] = argv[0];
+	for (int i = 2; i < argc; i++) {
+		v[i - 1] = argv[i];
+		if (remote_decode(argv[i]) < 0) {
+			usage_error("--remote: bad word '%s'", argv[i]);
+			free(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
 /* Run ctxrun. */
 int
 cli_main(int argc, char **argv)
@@ -733,11 +861,24 @@ cli_main(int argc, char **argv)
 	int rc = cgroup && *cgroup ? parse_cgroup_opt("CTXRUN_CGROUP", cgroup,
 						       &o.run.cgroup)
 				   : 0;
+	char **decoded = NULL;
 
+	if (rc == 0 && argc > 1 && !strcmp(argv[1], "--remote")) {
+		decoded = remote_args(argc, argv);
+		rc = decoded ? 0 : -1;
+		o.run.remote = true;
+		argc--;
+		argv = decoded;
+	}
 	rc = rc < 0 ? rc : parse_args(argc, argv, &o);
+	if (rc == 0 && o.run.remote && !o.dashdash) {
+		rc = usage_error("--remote runs one command (-- COMMAND)");
+	}
 	if (rc != 0) {
 		free(o.commands);
 		free(o.services);
+		free(o.env);
+		free(decoded);
 		/* --help or --version: printed, if standard output took it. */
 		return rc > 0 && cli_close_stdout("ctxrun") == 0 ? 0
 								: EXIT_CANCELED;
@@ -745,7 +886,10 @@ cli_main(int argc, char **argv)
 	if (o.dashdash) {
 		free(o.commands);
 		free(o.services);
-		return run_command(&o);
+		rc = run_command(&o);
+		free(o.env);
+		free(decoded);
+		return rc;
 	}
 	if (!o.n_commands && !o.file && o.n_positional &&
 	    access(DEFAULT_FILE, F_OK) < 0) {

@@ -13,6 +13,7 @@
 #include "ctxrun/duration.h"
 #include "ctxrun/probedef.h"
 #include "ctxrun/rawcfg.h"
+#include "ctxrun/remote.h"
 #include "ctxrun/signame.h"
 #include "ctxrun/util.h"
 
@@ -52,6 +53,9 @@ enum key {
 	KEY_READY_TIMEOUT,
 	KEY_READY_INTERVAL,
 	KEY_ALWAYS,
+	KEY_HOST,
+	KEY_SSH_COMMAND,
+	KEY_REMOTE_CTXRUN,
 	KEY_COUNT
 };
 
@@ -59,18 +63,19 @@ static const char *const key_names[KEY_COUNT] = {
 	"command", "needs", "timeout", "grace", "stop_signal", "directory",
 	"env", "allow_failure", "retries", "retry_delay", "jobs", "fail_fast",
 	"shell", "log_dir", "failure_lines", "service", "ready",
-	"ready_timeout", "ready_interval", "always",
+	"ready_timeout", "ready_interval", "always", "host", "ssh_command",
+	"remote_ctxrun",
 };
 
 static const char *const job_keys[] = {
 	"command", "needs", "timeout", "grace", "stop_signal", "directory",
 	"env", "allow_failure", "retries", "retry_delay", "service", "ready",
-	"ready_timeout", "ready_interval", "always",
+	"ready_timeout", "ready_interval", "always", "host",
 };
 
 static const char *const pipeline_keys[] = {
 	"timeout", "grace", "stop_signal", "jobs", "fail_fast", "shell",
-	"log_dir", "failure_lines",
+	"log_dir", "failure_lines", "ssh_command", "remote_ctxrun",
 };
 
 enum sect_kind { SECT_BAD, SECT_PIPELINE, SECT_JOB, SECT_DUP_JOB };
@@ -529,6 +534,32 @@ set_service_key(struct checker *ch, struct spec_job *j, enum key k,
 	}
 }
 
+/* Set job J's host from entry E: [user@]name[:port]. */
+static void
+set_host(struct checker *ch, struct spec_job *j, const struct rawcfg_entry *e)
+{
+	struct err err;
+
+	if (remote_host_check(e->value, &err) < 0) {
+		rawcfg_error(ch->p, e->line, "%s", err.msg);
+		return;
+	}
+	j->host = xstrdup(e->value);
+}
+
+/* Set *WORD from entry E, a remote jobs' program: one line, not empty. */
+static void
+set_remote_word(struct checker *ch, char **word, const struct rawcfg_entry *e)
+{
+	if (!*e->value || strchr(e->value, '\n')) {
+		rawcfg_error(ch->p, e->line, "bad %s \"%s\" (one line, not "
+			     "empty)", e->key, e->value);
+		return;
+	}
+	free(*word);
+	*word = xstrdup(e->value);
+}
+
 /* Apply key K of entry E to job J. */
 static void
 set_job_key(struct checker *ch, struct sect_info *si, struct spec_job *j,
@@ -568,6 +599,9 @@ set_job_key(struct checker *ch, struct sect_info *si, struct spec_job *j,
 	case KEY_RETRY_DELAY:
 		get_duration(ch, e, &j->retry_delay_ms);
 		break;
+	case KEY_HOST:
+		set_host(ch, j, e);
+		break;
 	default:
 		set_service_key(ch, j, k, e);
 	}
@@ -603,6 +637,11 @@ set_pipeline_key(struct checker *ch, enum key k, const struct rawcfg_entry *e)
 		break;
 	case KEY_FAILURE_LINES:
 		get_number(ch, e, SPEC_FAILURE_LINES_MAX, &s->failure_lines);
+		break;
+	case KEY_SSH_COMMAND:
+	case KEY_REMOTE_CTXRUN:
+		set_remote_word(ch, k == KEY_SSH_COMMAND ? &s->ssh_command
+							 : &s->remote_ctxrun, e);
 		break;
 	default:
 		BUG("key %d in [pipeline]", (int)k);

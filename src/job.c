@@ -3,6 +3,7 @@
 
 #include <sys/wait.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "ctxrun/exit.h"
 #include "ctxrun/proc.h"
 #include "ctxrun/ptree.h"
+#include "ctxrun/remote.h"
 #include "ctxrun/util.h"
 
 /*
@@ -45,6 +47,7 @@ struct job {
 	struct ctx_ear ear;
 	struct proc *proc;
 	struct cgroup_job *cgroup; /* NULL: none */
+	int channel_fd; /* a remote job's end of its ssh's stdin; -1: none */
 	enum job_state state;
 	enum job_outcome outcome; /* set once, on the way to JOB_STATE_DONE */
 	int exit_code;
@@ -58,7 +61,8 @@ struct job {
 
 static void job_done_cb(struct ctx_ear *ear, const struct ctx_cause *cause);
 static void job_proc_cb(struct proc *p, enum proc_event ev, void *data);
-static char **env_build(const struct job *j, const char *mark);
+static char **env_build(const struct job *j, const char *mark,
+			char *const *add);
 
 /* Create a job from OPTS. */
 struct job *
@@ -71,6 +75,7 @@ job_new(const struct job_opts *opts)
 	memcpy(j->name, opts->name, name_len);
 	j->opts.name = j->name;
 	j->exit_code = -1;
+	j->channel_fd = -1;
 	return j;
 }
 
@@ -101,6 +106,85 @@ job_set_deadline(struct job *j)
 }
 
 /*
+ * What is left of J's deadline in whole milliseconds, rounded down so the
+ * far side's is never later than ours, and at least 1 (0 would be none);
+ * 0 when there is none. *NOW gets the Unix time it was measured at.
+ */
+static int64_t
+remaining_ms(const struct job *j, ev_tstamp *now)
+{
+	struct ev_loop *loop = ctx_loop(j->ctx);
+	ev_tstamp deadline = ctx_deadline(j->ctx);
+	int64_t ms;
+
+	ev_now_update(loop);
+	*now = ev_now(loop);
+	if (!deadline) {
+		return 0;
+	}
+	ms = (int64_t)((deadline - *now) * 1000.);
+	return ms >= 1 ? ms : 1;
+}
+
+/*
+ * Make PS the spawn of remote job J's ssh (job.h): its argv in *ARGV, for
+ * the caller to free, and its stdin the read end of a pipe whose write
+ * end J keeps, for the caller to close after the spawn. The stop is ours
+ * to give (job_done_cb()): ssh gets only SIGCONT, and SIGKILL after the
+ * far side's grace and a margin. -1 with E when there is no pipe.
+ */
+static int
+remote_prepare(struct job *j, struct proc_opts *ps, char ***argv,
+	       struct err *e)
+{
+	int fds[2];
+	int64_t grace = j->opts.grace_ms;
+	ev_tstamp now;
+	int64_t left = remaining_ms(j, &now);
+
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		err_errno(e, errno, "cannot make the channel of remote job '%s'",
+			  j->name);
+		e->code = PROC_ERR_RESOURCES;
+		return -1;
+	}
+	*argv = remote_argv(&(struct remote_opts){
+		.ssh_command = j->opts.ssh_command,
+		.ctxrun = j->opts.remote_ctxrun,
+		.host = j->opts.host,
+		.name = j->name,
+		.argv = j->opts.argv,
+		.env_add = j->opts.env_add,
+		.cwd = j->opts.cwd,
+		.timeout_ms = left,
+		.sent_at = now,
+		.grace_ms = grace,
+		.stop_signal = j->opts.stop_signal,
+	});
+	ps->argv = *argv;
+	ps->search_path = true;
+	ps->cwd = NULL;
+	ps->foreground = false;
+	ps->tty_fd = -1;
+	ps->stdin_fd = fds[0];
+	ps->stop_signal = 0;
+	ps->grace_ms = grace == DURATION_FOREVER ? grace
+						 : grace + REMOTE_MARGIN_MS;
+	j->channel_fd = fds[1];
+	return 0;
+}
+
+/* Close J's end of its remote channel, if it has one open. */
+static void
+channel_close(struct job *j)
+{
+	if (j->channel_fd >= 0) {
+		close(j->channel_fd);
+		j->channel_fd = -1;
+	}
+}
+
+/*
  * Spawn J's leader in its cgroup, if it has one; -1 with E and the exit
  * code a shell would give (exit.h) when it cannot start.
  */
@@ -109,6 +193,7 @@ job_spawn(struct job *j, struct reaper *r, struct err *e)
 {
 	char mark[64]; /* this job's word in CTXRUN_MARK */
 	char **envp;
+	char **ssh_argv = NULL;
 	struct proc_opts ps = {
 		.argv = j->opts.argv,
 		.search_path = j->opts.search_path,
@@ -126,16 +211,21 @@ job_spawn(struct job *j, struct reaper *r, struct err *e)
 	};
 	bool resources;
 
+	e->code = 0;
+	if (j->opts.host && remote_prepare(j, &ps, &ssh_argv, e) < 0) {
+		j->exit_code = exit_code_of_start(e->saved_errno, true);
+		return -1;
+	}
 	/*
 	 * The environment and the mark are only read by the spawn (the proc
 	 * keeps its own copy of the mark): a thousand running jobs would
 	 * otherwise hold a thousand copies of ctxrun's environment.
 	 */
 	snprintf(mark, sizeof(mark), "%s.%lu", ptree_run_mark(), ++mark_seq);
-	envp = env_build(j, mark);
+	/* A remote job's env is the far side's: ssh runs with ours. */
+	envp = env_build(j, mark, j->opts.host ? NULL : j->opts.env_add);
 	ps.envp = envp;
 	ps.mark = mark;
-	e->code = 0;
 	if (j->opts.cgroup) {
 		j->cgroup = cgroup_job_new(j->opts.cgroup, mark_seq, e);
 		ps.cgroup = j->cgroup;
@@ -144,13 +234,19 @@ job_spawn(struct job *j, struct reaper *r, struct err *e)
 			  ? proc_spawn(ctx_loop(j->ctx), r, &ps, e)
 			  : NULL;
 	free(envp);
+	remote_argv_free(ssh_argv);
+	if (j->opts.host) {
+		close(ps.stdin_fd);
+	}
 	if (j->proc) {
 		return 0;
 	}
+	channel_close(j);
 	/* No cgroup or no process: ctxrun failed, not the program. */
 	resources = (j->opts.cgroup && !j->cgroup) ||
 		    e->code == PROC_ERR_RESOURCES;
-	if (!resources && j->opts.cwd && access(j->opts.cwd, X_OK) < 0) {
+	if (!resources && !j->opts.host && j->opts.cwd &&
+	    access(j->opts.cwd, X_OK) < 0) {
 		/* The chdir failed, not the program: say so. */
 		err_errno(e, errno, "cannot enter directory '%s'", j->opts.cwd);
 		e->saved_errno = ENOENT;
@@ -299,6 +395,7 @@ job_free(struct job *j)
 		BUG("job_free on running job '%s'", j->name);
 	}
 	cgroup_job_free(j->cgroup, !j->stopped_running);
+	channel_close(j);
 	free(j->cause_text);
 	free(j);
 }
@@ -310,7 +407,7 @@ job_free(struct job *j)
  * the pointers and the new strings; the caller frees it.
  */
 static char **
-env_build(const struct job *j, const char *mark)
+env_build(const struct job *j, const char *mark, char *const *add)
 {
 	static const char job_var[] = "CTXRUN_JOB=";
 	static const char deadline_var[] = "CTXRUN_DEADLINE=";
@@ -325,7 +422,7 @@ env_build(const struct job *j, const char *mark)
 	for (char **e = environ; *e; e++) {
 		n++;
 	}
-	for (char *const *e = j->opts.env_add; e && *e; e++) {
+	for (char *const *e = add; e && *e; e++) {
 		extra++;
 	}
 	strings_len = sizeof(job_var) + strlen(j->name) + sizeof(deadline_var) +
@@ -340,7 +437,7 @@ env_build(const struct job *j, const char *mark)
 			envp[k++] = *e;
 		}
 	}
-	for (char *const *e = j->opts.env_add; e && *e; e++) {
+	for (char *const *e = add; e && *e; e++) {
 		envp[k++] = *e;
 	}
 	s = strings;
@@ -368,6 +465,43 @@ env_build(const struct job *j, const char *mark)
 	return envp;
 }
 
+/* Give J the cause KIND with TEXT, in J's own copy. */
+static void
+cause_set(struct job *j, enum ctx_cause_kind kind, const char *text)
+{
+	free(j->cause_text);
+	j->cause_text = xstrndup(text, CTX_CAUSE_MAX - 1);
+	j->cause = (struct ctx_cause){ .kind = kind, .text = j->cause_text };
+}
+
+/*
+ * What a remote job's ssh exit status says of its far side, which ended
+ * on its own (ctxrun(1), REMOTE JOBS): 124 with a deadline given is the
+ * job timed out there; 255 is ssh's own failure, 127 a command, or the
+ * far ctxrun, not found: the cause names the host.
+ */
+static void
+remote_decide(struct job *j)
+{
+	int code = j->exit_code;
+	char text[CTX_CAUSE_MAX];
+
+	if (code == EXIT_TIMEDOUT && ctx_deadline(j->ctx)) {
+		j->outcome = JOB_TIMED_OUT;
+		snprintf(text, sizeof(text), "job \"%s\" timed out on host %s",
+			 j->name, j->opts.host);
+		cause_set(j, CTX_CAUSE_DEADLINE, text);
+	} else if (code == 255) {
+		snprintf(text, sizeof(text), "ssh to host %s failed (exit 255)",
+			 j->opts.host);
+		cause_set(j, CTX_CAUSE_FAILED, text);
+	} else if (code == EXIT_ENOENT) {
+		snprintf(text, sizeof(text), "not found on host %s: the command, "
+			 "or ctxrun itself", j->opts.host);
+		cause_set(j, CTX_CAUSE_FAILED, text);
+	}
+}
+
 /* Decide J's outcome from how its leader ended. */
 static void
 decide(struct job *j)
@@ -379,6 +513,14 @@ decide(struct job *j)
 					     : EXIT_CANCELED;
 	j->killed = proc_kill_sent(j->proc);
 	j->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	/*
+	 * The far ctxrun exits as a one-command run does: 128+N for a death
+	 * by signal N, which is what it was (ctxrun(1), REMOTE JOBS).
+	 */
+	if (j->opts.host && !j->signal && j->exit_code > 128 &&
+	    j->exit_code <= 128 + 64) {
+		j->signal = j->exit_code - 128;
+	}
 	if (j->stopped_running && j->cause.kind == CTX_CAUSE_STOPPED) {
 		j->outcome = JOB_STOPPED;
 	} else if (j->stopped_running) {
@@ -387,6 +529,9 @@ decide(struct job *j)
 				     : JOB_CANCELLED;
 	} else {
 		j->outcome = j->exit_code == 0 ? JOB_SUCCEEDED : JOB_FAILED;
+		if (j->opts.host) {
+			remote_decide(j);
+		}
 	}
 }
 
@@ -418,6 +563,8 @@ job_done_cb(struct ctx_ear *ear, const struct ctx_cause *cause)
 	if (proc_stop_sent(j->proc)) {
 		return;
 	}
+	/* Remote: the far side hears the channel close and stops its tree. */
+	channel_close(j);
 	job_emit(j, (struct job_event){ .kind = JOB_EV_SIGNAL,
 				    .pid = proc_pid(j->proc),
 				    .signal = j->opts.grace_ms ? j->opts.stop_signal
@@ -455,6 +602,7 @@ job_proc_cb(struct proc *p, enum proc_event ev, void *data)
 					    .pid = proc_pid(p) });
 		break;
 	case PROC_DONE:
+		channel_close(j);
 		decide(j);
 		j->state = JOB_STATE_DONE;
 		ctx_unlisten(&j->ear);

@@ -801,6 +801,9 @@ attempt_spec(struct pipeline *p, size_t i, int out_fd, int err_fd)
 		.stdout_fd = out_fd,
 		.stderr_fd = err_fd,
 		.cgroup = p->o.cgroup,
+		.host = sj->host,
+		.ssh_command = p->o.spec->ssh_command,
+		.remote_ctxrun = p->o.spec->remote_ctxrun,
 		.on_event = pipeline_job_cb,
 		.data = &p->jobs[i],
 	};

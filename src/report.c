@@ -75,6 +75,10 @@ plan_job(FILE *out, const struct spec *s, const struct spec_job *j, int width)
 		fputs(", allow_failure", out);
 	}
 	plan_role(out, j);
+	if (j->host) {
+		/* remote_host_check() let nothing through a terminal acts on. */
+		fprintf(out, ", on %s", j->host);
+	}
 	fputc('\n', out);
 }
 

@@ -22,12 +22,14 @@
 #include "ctxrun/job.h"
 #include "ctxrun/live.h"
 #include "ctxrun/logdir.h"
+#include "ctxrun/link.h"
 #include "ctxrun/output.h"
 #include "ctxrun/pipeline.h"
 #include "ctxrun/proc.h"
 #include "ctxrun/ptimer.h"
 #include "ctxrun/ptree.h"
 #include "ctxrun/reaper.h"
+#include "ctxrun/remote.h"
 #include "ctxrun/reporter.h"
 #include "ctxrun/signame.h"
 #include "ctxrun/spawn.h"
@@ -74,7 +76,9 @@ struct run {
 	int64_t grace_ms;
 	struct proc *sweep;  /* stopping what escaped its job, or NULL */
 	struct cgroup_run *cgroup; /* a cgroup per job below it, or NULL */
-	bool quiesced;       /* every job done: waiting for the output */
+	struct link *link;   /* run_opts.remote: the supervisor, or NULL */
+	bool link_lost;      /* it went: the cause of the run's end */
+	bool quiesced;       /* every job done: waiting for output, watchdog */
 	int late_signal;     /* the first stop signal after that */
 	/* GNU timeout's manners (run_opts.gnu): */
 	struct ctx_ear timeout_ear; /* on the root, for its deadline */
@@ -82,6 +86,7 @@ struct run {
 };
 
 static void run_signal_cb(struct ev_loop *loop, ev_signal *w, int revents);
+static void run_link_lost_cb(struct link *l, void *data);
 static void run_gnu_signal(struct run *r, int signo);
 static void run_gnu_deadline_cb(struct ctx_ear *ear,
 				const struct ctx_cause *cause);
@@ -312,12 +317,22 @@ root_deadline(struct run *r, int64_t timeout_ms, const char *label)
 		char d[64];
 		char cause[400];
 
+		ev_tstamp sent = r->opts->remote_sent_at;
+
 		duration_format(timeout_ms, d, sizeof(d));
 		snprintf(cause, sizeof(cause), "deadline exceeded (%s %s)", label, d);
 		ev_now_update(r->loop);
-		ctx_set_deadline(r->root,
-				 ev_now(r->loop) + (ev_tstamp)timeout_ms / 1000.,
-				 cause);
+		/* The far side counts from when the time left was measured. */
+		if (sent && remote_clocks_agree(sent, ev_now(r->loop))) {
+			ctx_set_deadline_wall(r->root,
+					      sent + (ev_tstamp)timeout_ms / 1000.,
+					      cause);
+		} else {
+			ctx_set_deadline(r->root,
+					 ev_now(r->loop) +
+						 (ev_tstamp)timeout_ms / 1000.,
+					 cause);
+		}
 	}
 	if (inherited) {
 		/* Only what ctxrun writes: digits, at most one point. */
@@ -517,6 +532,7 @@ run_quiesce(struct run *r)
 	/* Like Go's deferred cancel(): releases the root's deadline timer. */
 	ctx_cancel(r->root, CTX_CAUSE_CANCELLED, 0, "run finished");
 	live_finish(r->live);
+	link_stop(r->link);
 	if (r->pipeline && !r->opts->alone) {
 		const struct pipeline_result *res =
 			pipeline_results(r->pipeline, &n);
@@ -600,6 +616,7 @@ static void
 run_release(struct run *r)
 {
 	pipeline_free(r->pipeline);
+	link_free(r->link);
 	proc_free(r->sweep);
 	output_free(r->output);
 	live_free(r->live);
@@ -894,6 +911,14 @@ static int
 run_status(struct run *r)
 {
 	const struct group *g = pipeline_group(r->pipeline);
+	size_t n;
+
+	if (r->link_lost) {
+		/* Nobody may hear it; if someone does, the command's own. */
+		int code = pipeline_results(r->pipeline, &n)->exit_code;
+
+		return code >= 0 ? code : EXIT_CANCELED;
+	}
 
 	if (group_failed(g)) {
 		if (group_error_outcome(g) == JOB_TIMED_OUT &&
@@ -933,7 +958,8 @@ longest_grace(const struct spec *s)
 static bool
 give_tty(const struct run_opts *o)
 {
-	return o->alone && !o->foreground && isatty(STDIN_FILENO) &&
+	return o->alone && !o->foreground && !o->remote &&
+	       isatty(STDIN_FILENO) &&
 	       tcgetpgrp(STDIN_FILENO) == getpgrp();
 }
 
@@ -963,8 +989,14 @@ run_prepare(struct run *r)
 	if (r->opts->gnu) {
 		ctx_listen(r->root, &r->timeout_ear, run_gnu_deadline_cb);
 	}
-	if (!r->opts->alone) {
+	if (!r->opts->alone || r->opts->remote) {
 		r->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	if (r->opts->remote) {
+		r->link = link_start(r->loop, &(struct link_opts){
+			.on_lost = run_link_lost_cb,
+			.data = r,
+		});
 	}
 	run_output_new(r);
 	return 0;
@@ -1115,13 +1147,14 @@ run(const struct spec *s, const struct run_opts *o)
 		run_release(&r);
 		return EXIT_CANCELED;
 	}
-	r.tty_handed = give_tty(o);
+	/* A remote command has no terminal: Ctrl-C is ours to pass on. */
+	r.tty_handed = give_tty(o) && !s->jobs[0].host;
 	r.pipeline = pipeline_new(&(struct pipeline_opts){
 		.spec = s,
 		.root = r.root,
 		.reaper = r.reaper,
 		.output = r.output,
-		.stdin_fd = o->alone ? -1 : r.devnull,
+		.stdin_fd = o->alone && !o->remote ? -1 : r.devnull,
 		.give_tty = r.tty_handed,
 		.foreground = o->foreground,
 		.start_cancelled = o->alone,
@@ -1188,6 +1221,21 @@ run_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	if (r->sweep) {
 		proc_kill(r->sweep);
 	}
+}
+
+/*
+ * The far side's supervisor closed the channel, or is gone: stop the
+ * command, as a local run stops on its deadline (ctxrun(1), REMOTE JOBS).
+ */
+static void
+run_link_lost_cb(struct link *l, void *data)
+{
+	struct run *r = data;
+
+	(void)l;
+	r->link_lost = !ctx_done(r->root);
+	ctx_cancel(r->root, CTX_CAUSE_CANCELLED, 0,
+		   "connection to the supervisor lost");
 }
 
 /*

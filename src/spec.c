@@ -211,6 +211,7 @@ spec_job_release(struct spec_job *j)
 	free(j->argv);
 	free(j->needs);
 	free(j->directory);
+	free(j->host);
 	for (size_t k = 0; k < j->n_env; k++) {
 		free(j->env[k]);
 	}
@@ -353,5 +354,7 @@ spec_free(struct spec *s)
 	free(s->file);
 	free(s->shell);
 	free(s->log_dir);
+	free(s->ssh_command);
+	free(s->remote_ctxrun);
 	free(s);
 }

@@ -37,6 +37,9 @@ check timeout 124 -t 0.3 -- "$th" sleep 30000
 check escalation 124 -t 0.2 -g 0.3 -- "$th" ignore-term 30000
 check leftovers 0 -g 5 -- "$th" grandchild 30000
 check not-found 127 -- ctxrun-no-such-command
+# The far side of a remote job: stdin at EOF at once is a lost supervisor.
+check remote-far-side 143 --remote -t 30000ms -g 1000ms --job far --env A=%24x \
+	-- "$th" sleep 30000
 check usage 125 -t 5x -- true
 check group 3 -c 'exit 3' -c 'sleep 30'
 check pipeline 0 -f examples/ci.ini

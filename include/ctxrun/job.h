@@ -91,6 +91,17 @@ struct job_opts {
 	int stdin_fd, stdout_fd, stderr_fd; /* -1: ctxrun's own */
 	struct cgroup_run *cgroup; /* each attempt gets a cgroup below it; NULL:
 				      none (borrowed, outlives the job) */
+	/*
+	 * A remote job (ctxrun(1), REMOTE JOBS) runs argv on HOST through
+	 * ssh and a ctxrun there, given what is left of the job's deadline.
+	 * Its ssh reads a pipe whose end the job holds: closing it is the
+	 * stop, and SIGKILL reaches ssh only REMOTE_MARGIN_MS after the
+	 * grace. env_add and cwd apply on the far side. Borrowed, read by
+	 * job_start() only; host NULL: a local job.
+	 */
+	const char *host;
+	const char *ssh_command;   /* NULL: ssh */
+	const char *remote_ctxrun; /* NULL: ctxrun */
 	job_event_fn *on_event;
 	void *data;
 };

@@ -80,6 +80,16 @@ struct run_opts {
 	int failure_lines;       /* --failure-lines: replayed; 0 for none */
 	enum live_progress progress; /* --progress: the live view (live.h) */
 	const struct run_gnu *gnu; /* GNU timeout's manners; NULL: ctxrun's */
+	/*
+	 * alone, as the far side of a remote job (`--remote`, ctxrun(1),
+	 * REMOTE JOBS): stdin is the channel to the supervisor, and its
+	 * end or the parent's death cancels the run (link.h); the command
+	 * reads /dev/null. Cancelled so, the run exits with the command's
+	 * status.
+	 */
+	bool remote;
+	double remote_sent_at; /* remote: when the local side measured the
+				  time left (remote.h); 0: unknown */
 };
 
 /* Run the pipeline S (a group, a file, or one command) with O. */

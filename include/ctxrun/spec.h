@@ -42,6 +42,8 @@ struct spec_job {
 	char **env;         /* "KEY=VALUE", NULL-terminated; NULL when none */
 	size_t n_env;
 	bool allow_failure;
+	char *host;         /* [user@]name[:port]: run there over ssh
+			       (ctxrun.ini(5), REMOTE JOBS); NULL: here */
 	int retries;        /* extra attempts after a failure */
 	int64_t retry_delay_ms;
 	int line;           /* line of its [job:NAME] header; 0 when not from a file */
@@ -61,6 +63,8 @@ struct spec {
 	char *shell;
 	char *log_dir;      /* log_dir: a log file per attempt there; NULL */
 	int failure_lines;  /* failed jobs' last lines after the summary */
+	char *ssh_command;   /* remote jobs' ssh and its options; NULL: ssh */
+	char *remote_ctxrun; /* ctxrun on the far side; NULL: from PATH */
 	struct spec_job *jobs;
 	size_t n_jobs;
 	size_t *index;      /* name hash for spec_find: job index + 1, 0 empty */

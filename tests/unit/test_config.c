@@ -1241,3 +1241,29 @@ Test(config, service_cycle_and_https)
 		"exec:curl -fsS URL)",
 		"t.ini:16: empty command in probe \"exec:\"");
 }
+
+Test(config, remote_keys)
+{
+	struct spec *s = ok("[pipeline]\nssh_command = ssh -F cfg\n"
+			    "remote_ctxrun = /opt/bin/ctxrun\n"
+			    "[job:far]\ncommand = a\nhost = me@box:2222\n"
+			    "[job:near]\ncommand = b\n");
+
+	cr_assert_str_eq(s->ssh_command, "ssh -F cfg");
+	cr_assert_str_eq(s->remote_ctxrun, "/opt/bin/ctxrun");
+	cr_assert_str_eq(job(s, "far")->host, "me@box:2222");
+	cr_assert_null(job(s, "near")->host);
+	spec_free(s);
+}
+
+Test(config, bad_remote_keys)
+{
+	bad_all("[job:x]\ncommand = a\nhost = -oProxyCommand=id\n"
+		"[job:y]\ncommand = a\nhost = box:99999\n"
+		"[pipeline]\nssh_command =\nhost = box\n", 4,
+		"t.ini:3: bad host \"-oProxyCommand=id\" (expected "
+		"[user@]name[:port])",
+		"t.ini:6: bad port in host \"box:99999\" (1 to 65535)",
+		"t.ini:8: bad ssh_command \"\" (one line, not empty)",
+		"t.ini:9: unknown key \"host\" in [pipeline]");
+}
