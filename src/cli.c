@@ -799,6 +799,10 @@ run_many(struct cli_opts *o)
 	if (o->names && !o->n_commands) {
 		return usage_error("--names needs -c commands");
 	}
+	if (o->host && o->n_services) {
+		return usage_error("--host with --service: a service runs "
+				   "here, where its probe looks");
+	}
 	if (o->host && !o->n_commands) {
 		return usage_error("--host works with -c or '-- COMMAND' (a file "
 				   "says host = for each job)");

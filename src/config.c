@@ -774,6 +774,12 @@ check_role(struct checker *ch, const struct sect_info *si,
 		rawcfg_error(ch->p, si->seen[KEY_RETRIES], "retries on service "
 			     "\"%s\" (a service is not restarted)", j->name);
 	}
+	/* Its probe and its notify socket look on this host. */
+	if (j->role == SPEC_SERVICE && si->seen[KEY_HOST]) {
+		rawcfg_error(ch->p, si->seen[KEY_HOST], "host on service "
+			     "\"%s\" (a service runs here, where its probe "
+			     "looks)", j->name);
+	}
 	if (j->role == SPEC_TEARDOWN && !si->seen[KEY_TIMEOUT]) {
 		j->timeout_ms = SPEC_DEFAULT_TEARDOWN_TIMEOUT_MS;
 	}

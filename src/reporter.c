@@ -42,6 +42,7 @@ struct reporter {
 	ev_tstamp started_at;  /* ev_time() then */
 };
 
+static void gnu_say_sending(struct reporter *rep, int sig);
 static void reporter_tap_cb(void *data, size_t job, const char *name,
 			    int which, const char *p, size_t len);
 static void reporter_tail_cb(void *data, size_t job, const char *name,
@@ -196,7 +197,6 @@ gnu_job_event(struct reporter *rep, const struct job_event *ev)
 {
 	const struct reporter_gnu *gnu = rep->o.gnu;
 	int sig = ev->kind == JOB_EV_KILL ? SIGKILL : ev->signal;
-	char *quoted;
 
 	if (ev->kind == JOB_EV_EXIT) {
 		rep->gnu_exited = true;
@@ -211,10 +211,28 @@ gnu_job_event(struct reporter *rep, const struct job_event *ev)
 	    !gnu->verbose || rep->gnu_exited) {
 		return;
 	}
-	quoted = escape_gnu_quote(gnu->command);
+	gnu_say_sending(rep, sig);
+}
+
+/* Say, in GNU's words, that SIG goes to the command. */
+static void
+gnu_say_sending(struct reporter *rep, int sig)
+{
+	const struct reporter_gnu *gnu = rep->o.gnu;
+	char *quoted = escape_gnu_quote(gnu->command);
+
 	reporter_note(rep, "%s: sending signal %s to command %s\n", gnu->prog,
 		      signame_gnu(sig), quoted);
 	free(quoted);
+}
+
+void
+reporter_gnu_sent_before_exit(struct reporter *rep, int sig)
+{
+	if (rep->o.gnu && rep->o.gnu->verbose && rep->gnu_exited &&
+	    sig != SIGALRM) {
+		gnu_say_sending(rep, sig);
+	}
 }
 
 /* Say what a job event means to a person. */

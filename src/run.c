@@ -131,6 +131,34 @@ run_syserr_cb(const char *msg)
 }
 
 /*
+ * GNU's timeout says it sent a signal that came while the command ran,
+ * even when the loop hears the command's exit first (libev reaps at a
+ * higher priority): a handler notes which came before the exit was
+ * heard (run_alone_job() marks that), and run_gnu_signal() asks.
+ */
+static volatile sig_atomic_t run_exit_heard;
+static volatile sig_atomic_t run_came_early[NSIG];
+
+/* Signal SIGNO came: note whether the exit was heard yet, wake the loop. */
+static void
+run_feed(int signo)
+{
+	if (!run_exit_heard) {
+		run_came_early[signo] = 1;
+	}
+	ev_feed_signal(signo);
+}
+
+/* A signal ctxrun watches in GNU timeout's manners came. */
+static void
+run_gnu_handler(int signo, siginfo_t *si, void *context)
+{
+	(void)si;
+	(void)context;
+	run_feed(signo);
+}
+
+/*
  * SIGXFSZ interrupts a run when someone sends it; the kernel sends it too,
  * to ctxrun itself, when a spill file or a report meets a file size limit
  * (ulimit -f), and that is only a failed write (EFBIG), which its writer
@@ -145,7 +173,7 @@ run_self_handler(int signo, siginfo_t *si, void *context)
 	if (si->si_code == SI_USER && si->si_pid == getpid()) {
 		return;
 	}
-	ev_feed_signal(signo);
+	run_feed(signo);
 }
 
 /*
@@ -177,7 +205,7 @@ run_fault_handler(int signo, siginfo_t *si, void *context)
 		signal(signo, SIG_DFL);
 		return;
 	}
-	ev_feed_signal(signo);
+	run_feed(signo);
 }
 
 /* Is SIGNO one of those that report a fault of the process itself? */
@@ -209,6 +237,8 @@ run_watch_signal(struct run *r, int signo, sigset_t *set)
 		handler = run_self_handler;
 	} else if (fault_signal(signo)) {
 		handler = run_fault_handler;
+	} else if (r->opts->gnu) {
+		handler = run_gnu_handler;
 	}
 	if (handler) {
 		sigaction(signo, &(struct sigaction){
@@ -1109,6 +1139,10 @@ run_started(const struct run *r)
 static void
 run_gnu_signal(struct run *r, int signo)
 {
+	if (run_came_early[signo]) {
+		run_came_early[signo] = 0;
+		reporter_gnu_sent_before_exit(r->rep, signo);
+	}
 	if (signo == SIGALRM) {
 		if (!ctx_done(r->root)) {
 			ctx_cancel(r->root, CTX_CAUSE_DEADLINE, 0,
@@ -1252,6 +1286,9 @@ run_alone_job(struct run *r, const struct job_event *ev)
 			  ? WTERMSIG(ev->status)
 			  : 0;
 
+	if (ev->kind == JOB_EV_EXIT) {
+		run_exit_heard = 1;
+	}
 	if (r->tty_handed && !ctx_done(r->root) &&
 	    (sig == SIGINT || sig == SIGQUIT)) {
 		r->handover_signal = sig;

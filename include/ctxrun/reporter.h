@@ -93,6 +93,13 @@ void reporter_pipeline_event(struct reporter *rep, const struct pipeline *p,
 			     const struct pipeline_event *ev);
 
 /*
+ * GNU's words: SIG came while the command ran, but its exit was heard
+ * first, so no JOB_EV_SIGNAL will say it went: say so now, as GNU's
+ * timeout, whose handler sends it at once, would have (with -v).
+ */
+void reporter_gnu_sent_before_exit(struct reporter *rep, int sig);
+
+/*
  * Tell an output trouble: LOST or LOG (a write error, not EPIPE: the run
  * must not exit 0, see reporter_output_lost()) or PIECES. CLOSED is the
  * driver's: it ends the run.

@@ -618,6 +618,13 @@ Test(services, command_line_bad_ready_is_125)
 	expect_exit(&p, 125);
 	expect_err_has(&p, "ctxrun: invalid --ready: bad address in probe "
 			   "\"tcp:db:1\"");
+	h_release(&p);
+	/* A service runs here, where its probe looks: not with --host. */
+	h_run(&p, NULL, "--host", "box", "--service", "sleep 30", "-c",
+	      "true");
+	expect_exit(&p, 125);
+	expect_err_has(&p, "ctxrun: --host with --service: a service runs "
+			   "here, where its probe looks\n");
 	h_done(&p);
 }
 

@@ -333,6 +333,34 @@ Test(timeout, group_signal_with_foreground)
 }
 
 /*
+ * A signal that came while the command ran is said with -v even when
+ * its exit is heard first: timeout is stopped while the group signal
+ * ends the command, so both wait for it when it goes on.
+ */
+Test(timeout, signal_before_the_exit_heard_after_it)
+{
+	struct h_proc p;
+	pid_t pid;
+	char want[PATH_MAX + 64];
+
+	t_start(&p, NULL, "-v", "--foreground", "25", h_th, "catch", "20000");
+	cr_assert_eq(h_wait_ready(&p, &pid, 1, 10000), 1);
+	cr_assert_eq(kill(p.pid, SIGSTOP), 0);
+	cr_assert_eq(kill(-p.pid, SIGUSR1), 0);
+	cr_assert(h_gone_within(pid, 10000), "the command did not exit");
+	cr_assert_eq(kill(p.pid, SIGCONT), 0);
+	h_finish(&p, 20000);
+	expect_exit(&p, 0);
+	expect_out_has(&p, "caught 10\n");
+	snprintf(want, sizeof(want), "timeout: sending signal USR1 to command "
+				     "'%s'\n",
+		 h_th);
+	expect_err(&p, want);
+	h_no_survivors();
+	h_release(&p);
+}
+
+/*
  * timeout-group.sh: killed by SIGKILL, timeout still sends its signal
  * (-s USR1) to the command.
  */

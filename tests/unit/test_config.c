@@ -1266,4 +1266,8 @@ Test(config, bad_remote_keys)
 		"t.ini:6: bad port in host \"box:99999\" (1 to 65535)",
 		"t.ini:8: bad ssh_command \"\" (one line, not empty)",
 		"t.ini:9: unknown key \"host\" in [pipeline]");
+	/* A service runs here, where its probe looks. */
+	bad_all("[job:db]\ncommand = d\nservice = true\nhost = box\n", 1,
+		"t.ini:4: host on service \"db\" (a service runs here, where "
+		"its probe looks)");
 }
