@@ -67,6 +67,7 @@ struct probe {
 	int null_fd;       /* exec: /dev/null */
 	enum probe_event_kind told; /* what the zero timer tells */
 	char last[256];    /* the last attempt's error */
+	bool answered;     /* an attempt has ended: `last` is its error */
 	char head[PROBE_HTTP_HEAD]; /* http://: the answer so far */
 	size_t head_len, sent;
 	size_t drained;    /* http://: bytes of the answer read */
@@ -263,6 +264,7 @@ attempt_failed(struct probe *pr, const char *why)
 
 	attempt_end(pr);
 	snprintf(pr->last, sizeof(pr->last), "%s", why);
+	pr->answered = true;
 	pr->state = PROBE_WAITING;
 	ev_timer_set(&pr->next, (ev_tstamp)pause / 1000., 0.);
 	ev_timer_start(pr->loop, &pr->next);
@@ -544,8 +546,11 @@ probe_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (pr->state == PROBE_TRYING) {
-		/* The attempt under way counts: its error is the last. */
+	if (pr->state == PROBE_TRYING && !pr->answered) {
+		/*
+		 * The attempt under way, cut short, says only "timed out":
+		 * an earlier one's error ("HTTP status 404") says more.
+		 */
 		snprintf(pr->last, sizeof(pr->last), "timed out");
 	}
 	if (pr->job) {
