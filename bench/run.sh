@@ -16,7 +16,7 @@ limit_of() {
 	[ "$QUICK" = 1 ] && { echo 60; return; }
 	case $1 in
 	many-true) echo 360 ;; scaling) echo 420 ;; sigint-100 | fail-fast-100) echo 240 ;;
-	prefixed-throughput | rss-1000) echo 240 ;; *) echo 150 ;;
+	prefixed-throughput | rss-1000 | spaced) echo 240 ;; *) echo 150 ;;
 	esac
 }
 

@@ -352,14 +352,18 @@ root_deadline(struct run *r, int64_t timeout_ms, const char *label)
 		duration_format(timeout_ms, d, sizeof(d));
 		snprintf(cause, sizeof(cause), "deadline exceeded (%s %s)", label, d);
 		ev_now_update(r->loop);
-		/* The far side counts from when the time left was measured. */
+		/*
+		 * The far side counts from when the time left was measured;
+		 * here, from ctxrun's start (ctxrun(1), -t), not from after
+		 * the cgroups are made: that time is the run's too.
+		 */
 		if (sent && remote_clocks_agree(sent, ev_now(r->loop))) {
 			ctx_set_deadline_wall(r->root,
 					      sent + (ev_tstamp)timeout_ms / 1000.,
 					      cause);
 		} else {
 			ctx_set_deadline(r->root,
-					 ev_now(r->loop) +
+					 r->started_at +
 						 (ev_tstamp)timeout_ms / 1000.,
 					 cause);
 		}
