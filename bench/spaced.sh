@@ -8,6 +8,8 @@
 # not in one-command-overhead.
 # Targets (issue 18): ctxrun -- true <= 1.2x timeout 10 true; ctxrun's
 # -t 200ms overshoot <= timeout's.
+# CTXRUN_BEFORE=path adds an older build of ctxrun to the same rounds, for
+# a before/after taken in one run.
 . "$(dirname "$0")/lib.sh"
 
 # A spaced run's time spreads over 2-4 ms on a VM: 15 rounds moved the
@@ -27,6 +29,14 @@ over=(
 	timeout "timeout 0.2 sleep 10"
 	ctxrun "$(qcmd "$CTXRUN" -q -t 200ms -- sleep 10)"
 )
+before_start=() before_over=()
+if [ -n "${CTXRUN_BEFORE:-}" ]; then
+	before_start=(ctxrun-before "$(qcmd "$CTXRUN_BEFORE" -- true)")
+	before_over=(ctxrun-before "$(qcmd "$CTXRUN_BEFORE" -q -t 200ms -- sleep 10)")
+	note "ctxrun before: $CTXRUN_BEFORE ($("$CTXRUN_BEFORE" --version 2>&1 | head -1))"
+fi
+start+=("${before_start[@]}")
+over+=("${before_over[@]}")
 HF_PREPARE="sleep 0.5" hf_rounds "$BENCH_TMP/start" "$ROUNDS" 0 "${start[@]}" || exit 1
 HF_PREPARE="sleep 0.5" hf_rounds "$BENCH_TMP/over" "$ROUNDS" 0 "${over[@]}" || exit 1
 
@@ -48,9 +58,12 @@ spaced_rows() {
 }
 
 header "timeout"
+before_row=()
+[ -n "${CTXRUN_BEFORE:-}" ] && before_row=(ctxrun-before "ctxrun before -- true")
 spaced_rows "$BENCH_TMP/start" 0 "start to exit" timeout "timeout 10 true" \
-	ctxrun-off "ctxrun --cgroup off -- true" ctxrun "ctxrun -- true"
+	ctxrun-off "ctxrun --cgroup off -- true" "${before_row[@]}" ctxrun "ctxrun -- true"
 target "spaced: ctxrun -- true <= 1.2x timeout 10 true" "$(ratio "$LAST" "$FIRST")" le 1.2
+[ -n "${CTXRUN_BEFORE:-}" ] && before_row=(ctxrun-before "ctxrun before -t 200ms")
 spaced_rows "$BENCH_TMP/over" 200 "overshoot" timeout "timeout 0.2 sleep 10" \
-	ctxrun "ctxrun -t 200ms -- sleep 10"
+	"${before_row[@]}" ctxrun "ctxrun -t 200ms -- sleep 10"
 target "spaced: ctxrun -t 200ms overshoot <= timeout's" "$(ratio "$LAST" "$FIRST")" le 1.0
