@@ -31,7 +31,8 @@ BUILD_DEPS := /usr/include/ev.h:libev-dev /usr/include/ini.h:libinih-dev
 TEST_DEPS := /usr/include/criterion/criterion.h:libcriterion-dev \
 	/usr/bin/valgrind:valgrind /usr/bin/mandoc:mandoc \
 	/usr/bin/xmllint:libxml2-utils /usr/bin/python3:python3 \
-	/usr/sbin/sshd:openssh-server /usr/bin/ssh:openssh-client
+	/usr/sbin/sshd:openssh-server /usr/bin/ssh:openssh-client \
+	/usr/bin/strace:strace
 
 .PHONY: all deps test-deps demo test test-plain golden-update check check-asan check-valgrind \
 	check-clang check-man check-completion clean install install-timeout \

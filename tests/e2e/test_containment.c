@@ -389,3 +389,58 @@ Test(containment, threaded_cgroup_falls_back_to_process_groups)
 	expect_err_has(&p, "takes threads only (cgroup.type)");
 	h_done(&p);
 }
+
+/*
+ * No process is moved between cgroups on a normal run (ctxrun(1),
+ * DECISIONS): each job is cloned straight into its cgroup, and ctxrun and
+ * its watchdog stay where they were started. A write to a cgroup.procs
+ * waits in the kernel for an RCU grace period, milliseconds on a path
+ * that has gone cold between two runs. strace -y names the file behind
+ * every fd written to.
+ */
+Test(containment, no_process_is_moved_between_cgroups)
+{
+	const char *const modes[][8] = {
+		{ "--", "true" },
+		{ "-j", "1", "-c", "true", "-c", "true", "-c", "true" },
+	};
+	static char trace[1 << 18];
+	struct h_proc p;
+
+	if (!h_cgroups_usable()) {
+		cr_skip_test("no writable cgroup v2 hierarchy here");
+	}
+	if (access("/usr/bin/strace", X_OK) < 0) {
+		cr_skip_test("strace is not installed (make test-deps)");
+	}
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		const char *argv[20] = { "/usr/bin/strace", "-f", "-qq", "-y",
+					 "-e", "trace=openat,write", "-o",
+					 fx_path("trace"), h_ctxrun, "-v",
+					 "--cgroup", "on" };
+		size_t n = 12;
+		const char *line;
+
+		for (size_t i = 0; i < 8 && modes[m][i]; i++) {
+			argv[n++] = modes[m][i];
+		}
+		h_start_argv(&p, NULL, argv);
+		h_finish(&p, 20000);
+		expect_exit(&p, 0);
+		expect_err_has(&p, "containment: cgroup ");
+		fx_read("trace", trace, sizeof(trace));
+		/* The trace saw the run's cgroups being made and used. */
+		cr_assert_not_null(strstr(trace, "/cgroup.events>"), "trace <%s>",
+				   trace);
+		for (line = trace; (line = strstr(line, "write(")); line++) {
+			const char *end = strchr(line, '\n');
+			const char *procs = strstr(line, "/cgroup.procs>");
+
+			cr_assert(!procs || (end && procs > end),
+				  "a process was moved: %.*s",
+				  (int)(end ? end - line : 200), line);
+		}
+		h_release(&p);
+	}
+	h_done(&p);
+}
