@@ -10,6 +10,7 @@
 # bench/README.md says what each benchmark measures.
 
 BENCH_DEPS := /usr/bin/hyperfine:hyperfine /usr/bin/parallel:parallel \
+	/usr/bin/valgrind:valgrind \
 	/usr/bin/strace:strace /usr/bin/time:time /usr/bin/jq:jq
 BENCH_PROBES := $(patsubst bench/probes/%.c,$(BUILD)/bench/%,$(wildcard bench/probes/*.c))
 BENCH_ENV = CTXRUN=$(BUILD)/ctxrun BENCH_BIN=$(BUILD)/bench
