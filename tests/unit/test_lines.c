@@ -117,24 +117,35 @@ assemble(const char *text, size_t n, const char *prefix,
  * Assert that TEXT comes out as it should after PREFIX, given in pieces
  * of SIZES.
  */
+/* Assemble TEXT with each line loop this CPU has (lines.h); compare. */
 static void
 check(const struct bytes *text, const char *prefix, const size_t *sizes,
       size_t n_sizes, unsigned seed)
 {
+	static const enum lines_isa isas[] = { LINES_ISA_BASE, LINES_ISA_AVX2 };
 	struct bytes want = expected(text->p, text->len, prefix);
-	struct bytes got = assemble(text->p, text->len, prefix, sizes, n_sizes,
-				    seed);
-	size_t i = 0;
 
-	while (i < want.len && i < got.len && want.p[i] == got.p[i]) {
-		i++;
+	for (size_t k = 0; k < ARRAY_SIZE(isas); k++) {
+		struct bytes got;
+		size_t i = 0;
+
+		if (!lines_use(isas[k])) {
+			continue;
+		}
+		got = assemble(text->p, text->len, prefix, sizes, n_sizes,
+			       seed);
+		while (i < want.len && i < got.len && want.p[i] == got.p[i]) {
+			i++;
+		}
+		cr_assert(i == want.len && i == got.len,
+			  "loop %d, prefix of %zu, pieces of %zu (seed %u): "
+			  "%zu bytes, %zu expected, first difference at %zu",
+			  (int)isas[k], strlen(prefix), sizes[0], seed,
+			  got.len, want.len, i);
+		free(got.p);
 	}
-	cr_assert(i == want.len && i == got.len,
-		  "prefix of %zu, pieces of %zu (seed %u): %zu bytes, %zu "
-		  "expected, first difference at %zu", strlen(prefix),
-		  sizes[0], seed, got.len, want.len, i);
+	lines_use(LINES_ISA_AUTO);
 	free(want.p);
-	free(got.p);
 }
 
 Test(lines, pieces_cut_anywhere_give_the_same_lines)
