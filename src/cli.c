@@ -852,6 +852,15 @@ remote_args(int argc, char **argv)
 	return v;
 }
 
+/* Free what parsing the arguments allocated in O (its words are argv's). */
+static void
+cli_opts_release(struct cli_opts *o)
+{
+	free(o->commands);
+	free(o->services);
+	free(o->env);
+}
+
 /* Run ctxrun. */
 int
 cli_main(int argc, char **argv)
@@ -879,31 +888,21 @@ cli_main(int argc, char **argv)
 		rc = usage_error("--remote runs one command (-- COMMAND)");
 	}
 	if (rc != 0) {
-		free(o.commands);
-		free(o.services);
-		free(o.env);
-		free(decoded);
 		/* --help or --version: printed, if standard output took it. */
-		return rc > 0 && cli_close_stdout("ctxrun") == 0 ? 0
+		rc = rc > 0 && cli_close_stdout("ctxrun") == 0 ? 0
 								: EXIT_CANCELED;
-	}
-	if (o.dashdash) {
-		free(o.commands);
-		free(o.services);
+	} else if (o.dashdash) {
 		rc = run_command(&o);
-		free(o.env);
-		free(decoded);
-		return rc;
-	}
-	if (!o.n_commands && !o.file && o.n_positional &&
-	    access(DEFAULT_FILE, F_OK) < 0) {
+	} else if (!o.n_commands && !o.file && o.n_positional &&
+		   access(DEFAULT_FILE, F_OK) < 0) {
 		rc = usage_error("missing '--' before '%s' (usage: ctxrun "
 				 "[OPTIONS] -- COMMAND [ARG...])",
 				 o.positional[0]);
 	} else {
 		rc = run_many(&o);
 	}
-	free(o.commands);
-	free(o.services);
+	/* The one way out: what is freed here is freed after every run. */
+	cli_opts_release(&o);
+	free(decoded);
 	return rc < 0 ? EXIT_CANCELED : rc;
 }

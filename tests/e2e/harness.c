@@ -446,25 +446,68 @@ h_lines(const char *s)
 bool
 h_gone(pid_t pid)
 {
-	char path[64], buf[512];
-	const char *rp;
-	FILE *f;
-	bool zombie = false;
+	struct h_pstat st;
 
 	if (kill(pid, 0) == -1 && errno == ESRCH) {
 		return true;
 	}
+	return !h_pstat_read(pid, &st) || st.state == 'Z';
+}
+
+/*
+ * Read /proc/PID/stat into ST. The name may hold spaces and parentheses,
+ * so the fields after it are found from the last ')'.
+ */
+bool
+h_pstat_read(pid_t pid, struct h_pstat *st)
+{
+	char path[64], buf[512];
+	const char *lp, *rp;
+	long ppid;
+	FILE *f;
+	bool ok;
+
 	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
 	f = fopen(path, "re");
 	if (f == NULL) {
-		return true;
+		return false;
 	}
-	if (fgets(buf, sizeof(buf), f) != NULL) {
-		rp = strrchr(buf, ')');
-		zombie = rp != NULL && rp[1] == ' ' && rp[2] == 'Z';
-	}
+	ok = fgets(buf, sizeof(buf), f) != NULL;
 	fclose(f);
-	return zombie;
+	lp = ok ? strchr(buf, '(') : NULL;
+	rp = ok ? strrchr(buf, ')') : NULL;
+	if (lp == NULL || rp == NULL || rp < lp ||
+	    sscanf(rp, ") %c %ld", &st->state, &ppid) != 2) {
+		return false;
+	}
+	st->pid = pid;
+	st->ppid = (pid_t)ppid;
+	snprintf(st->comm, sizeof(st->comm), "%.*s", (int)(rp - lp - 1),
+		 lp + 1);
+	return true;
+}
+
+/* Call FN for every process in /proc whose stat can be read. */
+void
+h_each_process(h_process_fn fn, void *data)
+{
+	struct h_pstat st;
+	struct dirent *e;
+	DIR *d = opendir("/proc");
+
+	cr_assert_not_null(d, "opendir /proc: %s", strerror(errno));
+	while ((e = readdir(d)) != NULL) {
+		long pid;
+
+		if (!isdigit((unsigned char)e->d_name[0])) {
+			continue;
+		}
+		pid = strtol(e->d_name, NULL, 10);
+		if (pid > 0 && h_pstat_read((pid_t)pid, &st)) {
+			fn(&st, data);
+		}
+	}
+	closedir(d);
 }
 
 /* Append LEN bytes of DATA to B, keeping it NUL-terminated. */
@@ -680,6 +723,40 @@ h_note(char *desc, size_t size, const char *what, pid_t pid, const char *comm)
 	}
 }
 
+/* What h_kill_children() keeps across its walk of /proc. */
+struct h_kill_walk {
+	pid_t *killed;
+	int *nkilled;
+	int max;
+	char *desc;
+	size_t size;
+	int n;
+};
+
+/* Kill ST when it is a child of ours not yet killed, and note it. */
+static void
+h_kill_child(const struct h_pstat *st, void *data)
+{
+	struct h_kill_walk *w = data;
+	int i;
+
+	if (st->ppid != getpid()) {
+		return;
+	}
+	for (i = 0; i < *w->nkilled && w->killed[i] != st->pid; i++) {
+		continue;
+	}
+	if (i < *w->nkilled) {
+		return;
+	}
+	h_note(w->desc, w->size, " running", st->pid, st->comm);
+	kill(st->pid, SIGKILL);
+	if (*w->nkilled < w->max) {
+		w->killed[(*w->nkilled)++] = st->pid;
+	}
+	w->n++;
+}
+
 /*
  * SIGKILL every live child of ours not yet in KILLED (found through
  * /proc/PID/stat), add them to it and to DESC; returns how many.
@@ -688,57 +765,10 @@ static int
 h_kill_children(pid_t *killed, int *nkilled, int max, char *desc,
 		size_t size)
 {
-	char path[300], buf[512], comm[64];
-	struct dirent *e;
-	const char *lp, *rp;
-	DIR *d;
-	long ppid;
-	pid_t pid;
-	int i, n = 0;
+	struct h_kill_walk w = { killed, nkilled, max, desc, size, 0 };
 
-	d = opendir("/proc");
-	cr_assert_not_null(d);
-	while ((e = readdir(d)) != NULL) {
-		FILE *f;
-
-		if (!isdigit((unsigned char)e->d_name[0])) {
-			continue;
-		}
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		f = fopen(path, "re");
-		if (f == NULL) {
-			continue;
-		}
-		buf[0] = '\0';
-		if (fgets(buf, sizeof(buf), f) == NULL) {
-			buf[0] = '\0';
-		}
-		fclose(f);
-		lp = strchr(buf, '(');
-		rp = strrchr(buf, ')');
-		if (lp == NULL || rp == NULL || rp[1] == '\0' ||
-		    sscanf(rp + 2, "%*c %ld", &ppid) != 1 ||
-		    ppid != (long)getpid()) {
-			continue;
-		}
-		pid = (pid_t)atol(e->d_name);
-		for (i = 0; i < *nkilled && killed[i] != pid; i++) {
-			continue;
-		}
-		if (i < *nkilled) {
-			continue;
-		}
-		snprintf(comm, sizeof(comm), "%.*s", (int)(rp - lp - 1),
-			 lp + 1);
-		h_note(desc, size, " running", pid, comm);
-		kill(pid, SIGKILL);
-		if (*nkilled < max) {
-			killed[(*nkilled)++] = pid;
-		}
-		n++;
-	}
-	closedir(d);
-	return n;
+	h_each_process(h_kill_child, &w);
+	return w.n;
 }
 
 /*

@@ -159,6 +159,30 @@ int h_lines(const char *s);
 /* Whether process PID no longer exists (or is a zombie). */
 bool h_gone(pid_t pid);
 
+/* The fields of /proc/PID/stat the tests read. */
+struct h_pstat {
+	pid_t pid;
+	pid_t ppid;
+	char state;    /* 'R', 'S', 'Z', ... */
+	char comm[64]; /* the name between the parentheses, cut to 63 */
+};
+
+/* Called by h_each_process() with a process's stat and the caller's DATA. */
+typedef void (*h_process_fn)(const struct h_pstat *st, void *data);
+
+/*
+ * Read /proc/PID/stat into ST; false when PID is gone or its stat line
+ * cannot be parsed (ST is then undefined).
+ */
+bool h_pstat_read(pid_t pid, struct h_pstat *st);
+
+/*
+ * Call FN(st, DATA) for every process /proc lists whose stat can be read,
+ * the test's own and zombies included; fails the test when /proc cannot be
+ * opened. FN may signal or reap the process it is given.
+ */
+void h_each_process(h_process_fn fn, void *data);
+
 /*
  * Wait up to MS ms for PID to be gone; whether it is. A process closes
  * its fds before it becomes a zombie, so the EOF a test waited for can

@@ -216,42 +216,47 @@ sx_host(void)
 	return sx_host_buf;
 }
 
+/* What sx_children_of() counts: children of PARENT. */
+struct sx_count {
+	pid_t parent;
+	int n;
+};
+
+/* Count ST when it is a child of the parent asked about. */
+static void
+sx_count_child(const struct h_pstat *st, void *data)
+{
+	struct sx_count *c = data;
+
+	if (st->ppid == c->parent) {
+		c->n++;
+	}
+}
+
 /* How many processes PARENT has (sshd's sessions, for sx_stop()). */
 static int
 sx_children_of(pid_t parent)
 {
-	char path[300], buf[512];
-	struct dirent *e;
-	DIR *d = opendir("/proc");
-	const char *rp;
-	long ppid;
-	int n = 0;
+	struct sx_count c = { parent, 0 };
 
-	cr_assert_not_null(d);
-	while ((e = readdir(d)) != NULL) {
-		FILE *f;
+	h_each_process(sx_count_child, &c);
+	return c.n;
+}
 
-		if (!isdigit((unsigned char)e->d_name[0])) {
-			continue;
-		}
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		f = fopen(path, "re");
-		if (!f) {
-			continue;
-		}
-		buf[0] = '\0';
-		if (!fgets(buf, sizeof(buf), f)) {
-			buf[0] = '\0';
-		}
-		fclose(f);
-		rp = strrchr(buf, ')');
-		if (rp && sscanf(rp + 2, "%*c %ld", &ppid) == 1 &&
-		    ppid == (long)parent) {
-			n++;
-		}
+/* Reap ST when it is a zombie left to the test; count it when sshd. */
+static void
+sx_stray(const struct h_pstat *st, void *data)
+{
+	int *n = data;
+
+	if (st->pid == sx_pid || st->ppid != getpid()) {
+		return;
 	}
-	closedir(d);
-	return n;
+	if (st->state == 'Z') {
+		waitpid(st->pid, NULL, WNOHANG);
+	} else if (!strcmp(st->comm, "sshd")) {
+		(*n)++;
+	}
 }
 
 /*
@@ -263,43 +268,9 @@ sx_children_of(pid_t parent)
 static int
 sx_strays(void)
 {
-	char path[300], buf[512];
-	struct dirent *e;
-	DIR *d = opendir("/proc");
-	const char *rp;
-	long ppid;
 	int n = 0;
 
-	cr_assert_not_null(d);
-	while ((e = readdir(d)) != NULL) {
-		FILE *f;
-
-		if (!isdigit((unsigned char)e->d_name[0]) ||
-		    atoi(e->d_name) == sx_pid) {
-			continue;
-		}
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		f = fopen(path, "re");
-		if (!f) {
-			continue;
-		}
-		buf[0] = '\0';
-		if (!fgets(buf, sizeof(buf), f)) {
-			buf[0] = '\0';
-		}
-		fclose(f);
-		rp = strrchr(buf, ')');
-		if (!rp || sscanf(rp + 2, "%*c %ld", &ppid) != 1 ||
-		    ppid != (long)getpid()) {
-			continue;
-		}
-		if (rp[2] == 'Z') {
-			waitpid(atoi(e->d_name), NULL, WNOHANG);
-		} else if (strstr(buf, "(sshd)")) {
-			n++;
-		}
-	}
-	closedir(d);
+	h_each_process(sx_stray, &n);
 	return n;
 }
 

@@ -96,6 +96,24 @@ expect_usage_error(const char *arg, const char *value, const char *first)
 	h_done(&p);
 }
 
+/*
+ * expect_usage_error() for OPT with each of the N values in BAD, whose
+ * message names the option as LONG_NAME: "ctxrun: invalid LONG_NAME
+ * 'VALUE'".
+ */
+static void
+expect_values_refused(const char *opt, const char *long_name,
+		      const char *const *bad, size_t n)
+{
+	char first[128];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(first, sizeof(first), "ctxrun: invalid %s '%s'",
+			 long_name, bad[i]);
+		expect_usage_error(opt, bad[i], first);
+	}
+}
+
 /* ---- exit statuses ---- */
 
 /* The command's own exit status comes back unchanged. */
@@ -235,14 +253,9 @@ Test(cli, bad_timeout_is_125)
 		"5x", "-1", "+1", "1e3", "1,5", "1 s", " 1", "", "s",
 		"ms", "inf", "nan", "0x10", "1..5", ".", "36600d", "1s ",
 	};
-	char first[128];
-	size_t i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(first, sizeof(first), "ctxrun: invalid --timeout '%s'",
-			 bad[i]);
-		expect_usage_error("-t", bad[i], first);
-	}
+	expect_values_refused("-t", "--timeout", bad,
+			      sizeof(bad) / sizeof(bad[0]));
 }
 
 /* The --timeout error message is the documented one. */
@@ -271,14 +284,9 @@ Test(cli, bad_signal_is_125)
 	static const char *const bad[] = {
 		"FOO", "0", "SIGFOO", "99", "-1", "", "TERM1", "SIG",
 	};
-	char first[128];
-	size_t i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(first, sizeof(first), "ctxrun: invalid --signal '%s'",
-			 bad[i]);
-		expect_usage_error("-s", bad[i], first);
-	}
+	expect_values_refused("-s", "--signal", bad,
+			      sizeof(bad) / sizeof(bad[0]));
 }
 
 /* The --signal error message is the documented one. */

@@ -825,6 +825,21 @@ finish_stalled(struct h_proc *p, int rd, int code, const char *what,
 	h_release(p);
 }
 
+/*
+ * Finish P, which writes a report to a FIFO, and R, the reader started
+ * on it: both exit 0, and P says nothing of its own.
+ */
+static void
+finish_with_reader(struct h_proc *p, struct h_proc *r)
+{
+	h_finish(p, 10000);
+	h_finish(r, 10000);
+	expect_exit(p, 0);
+	cr_assert_null(strstr(p->err.data, "ctxrun:"), "stderr <%.2000s>",
+		       strstr(p->err.data, "ctxrun:"));
+	expect_exit(r, 0);
+}
+
 /* --events on a FIFO nobody opens: see above. */
 Test(reports, events_fifo_without_reader)
 {
@@ -901,12 +916,7 @@ Test(reports, events_fifo_late_slow_reader_gets_every_line)
 	cr_assert_not_null(h_wait_out(&r, "\"event\":\"start\",\"job\":\"w\"",
 				      10000), "reader got <%.300s>", r.out.data);
 	fx_write("go", "");
-	h_finish(&p, 10000);
-	h_finish(&r, 10000);
-	expect_exit(&p, 0);
-	cr_assert_null(strstr(p.err.data, "ctxrun:"), "stderr <%.2000s>",
-		       strstr(p.err.data, "ctxrun:"));
-	expect_exit(&r, 0);
+	finish_with_reader(&p, &r);
 	h_write_file(got, r.out.data, r.out.len, 0644);
 	expect_valid_events(got);
 	cr_assert_eq(h_lines(r.out.data), 2 * FLOOD_JOBS + 3, "%d lines",
@@ -962,12 +972,7 @@ Test(reports, junit_fifo_late_reader_gets_whole_report)
 			   "w not ready; stderr <%s>", p.err.data);
 	start_reader(&r, fifo, "65536", "0");
 	fx_write("go", "");
-	h_finish(&p, 10000);
-	h_finish(&r, 10000);
-	expect_exit(&p, 0);
-	cr_assert_null(strstr(p.err.data, "ctxrun:"), "stderr <%.2000s>",
-		       strstr(p.err.data, "ctxrun:"));
-	expect_exit(&r, 0);
+	finish_with_reader(&p, &r);
 	cr_assert_gt(r.out.len, 131072, "%zu bytes", r.out.len);
 	h_write_file(got, r.out.data, r.out.len, 0644);
 	expect_valid_junit(got);

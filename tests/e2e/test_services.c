@@ -386,13 +386,27 @@ Test(services, dependent_fails_service_stopped_not_blamed)
 
 /* ---- teardown ---- */
 
-static const char teardown_ini[] =
-	"[job:test]\n"
-	"command = echo up; exec sleep 30\n"
-	"[job:drop]\n"
-	"always = true\n"
-	"needs = test\n"
-	"command = echo dropping; \"$TH\" touch \"$D/dropped\"\n";
+/*
+ * Start a run whose teardown job, drop (always = true, needing test),
+ * says "dropping" and then runs DROP; Ctrl-C it once test is up.
+ */
+static void
+start_teardown_interrupted(struct h_proc *p, const char *drop)
+{
+	char ini[512];
+
+	snprintf(ini, sizeof(ini),
+		 "[job:test]\n"
+		 "command = echo up; exec sleep 30\n"
+		 "[job:drop]\n"
+		 "always = true\n"
+		 "needs = test\n"
+		 "command = echo dropping; %s\n",
+		 drop);
+	fx_start_ini(p, NULL, ini);
+	cr_assert_not_null(h_wait_out(p, "test | up\n", 10000));
+	h_kill(p, SIGINT);
+}
 
 Test(services, teardown_after_success_and_failure)
 {
@@ -424,9 +438,7 @@ Test(services, teardown_after_sigint)
 {
 	struct h_proc p;
 
-	fx_start_ini(&p, NULL, teardown_ini);
-	cr_assert_not_null(h_wait_out(&p, "test | up\n", 10000));
-	h_kill(&p, SIGINT);
+	start_teardown_interrupted(&p, "\"$TH\" touch \"$D/dropped\"");
 	h_finish(&p, 20000);
 	expect_signal(&p, SIGINT);
 	expect_out_has(&p, "drop | dropping\n");
@@ -454,12 +466,7 @@ Test(services, second_sigint_stops_teardown)
 {
 	struct h_proc p;
 
-	fx_start_ini(&p, NULL,
-		     "[job:test]\ncommand = echo up; exec sleep 30\n"
-		     "[job:drop]\nalways = true\nneeds = test\n"
-		     "command = echo dropping; exec sleep 30\n");
-	cr_assert_not_null(h_wait_out(&p, "test | up\n", 10000));
-	h_kill(&p, SIGINT);
+	start_teardown_interrupted(&p, "exec sleep 30");
 	cr_assert_not_null(h_wait_out(&p, "drop | dropping\n", 10000));
 	h_kill(&p, SIGINT);
 	h_finish(&p, 20000);

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <sys/wait.h>
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -183,36 +182,32 @@ start_stranger(const char *entry)
 	return -1;
 }
 
+/* What children_but() counts: children of the test but KEEP's two. */
+struct children_count {
+	const pid_t *keep;
+	int n;
+};
+
+/* Count ST when it is a child of the test not in KEEP. */
+static void
+count_child(const struct h_pstat *st, void *data)
+{
+	struct children_count *c = data;
+
+	if (st->ppid == getpid() && st->pid != c->keep[0] &&
+	    st->pid != c->keep[1]) {
+		c->n++;
+	}
+}
+
 /* How many children the test has besides KEEP (two pids), zombies too. */
 static int
 children_but(const pid_t *keep)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	int n = 0;
+	struct children_count c = { keep, 0 };
 
-	cr_assert_not_null(d);
-	while ((de = readdir(d))) {
-		long pid = strtol(de->d_name, NULL, 10), ppid = 0;
-		char path[300], buf[512], *rp;
-		FILE *f;
-
-		if (pid <= 0 || pid == keep[0] || pid == keep[1]) {
-			continue;
-		}
-		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-		f = fopen(path, "re");
-		rp = f && fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
-		if (f) {
-			fclose(f);
-		}
-		if (rp && sscanf(rp, ") %*c %ld", &ppid) == 1 &&
-		    ppid == (long)getpid()) {
-			n++;
-		}
-	}
-	closedir(d);
-	return n;
+	h_each_process(count_child, &c);
+	return c.n;
 }
 
 /*

@@ -306,6 +306,38 @@ Test(timeout, large_parameters)
 }
 
 /*
+ * Start `timeout -v --foreground 25 th catch 20000` (the command in
+ * timeout's group, catching signals) and return the command's pid once
+ * it is ready.
+ */
+static pid_t
+start_foreground_catcher(struct h_proc *p)
+{
+	pid_t pid;
+
+	t_start(p, NULL, "-v", "--foreground", "25", h_th, "catch", "20000");
+	cr_assert_eq(h_wait_ready(p, &pid, 1, 10000), 1);
+	return pid;
+}
+
+/*
+ * The finished run of start_foreground_catcher() passed the group's
+ * SIGUSR1 on: the command caught it and exited 0, and -v said only that.
+ */
+static void
+expect_usr1_passed_on(struct h_proc *p)
+{
+	char want[PATH_MAX + 64];
+
+	expect_exit(p, 0);
+	expect_out_has(p, "caught 10\n");
+	snprintf(want, sizeof(want), "timeout: sending signal USR1 to command "
+				     "'%s'\n",
+		 h_th);
+	expect_err(p, want);
+}
+
+/*
  * timeout-group.sh: with --foreground the command shares timeout's
  * group; a signal to the whole group (a Ctrl-C of a foreground job) is
  * passed on as itself, and timeout exits with the command at once.
@@ -313,21 +345,13 @@ Test(timeout, large_parameters)
 Test(timeout, group_signal_with_foreground)
 {
 	struct h_proc p;
-	pid_t pid;
-	char want[PATH_MAX + 64];
+	pid_t pid = start_foreground_catcher(&p);
 
-	t_start(&p, NULL, "-v", "--foreground", "25", h_th, "catch", "20000");
-	cr_assert_eq(h_wait_ready(&p, &pid, 1, 10000), 1);
 	cr_assert_eq(getpgid(pid), p.pid, "not in timeout's group");
 	cr_assert_eq(kill(-p.pid, SIGUSR1), 0);
 	h_finish(&p, 20000);
-	expect_exit(&p, 0);
-	expect_out_has(&p, "caught 10\n");
+	expect_usr1_passed_on(&p);
 	cr_assert_lt(p.elapsed, 10.0);
-	snprintf(want, sizeof(want), "timeout: sending signal USR1 to command "
-				     "'%s'\n",
-		 h_th);
-	expect_err(&p, want);
 	h_no_survivors();
 	h_release(&p);
 }
@@ -340,22 +364,14 @@ Test(timeout, group_signal_with_foreground)
 Test(timeout, signal_before_the_exit_heard_after_it)
 {
 	struct h_proc p;
-	pid_t pid;
-	char want[PATH_MAX + 64];
+	pid_t pid = start_foreground_catcher(&p);
 
-	t_start(&p, NULL, "-v", "--foreground", "25", h_th, "catch", "20000");
-	cr_assert_eq(h_wait_ready(&p, &pid, 1, 10000), 1);
 	cr_assert_eq(kill(p.pid, SIGSTOP), 0);
 	cr_assert_eq(kill(-p.pid, SIGUSR1), 0);
 	cr_assert(h_gone_within(pid, 10000), "the command did not exit");
 	cr_assert_eq(kill(p.pid, SIGCONT), 0);
 	h_finish(&p, 20000);
-	expect_exit(&p, 0);
-	expect_out_has(&p, "caught 10\n");
-	snprintf(want, sizeof(want), "timeout: sending signal USR1 to command "
-				     "'%s'\n",
-		 h_th);
-	expect_err(&p, want);
+	expect_usr1_passed_on(&p);
 	h_no_survivors();
 	h_release(&p);
 }

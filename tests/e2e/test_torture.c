@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -90,46 +89,42 @@ t_env_has(long pid, const char *entry)
 	return false;
 }
 
+/* What t_count() keeps across its walk of /proc. */
+struct t_walk {
+	const char *entry;
+	struct t_seen seen;
+};
+
+/* Count ST as a child of the test and as carrying the entry. */
+static void
+t_count_one(const struct h_pstat *st, void *data)
+{
+	struct t_walk *w = data;
+
+	if (st->pid == getpid()) {
+		return;
+	}
+	if (st->ppid == getpid()) {
+		if (st->state == 'Z') {
+			w->seen.zombies++;
+		} else {
+			w->seen.live++;
+		}
+	}
+	if (st->state != 'Z' && w->entry != NULL &&
+	    t_env_has(st->pid, w->entry)) {
+		w->seen.tagged++;
+	}
+}
+
 /* Count the processes carrying ENTRY and the test's own children. */
 static struct t_seen
 t_count(const char *entry)
 {
-	struct t_seen s = { 0, 0, 0 };
-	struct dirent *de;
-	DIR *d = opendir("/proc");
+	struct t_walk w = { entry, { 0, 0, 0 } };
 
-	cr_assert_not_null(d);
-	while ((de = readdir(d)) != NULL) {
-		char path[64], buf[512], *rp, state = 0;
-		long pid = strtol(de->d_name, NULL, 10), ppid = 0;
-		FILE *f;
-
-		if (pid <= 0 || pid == (long)getpid()) {
-			continue;
-		}
-		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-		f = fopen(path, "re");
-		if (f == NULL) {
-			continue;
-		}
-		rp = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
-		fclose(f);
-		if (rp == NULL || sscanf(rp, ") %c %ld", &state, &ppid) != 2) {
-			continue;
-		}
-		if (ppid == (long)getpid()) {
-			if (state == 'Z') {
-				s.zombies++;
-			} else {
-				s.live++;
-			}
-		}
-		if (state != 'Z' && entry != NULL && t_env_has(pid, entry)) {
-			s.tagged++;
-		}
-	}
-	closedir(d);
-	return s;
+	h_each_process(t_count_one, &w);
+	return w.seen;
 }
 
 /* Sleep MS milliseconds. */
