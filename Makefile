@@ -35,7 +35,7 @@ TEST_DEPS := /usr/include/criterion/criterion.h:libcriterion-dev \
 
 .PHONY: all deps test-deps demo test test-plain golden-update check check-asan check-valgrind \
 	check-clang check-man check-completion clean install install-timeout \
-	uninstall fuzz fuzz-merge
+	uninstall fuzz fuzz-build fuzz-merge
 
 all: ctxrun
 
@@ -141,6 +141,13 @@ check-clang: test-deps
 		$(MAKE) --no-print-directory BUILD=build/clang CC=clang \
 			build/clang/ctxrun build/clang/test_unit build/clang/th build/clang/test_e2e; \
 	else echo "check-clang: clang not installed, skipped"; fi
+	@# The fuzz targets are built, not run, so that they cannot rot unseen.
+	@if ! command -v $(firstword $(FUZZ_CC)) >/dev/null; then \
+		echo "check-clang: $(FUZZ_CC) not installed, fuzz targets skipped"; \
+	elif ! $(FUZZ_LINKS); then \
+		echo "check-clang: $(FUZZ_CC) cannot link -fsanitize=fuzzer" \
+			"(Debian: libclang-rt-14-dev), fuzz targets skipped"; \
+	else $(MAKE) --no-print-directory fuzz-build; fi
 
 # Fuzzing with clang's libFuzzer: `make fuzz` runs each target FUZZ_TIME
 # seconds (ASan and UBSan abort on the first finding). New inputs go to
@@ -156,6 +163,14 @@ FUZZ_CFLAGS = -g -O1 $(FUZZ_SAN)
 FUZZ_TARGETS = config duration
 FUZZ_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/fuzz/obj/%.o)
 
+# Does FUZZ_CC link a fuzz target? Debian's clang-14 only recommends the
+# package with libFuzzer and the sanitizer runtimes (libclang-rt-14-dev).
+FUZZ_LINKS = { mkdir -p $(BUILD)/fuzz && printf '%s\n' \
+	'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);' \
+	'int LLVMFuzzerTestOneInput(const char *d, unsigned long n)' \
+	'{ return !d && n; }' | $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer \
+	-x c -o $(BUILD)/fuzz/links - 2>/dev/null; }
+
 $(BUILD)/fuzz/obj/%.o: src/%.c | $(BUILD)/.deps
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) $(WARNINGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
@@ -168,7 +183,9 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libctxrun.a
 	$(FUZZ_CC) $(CPPFLAGS) $(WARNINGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer \
 		-o $@ $^ $(LDLIBS)
 
-fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+fuzz-build: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+
+fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(BUILD)/fuzz/corpus/$$t; \
 		dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
