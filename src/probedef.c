@@ -126,17 +126,21 @@ parse_http(struct probedef *d, const char *rest, struct err *e)
 	return rc;
 }
 
-/* Check the POSIX ERE of a log: probe. */
+/*
+ * Check the POSIX ERE of a log: probe. An empty one is refused before it
+ * is compiled: glibc compiles it, and it was leaked (found by fuzz_probe).
+ */
 static int
 parse_log(struct probedef *d, const char *re, struct err *e)
 {
 	regex_t rx;
-	int rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
 	char why[128];
+	int rc;
 
 	if (!*re) {
 		return err_set(e, 0, "empty regex in probe \"%s\"", d->text);
 	}
+	rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
 	if (rc) {
 		regerror(rc, &rx, why, sizeof(why));
 		return err_set(e, 0, "bad regex in probe \"%s\": %s", d->text,
