@@ -126,6 +126,150 @@ parse_http(struct probedef *d, const char *rest, struct err *e)
 	return rc;
 }
 
+/* A ( of a regex being sized: its atoms' copies, and its last atom's. */
+struct re_group {
+	unsigned long total, last;
+};
+
+/* A + B, or over past PROBEDEF_REGEX_MAX_COPIES: no overflow. */
+static unsigned long
+copies_add(unsigned long a, unsigned long b)
+{
+	unsigned long over = PROBEDEF_REGEX_MAX_COPIES + 1;
+
+	return a + b > over ? over : a + b;
+}
+
+/* A * B, or over past PROBEDEF_REGEX_MAX_COPIES: no overflow. */
+static unsigned long
+copies_mul(unsigned long a, unsigned long b)
+{
+	unsigned long over = PROBEDEF_REGEX_MAX_COPIES + 1;
+
+	return b && a > over / b ? over : a * b;
+}
+
+/*
+ * The times the repetition at P repeats what comes before it, with *LEN
+ * set to its length: 2 for + (glibc makes "x+" "xx*"), N for {M,N}, {N}
+ * or {N,} (M + 1 then); 0 when P is no repetition. Past any limit is
+ * past ours: regcomp() refuses more than RE_DUP_MAX anyway.
+ */
+static unsigned long
+repeat_count(const char *p, size_t *len)
+{
+	const char *q = p + 1;
+	unsigned long m = 0, n;
+	char *end;
+
+	*len = 1;
+	if (*p == '+') {
+		return 2;
+	}
+	if (*p == '*' || *p == '?') {
+		return 1;
+	}
+	if (*p != '{' || !(*q == ',' || (*q >= '0' && *q <= '9'))) {
+		return 0;
+	}
+	if (*q != ',') {
+		m = strtoul(q, &end, 10);
+		q = end;
+	}
+	n = m;
+	if (*q == ',' && q[1] >= '0' && q[1] <= '9') {
+		n = strtoul(q + 1, &end, 10);
+		q = end;
+	} else if (*q == ',') {
+		n = m + 1;
+		q++;
+	}
+	if (*q != '}') {
+		return 0;
+	}
+	*len = (size_t)(q + 1 - p);
+	n = n > m ? n : m;
+	return n ? n : 1;
+}
+
+/* The length of the bracket expression at P ("[...]"), 0 if unended. */
+static size_t
+bracket_len(const char *p)
+{
+	const char *q = p + 1;
+
+	q += *q == '^';
+	q += *q == ']';
+	while (*q && *q != ']') {
+		/* [:alpha:], [.-.] and [=e=] may hold a ']'. */
+		if (*q == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '=')) {
+			const char *end = strchr(q + 2, q[1]);
+
+			while (end && end[1] != ']') {
+				end = strchr(end + 1, q[1]);
+			}
+			if (!end) {
+				return 0;
+			}
+			q = end + 2;
+		} else {
+			q++;
+		}
+	}
+	return *q ? (size_t)(q + 1 - p) : 0;
+}
+
+/*
+ * How many copies of its atoms the repetitions in the ERE RE make, up to
+ * PROBEDEF_REGEX_MAX_COPIES + 1. What regcomp() would refuse may be
+ * counted any way: it is refused after.
+ */
+static unsigned long
+regex_copies(const char *re)
+{
+	struct re_group g[64] = { { 0, 0 } };
+	size_t depth = 0, len;
+	unsigned long times, atom;
+
+	for (const char *p = re; *p; p += len) {
+		len = 1;
+		atom = 1;
+		if ((times = repeat_count(p, &len))) {
+			g[depth].total = copies_add(g[depth].total,
+						    copies_mul(g[depth].last,
+							       times - 1));
+			g[depth].last = copies_mul(g[depth].last, times);
+			continue;
+		}
+		if (*p == '(') {
+			/* So deep is too large: say so, not count it wrong. */
+			if (depth + 1 == ARRAY_SIZE(g)) {
+				return PROBEDEF_REGEX_MAX_COPIES + 1;
+			}
+			g[++depth] = (struct re_group){ 0, 0 };
+			continue;
+		}
+		if (*p == ')' && depth > 0) {
+			atom = g[depth--].total;
+			atom += !atom;
+		} else if (*p == '|') {
+			g[depth].last = 0;
+			continue;
+		} else if (*p == '\\' && p[1]) {
+			len = 2;
+		} else if (*p == '[') {
+			len = bracket_len(p);
+			len += !len;
+		}
+		g[depth].total = copies_add(g[depth].total, atom);
+		g[depth].last = atom;
+	}
+	for (atom = 0; depth > 0; depth--) {
+		atom = copies_add(atom, g[depth].total);
+	}
+	return copies_add(atom, g[0].total);
+}
+
 /*
  * Check the POSIX ERE of a log: probe. An empty one is refused before it
  * is compiled: glibc compiles it, and it was leaked (found by fuzz_probe).
@@ -139,6 +283,11 @@ parse_log(struct probedef *d, const char *re, struct err *e)
 
 	if (!*re) {
 		return err_set(e, 0, "empty regex in probe \"%s\"", d->text);
+	}
+	if (regex_copies(re) > PROBEDEF_REGEX_MAX_COPIES) {
+		return err_set(e, 0, "regex too large in probe \"%s\" (its "
+			       "repetitions make more than %d copies)",
+			       d->text, PROBEDEF_REGEX_MAX_COPIES);
 	}
 	rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
 	if (rc) {
