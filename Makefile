@@ -160,7 +160,7 @@ FUZZ_CC ?= clang
 FUZZ_TIME ?= 60
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS = -g -O1 $(FUZZ_SAN)
-FUZZ_TARGETS = config duration
+FUZZ_TARGETS = config duration gnu_timeout probe remote
 FUZZ_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/fuzz/obj/%.o)
 
 # Does FUZZ_CC link a fuzz target? Debian's clang-14 only recommends the
