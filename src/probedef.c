@@ -4,7 +4,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <limits.h>
 #include <regex.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,9 +128,35 @@ parse_http(struct probedef *d, const char *rest, struct err *e)
 	return rc;
 }
 
-/* A ( of a regex being sized: its atoms' copies, and its last atom's. */
+/*
+ * What a log: regex costs regcomp(), found before it is called. glibc
+ * copies the tree of what a repetition repeats ("x+" is "xx*"), so 30 '+'
+ * in a row make 2^30 copies; and repeating what can match nothing takes
+ * it minutes on a few hundred copies ("((a?|b?)+){64}": more than 9).
+ * Both were found by fuzz_probe; a regex that waits for a line needs
+ * neither.
+ */
+enum regex_cost {
+	REGEX_CHEAP,
+	REGEX_TOO_LARGE,     /* past PROBEDEF_REGEX_MAX_COPIES copies */
+	REGEX_LOOPS_ON_NULL, /* *, + or {N} repeats what can match nothing */
+};
+
+/* A repetition: +, *, ?, {M}, {M,}, {M,N} or {,N}. */
+struct re_repeat {
+	unsigned long times; /* the copies of what it repeats */
+	bool loops;          /* it may match what it repeats twice */
+	bool may_skip;       /* it may match it no times */
+};
+
+/* A ( of a regex being sized, or the whole. */
 struct re_group {
-	unsigned long total, last;
+	unsigned long total; /* copies of the atoms in it so far */
+	unsigned long last;  /* copies of its last atom, 0 after | */
+	bool last_null;      /* the last atom can match nothing */
+	bool null_before;    /* the branch could, before the last atom */
+	bool branch_null;    /* the branch so far can match nothing */
+	bool any_null;       /* one of its ended branches can */
 };
 
 /* A + B, or over past PROBEDEF_REGEX_MAX_COPIES: no overflow. */
@@ -150,27 +178,25 @@ copies_mul(unsigned long a, unsigned long b)
 }
 
 /*
- * The times the repetition at P repeats what comes before it, with *LEN
- * set to its length: 2 for + (glibc makes "x+" "xx*"), N for {M,N}, {N}
- * or {N,} (M + 1 then); 0 when P is no repetition. Past any limit is
- * past ours: regcomp() refuses more than RE_DUP_MAX anyway.
+ * Read the repetition at P into *R, with *LEN set to its length; false
+ * when P is none. Counts past any limit are past ours: regcomp() refuses
+ * more than RE_DUP_MAX anyway.
  */
-static unsigned long
-repeat_count(const char *p, size_t *len)
+static bool
+repeat_read(const char *p, struct re_repeat *r, size_t *len)
 {
 	const char *q = p + 1;
 	unsigned long m = 0, n;
 	char *end;
 
 	*len = 1;
-	if (*p == '+') {
-		return 2;
-	}
-	if (*p == '*' || *p == '?') {
-		return 1;
+	if (*p == '+' || *p == '*' || *p == '?') {
+		*r = (struct re_repeat){ *p == '+' ? 2 : 1, *p != '?',
+					 *p != '+' };
+		return true;
 	}
 	if (*p != '{' || !(*q == ',' || (*q >= '0' && *q <= '9'))) {
-		return 0;
+		return false;
 	}
 	if (*q != ',') {
 		m = strtoul(q, &end, 10);
@@ -181,15 +207,44 @@ repeat_count(const char *p, size_t *len)
 		n = strtoul(q + 1, &end, 10);
 		q = end;
 	} else if (*q == ',') {
-		n = m + 1;
+		n = ULONG_MAX; /* no end: M + 1 copies, M + ... matches */
 		q++;
 	}
 	if (*q != '}') {
-		return 0;
+		return false;
 	}
 	*len = (size_t)(q + 1 - p);
-	n = n > m ? n : m;
-	return n ? n : 1;
+	*r = (struct re_repeat){ n == ULONG_MAX ? m + 1 : n > m ? n : m,
+				 n > 1, m == 0 };
+	r->times += !r->times;
+	return true;
+}
+
+/* Apply the repetition R to G's last atom; false if it loops on null. */
+static bool
+group_repeat(struct re_group *g, const struct re_repeat *r)
+{
+	if (r->loops && g->last && g->last_null) {
+		return false;
+	}
+	g->total = copies_add(g->total, copies_mul(g->last, r->times - 1));
+	g->last = copies_mul(g->last, r->times);
+	if (r->may_skip) {
+		g->last_null = true;
+		g->branch_null = g->null_before;
+	}
+	return true;
+}
+
+/* Add an atom of COPIES copies to G, one that can match nothing or not. */
+static void
+group_add(struct re_group *g, unsigned long copies, bool null)
+{
+	g->total = copies_add(g->total, copies);
+	g->last = copies;
+	g->last_null = null;
+	g->null_before = g->branch_null;
+	g->branch_null = g->branch_null && null;
 }
 
 /* The length of the bracket expression at P ("[...]"), 0 if unended. */
@@ -220,54 +275,50 @@ bracket_len(const char *p)
 }
 
 /*
- * How many copies of its atoms the repetitions in the ERE RE make, up to
- * PROBEDEF_REGEX_MAX_COPIES + 1. What regcomp() would refuse may be
- * counted any way: it is refused after.
+ * What the ERE RE costs regcomp(). What regcomp() would refuse may be
+ * sized any way: it is refused after.
  */
-static unsigned long
-regex_copies(const char *re)
+static enum regex_cost
+regex_cost(const char *re)
 {
-	struct re_group g[64] = { { 0, 0 } };
+	static const struct re_group empty = { .branch_null = true };
+	struct re_group g[64] = { empty };
+	struct re_repeat r;
 	size_t depth = 0, len;
-	unsigned long times, atom;
 
 	for (const char *p = re; *p; p += len) {
-		len = 1;
-		atom = 1;
-		if ((times = repeat_count(p, &len))) {
-			g[depth].total = copies_add(g[depth].total,
-						    copies_mul(g[depth].last,
-							       times - 1));
-			g[depth].last = copies_mul(g[depth].last, times);
-			continue;
-		}
-		if (*p == '(') {
-			/* So deep is too large: say so, not count it wrong. */
-			if (depth + 1 == ARRAY_SIZE(g)) {
-				return PROBEDEF_REGEX_MAX_COPIES + 1;
+		if (repeat_read(p, &r, &len)) {
+			if (!group_repeat(&g[depth], &r)) {
+				return REGEX_LOOPS_ON_NULL;
 			}
-			g[++depth] = (struct re_group){ 0, 0 };
-			continue;
-		}
-		if (*p == ')' && depth > 0) {
-			atom = g[depth--].total;
-			atom += !atom;
+		} else if (*p == '(') {
+			/* So deep is too large: say so, not size it wrong. */
+			if (depth + 1 == ARRAY_SIZE(g)) {
+				return REGEX_TOO_LARGE;
+			}
+			g[++depth] = empty;
+		} else if (*p == ')' && depth > 0) {
+			struct re_group *in = &g[depth--];
+
+			group_add(&g[depth], in->total + !in->total,
+				  in->any_null || in->branch_null);
 		} else if (*p == '|') {
+			g[depth].any_null |= g[depth].branch_null;
+			g[depth].branch_null = true;
 			g[depth].last = 0;
-			continue;
-		} else if (*p == '\\' && p[1]) {
-			len = 2;
-		} else if (*p == '[') {
-			len = bracket_len(p);
+		} else {
+			/* An escape is one atom; regcomp() sees to a lone [. */
+			len = *p == '[' ? bracket_len(p)
+					: 1 + (size_t)(*p == '\\' && p[1]);
 			len += !len;
+			group_add(&g[depth], 1, *p == '^' || *p == '$');
 		}
-		g[depth].total = copies_add(g[depth].total, atom);
-		g[depth].last = atom;
 	}
-	for (atom = 0; depth > 0; depth--) {
-		atom = copies_add(atom, g[depth].total);
+	while (depth > 0) {
+		g[0].total = copies_add(g[0].total, g[depth--].total);
 	}
-	return copies_add(atom, g[0].total);
+	return g[0].total > PROBEDEF_REGEX_MAX_COPIES ? REGEX_TOO_LARGE
+						      : REGEX_CHEAP;
 }
 
 /*
@@ -284,10 +335,17 @@ parse_log(struct probedef *d, const char *re, struct err *e)
 	if (!*re) {
 		return err_set(e, 0, "empty regex in probe \"%s\"", d->text);
 	}
-	if (regex_copies(re) > PROBEDEF_REGEX_MAX_COPIES) {
+	switch (regex_cost(re)) {
+	case REGEX_TOO_LARGE:
 		return err_set(e, 0, "regex too large in probe \"%s\" (its "
 			       "repetitions make more than %d copies)",
 			       d->text, PROBEDEF_REGEX_MAX_COPIES);
+	case REGEX_LOOPS_ON_NULL:
+		return err_set(e, 0, "regex in probe \"%s\" repeats what "
+			       "can match nothing, as \"(a?)+\" does: write "
+			       "\"a*\"", d->text);
+	case REGEX_CHEAP:
+		break;
 	}
 	rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
 	if (rc) {

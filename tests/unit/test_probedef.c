@@ -97,3 +97,31 @@ Test(probedef, regex_repetitions_within_the_limit_taken)
 			     e.msg);
 	}
 }
+
+/*
+ * A *, + or {N} that repeats what can match nothing is refused: glibc's
+ * regcomp() took more than 9 minutes on "((g?|h?)+){64}", 256 copies, and
+ * fuzz_probe found "g+++++*++++++++" (11 s under ASan). '?' does not
+ * loop: ".*?", written for PCRE's lazy star, stays as it was.
+ */
+Test(probedef, regex_repeating_what_can_match_nothing_refused)
+{
+	const char *loops[] = { "(a?|b?)+", "a?+", "(a*)*", "()+",
+				"((g?|h?)+){64}", "x{0,3}{2}", "(a|)*",
+				"(^)+", "g+++++*++++++++", "(a|b*)+" };
+	const char *fine[] = { ".*?", "(a?)?", "(a|b?)?", "(a?b)+",
+			       "([0-9]+\\.){3}[0-9]+", "( ?[a-z]+)*",
+			       "a*b+", "(a|b)*", "x{0,1}{1}" };
+	struct err e;
+
+	for (size_t i = 0; i < sizeof(loops) / sizeof(loops[0]); i++) {
+		cr_assert_eq(parse_log(loops[i], &e), -1, "'%s' accepted",
+			     loops[i]);
+		cr_assert(strstr(e.msg, "repeats what can match nothing"),
+			  "'%s': %s", loops[i], e.msg);
+	}
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+		cr_assert_eq(parse_log(fine[i], &e), 0, "'%s': %s", fine[i],
+			     e.msg);
+	}
+}
