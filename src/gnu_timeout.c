@@ -219,7 +219,21 @@ gnu_timeout_signal(const char *text, int *signo)
 	return 0;
 }
 
-/* Take option C with argument ARG into *CMD; -1 on a usage error. */
+/* Say in *CMD that ERROR is wrong with BAD; return -1. */
+static int
+refuse(struct gnu_timeout_cmd *cmd, enum gnu_timeout_error error,
+       const char *bad)
+{
+	cmd->error = error;
+	cmd->bad = bad;
+	return -1;
+}
+
+/*
+ * Take option C with argument ARG into *CMD; -1 on a usage error. The
+ * error is set only then: a good -k before --help is no error (found by
+ * fuzz_gnu_timeout).
+ */
 static int
 take_option(struct gnu_timeout_cmd *cmd, int c, const char *arg)
 {
@@ -228,16 +242,18 @@ take_option(struct gnu_timeout_cmd *cmd, int c, const char *arg)
 		cmd->foreground = true;
 		return 0;
 	case 'k':
-		cmd->bad = arg;
-		cmd->error = GNU_TIMEOUT_BAD_INTERVAL;
-		return gnu_timeout_duration(arg, &cmd->kill_after_ms);
+		if (gnu_timeout_duration(arg, &cmd->kill_after_ms) < 0) {
+			return refuse(cmd, GNU_TIMEOUT_BAD_INTERVAL, arg);
+		}
+		return 0;
 	case 'p':
 		cmd->preserve_status = true;
 		return 0;
 	case 's':
-		cmd->bad = arg;
-		cmd->error = GNU_TIMEOUT_BAD_SIGNAL;
-		return gnu_timeout_signal(arg, &cmd->signal);
+		if (gnu_timeout_signal(arg, &cmd->signal) < 0) {
+			return refuse(cmd, GNU_TIMEOUT_BAD_SIGNAL, arg);
+		}
+		return 0;
 	case 'v':
 		cmd->verbose = true;
 		return 0;
@@ -248,9 +264,7 @@ take_option(struct gnu_timeout_cmd *cmd, int c, const char *arg)
 		cmd->action = GNU_TIMEOUT_VERSION;
 		return 0;
 	default:
-		cmd->bad = NULL;
-		cmd->error = GNU_TIMEOUT_BAD_USAGE;
-		return -1;
+		return refuse(cmd, GNU_TIMEOUT_BAD_USAGE, NULL);
 	}
 }
 
@@ -284,16 +298,11 @@ gnu_timeout_parse(int argc, char **argv, struct gnu_timeout_cmd *cmd)
 			return 1;
 		}
 	}
-	cmd->error = GNU_TIMEOUT_OK;
-	cmd->bad = NULL;
 	if (argc - optind < 2) {
-		cmd->error = GNU_TIMEOUT_BAD_USAGE;
-		return -1;
+		return refuse(cmd, GNU_TIMEOUT_BAD_USAGE, NULL);
 	}
 	if (gnu_timeout_duration(argv[optind], &cmd->timeout_ms) < 0) {
-		cmd->error = GNU_TIMEOUT_BAD_INTERVAL;
-		cmd->bad = argv[optind];
-		return -1;
+		return refuse(cmd, GNU_TIMEOUT_BAD_INTERVAL, argv[optind]);
 	}
 	cmd->argv = argv + optind + 1;
 	return 0;

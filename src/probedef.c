@@ -4,7 +4,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <limits.h>
 #include <regex.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,17 +128,226 @@ parse_http(struct probedef *d, const char *rest, struct err *e)
 	return rc;
 }
 
-/* Check the POSIX ERE of a log: probe. */
+/*
+ * What a log: regex costs regcomp(), found before it is called. glibc
+ * copies the tree of what a repetition repeats ("x+" is "xx*"), so 30 '+'
+ * in a row make 2^30 copies; and repeating what can match nothing takes
+ * it minutes on a few hundred copies ("((a?|b?)+){64}": more than 9).
+ * Both were found by fuzz_probe; a regex that waits for a line needs
+ * neither.
+ */
+enum regex_cost {
+	REGEX_CHEAP,
+	REGEX_TOO_LARGE,     /* past PROBEDEF_REGEX_MAX_COPIES copies */
+	REGEX_LOOPS_ON_NULL, /* *, + or {N} repeats what can match nothing */
+};
+
+/* A repetition: +, *, ?, {M}, {M,}, {M,N} or {,N}. */
+struct re_repeat {
+	unsigned long times; /* the copies of what it repeats */
+	bool loops;          /* it may match what it repeats twice */
+	bool may_skip;       /* it may match it no times */
+};
+
+/* A ( of a regex being sized, or the whole. */
+struct re_group {
+	unsigned long total; /* copies of the atoms in it so far */
+	unsigned long last;  /* copies of its last atom, 0 after | */
+	bool last_null;      /* the last atom can match nothing */
+	bool null_before;    /* the branch could, before the last atom */
+	bool branch_null;    /* the branch so far can match nothing */
+	bool any_null;       /* one of its ended branches can */
+};
+
+/* A + B, or over past PROBEDEF_REGEX_MAX_COPIES: no overflow. */
+static unsigned long
+copies_add(unsigned long a, unsigned long b)
+{
+	unsigned long over = PROBEDEF_REGEX_MAX_COPIES + 1;
+
+	return a + b > over ? over : a + b;
+}
+
+/* A * B, or over past PROBEDEF_REGEX_MAX_COPIES: no overflow. */
+static unsigned long
+copies_mul(unsigned long a, unsigned long b)
+{
+	unsigned long over = PROBEDEF_REGEX_MAX_COPIES + 1;
+
+	return b && a > over / b ? over : a * b;
+}
+
+/*
+ * Read the repetition at P into *R, with *LEN set to its length; false
+ * when P is none. Counts past any limit are past ours: regcomp() refuses
+ * more than RE_DUP_MAX anyway.
+ */
+static bool
+repeat_read(const char *p, struct re_repeat *r, size_t *len)
+{
+	const char *q = p + 1;
+	unsigned long m = 0, n;
+	char *end;
+
+	*len = 1;
+	if (*p == '+' || *p == '*' || *p == '?') {
+		*r = (struct re_repeat){ *p == '+' ? 2 : 1, *p != '?',
+					 *p != '+' };
+		return true;
+	}
+	if (*p != '{' || !(*q == ',' || (*q >= '0' && *q <= '9'))) {
+		return false;
+	}
+	if (*q != ',') {
+		m = strtoul(q, &end, 10);
+		q = end;
+	}
+	n = m;
+	if (*q == ',' && q[1] >= '0' && q[1] <= '9') {
+		n = strtoul(q + 1, &end, 10);
+		q = end;
+	} else if (*q == ',') {
+		n = ULONG_MAX; /* no end: M + 1 copies, M + ... matches */
+		q++;
+	}
+	if (*q != '}') {
+		return false;
+	}
+	*len = (size_t)(q + 1 - p);
+	*r = (struct re_repeat){ n == ULONG_MAX ? m + 1 : n > m ? n : m,
+				 n > 1, m == 0 };
+	r->times += !r->times;
+	return true;
+}
+
+/* Apply the repetition R to G's last atom; false if it loops on null. */
+static bool
+group_repeat(struct re_group *g, const struct re_repeat *r)
+{
+	if (r->loops && g->last && g->last_null) {
+		return false;
+	}
+	g->total = copies_add(g->total, copies_mul(g->last, r->times - 1));
+	g->last = copies_mul(g->last, r->times);
+	if (r->may_skip) {
+		g->last_null = true;
+		g->branch_null = g->null_before;
+	}
+	return true;
+}
+
+/* Add an atom of COPIES copies to G, one that can match nothing or not. */
+static void
+group_add(struct re_group *g, unsigned long copies, bool null)
+{
+	g->total = copies_add(g->total, copies);
+	g->last = copies;
+	g->last_null = null;
+	g->null_before = g->branch_null;
+	g->branch_null = g->branch_null && null;
+}
+
+/* The length of the bracket expression at P ("[...]"), 0 if unended. */
+static size_t
+bracket_len(const char *p)
+{
+	const char *q = p + 1;
+
+	q += *q == '^';
+	q += *q == ']';
+	while (*q && *q != ']') {
+		/* [:alpha:], [.-.] and [=e=] may hold a ']'. */
+		if (*q == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '=')) {
+			const char *end = strchr(q + 2, q[1]);
+
+			while (end && end[1] != ']') {
+				end = strchr(end + 1, q[1]);
+			}
+			if (!end) {
+				return 0;
+			}
+			q = end + 2;
+		} else {
+			q++;
+		}
+	}
+	return *q ? (size_t)(q + 1 - p) : 0;
+}
+
+/*
+ * What the ERE RE costs regcomp(). What regcomp() would refuse may be
+ * sized any way: it is refused after.
+ */
+static enum regex_cost
+regex_cost(const char *re)
+{
+	static const struct re_group empty = { .branch_null = true };
+	struct re_group g[64] = { empty };
+	struct re_repeat r;
+	size_t depth = 0, len;
+
+	for (const char *p = re; *p; p += len) {
+		if (repeat_read(p, &r, &len)) {
+			if (!group_repeat(&g[depth], &r)) {
+				return REGEX_LOOPS_ON_NULL;
+			}
+		} else if (*p == '(') {
+			/* So deep is too large: say so, not size it wrong. */
+			if (depth + 1 == ARRAY_SIZE(g)) {
+				return REGEX_TOO_LARGE;
+			}
+			g[++depth] = empty;
+		} else if (*p == ')' && depth > 0) {
+			struct re_group *in = &g[depth--];
+
+			group_add(&g[depth], in->total + !in->total,
+				  in->any_null || in->branch_null);
+		} else if (*p == '|') {
+			g[depth].any_null |= g[depth].branch_null;
+			g[depth].branch_null = true;
+			g[depth].last = 0;
+		} else {
+			/* An escape is one atom; regcomp() sees to a lone [. */
+			len = *p == '[' ? bracket_len(p)
+					: 1 + (size_t)(*p == '\\' && p[1]);
+			len += !len;
+			group_add(&g[depth], 1, *p == '^' || *p == '$');
+		}
+	}
+	while (depth > 0) {
+		g[0].total = copies_add(g[0].total, g[depth--].total);
+	}
+	return g[0].total > PROBEDEF_REGEX_MAX_COPIES ? REGEX_TOO_LARGE
+						      : REGEX_CHEAP;
+}
+
+/*
+ * Check the POSIX ERE of a log: probe. An empty one is refused before it
+ * is compiled: glibc compiles it, and it was leaked (found by fuzz_probe).
+ */
 static int
 parse_log(struct probedef *d, const char *re, struct err *e)
 {
 	regex_t rx;
-	int rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
 	char why[128];
+	int rc;
 
 	if (!*re) {
 		return err_set(e, 0, "empty regex in probe \"%s\"", d->text);
 	}
+	switch (regex_cost(re)) {
+	case REGEX_TOO_LARGE:
+		return err_set(e, 0, "regex too large in probe \"%s\" (its "
+			       "repetitions make more than %d copies)",
+			       d->text, PROBEDEF_REGEX_MAX_COPIES);
+	case REGEX_LOOPS_ON_NULL:
+		return err_set(e, 0, "regex in probe \"%s\" repeats what "
+			       "can match nothing, as \"(a?)+\" does: write "
+			       "\"a*\"", d->text);
+	case REGEX_CHEAP:
+		break;
+	}
+	rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
 	if (rc) {
 		regerror(rc, &rx, why, sizeof(why));
 		return err_set(e, 0, "bad regex in probe \"%s\": %s", d->text,

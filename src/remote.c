@@ -38,8 +38,9 @@ remote_host_check(const char *host, struct err *e)
 		return err_set(e, 0, "bad host \"%s\" (blanks or shell "
 				     "characters)", host);
 	}
+	/* Nor after user@: ssh would take "u@-oX" for host "-oX". */
 	if (host[0] == '-' || name == host + 1 || !*name || *name == ':' ||
-	    strchr(name, '@')) {
+	    *name == '-' || strchr(name, '@')) {
 		return err_set(e, 0, "bad host \"%s\" (expected "
 				     "[user@]name[:port])", host);
 	}

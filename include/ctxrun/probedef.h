@@ -39,6 +39,13 @@ struct probedef {
 };
 
 /*
+ * The most copies of its atoms the repetitions of a log: regex may make
+ * ("a{1,100}" makes 100, "(a+)+" 4). glibc's regcomp() copies the tree
+ * for each repetition, so 30 '+' in a row take 2^30 copies and all memory.
+ */
+#define PROBEDEF_REGEX_MAX_COPIES 10000
+
+/*
  * Parse TEXT into D: 0, or -1 with E saying what is wrong in a way that
  * names TEXT ("unknown probe \"foo\" (use ...)"). D is left empty on
  * failure.

@@ -309,6 +309,22 @@ Test(gnu_timeout, help_and_version_win_where_they_come)
 	cr_assert_eq(c.error, GNU_TIMEOUT_BAD_INTERVAL);
 }
 
+/*
+ * A good -k or -s before --help is no error: found by fuzz_gnu_timeout,
+ * which had C->error BAD_INTERVAL and C->bad "1" from "--kill 1 --version".
+ */
+Test(gnu_timeout, options_before_help_leave_no_error)
+{
+	struct gnu_timeout_cmd c;
+
+	cr_assert_eq(PARSE(&c, "--kill", "1", "--version"), 1);
+	cr_assert_eq(c.error, GNU_TIMEOUT_OK);
+	cr_assert_null(c.bad);
+	cr_assert_eq(PARSE(&c, "-s", "HUP", "--help"), 1);
+	cr_assert_eq(c.error, GNU_TIMEOUT_OK);
+	cr_assert_null(c.bad);
+}
+
 Test(gnu_timeout, named_timeout)
 {
 	cr_assert(gnu_timeout_named("timeout"));

@@ -85,6 +85,24 @@ Test(remote, host_forms)
 	}
 }
 
+/*
+ * The name after user@ may not start with '-' either (remote.h): ssh
+ * would get a host "-oProxyCommand=x". Found by fuzz_remote.
+ */
+Test(remote, host_name_after_the_user_never_starts_with_a_dash)
+{
+	const char *bad[] = { "u@-oProxyCommand=x", "u@-h", "u@-:22" };
+	struct err e;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		cr_assert_eq(remote_host_check(bad[i], &e), -1, "'%s' accepted",
+			     bad[i]);
+		cr_assert(strstr(e.msg, "[user@]name[:port]"), "'%s': %s",
+			  bad[i], e.msg);
+	}
+	cr_assert_eq(remote_host_check("u@h-1", &e), 0, "%s", e.msg);
+}
+
 Test(remote, argv_puts_user_options_first_and_the_port_apart)
 {
 	char *cmd[] = { "true", NULL };
