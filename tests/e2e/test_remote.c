@@ -15,6 +15,7 @@
 #include "sshd.h"
 
 #include <criterion/criterion.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -436,14 +437,30 @@ start_far_side(struct h_proc *p, const char **writer)
 	return job;
 }
 
+/*
+ * The pid of the writer's sleep, once it runs: the shell forks it before
+ * ctxrun, but nothing orders its exec before the job's ready line.
+ */
+static pid_t
+writer_pid(const char *writer)
+{
+	double end = h_now() + 10;
+	pid_t pid = 0;
+
+	while (sx_tagged(writer, "sleep", &pid) != 1) {
+		cr_assert(h_now() < end, "no sleep %s", writer);
+		poll(NULL, 0, 5);
+	}
+	return pid;
+}
+
 /* End-of-file on the channel stops the far side's job. */
 Test(remote, far_side_stops_at_end_of_channel)
 {
 	struct h_proc p;
 	const char *writer, *job = start_far_side(&p, &writer);
-	pid_t pid = 0;
+	pid_t pid = writer_pid(writer);
 
-	cr_assert_eq(sx_tagged(writer, "sleep", &pid), 1);
 	kill(pid, SIGKILL);
 	expect_gone(job);
 	h_finish(&p, 20000);
