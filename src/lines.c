@@ -251,6 +251,33 @@ copy32_avx2(char *dst, const char *src)
 }
 #endif
 
+/* The newlines of the 64 bytes at P (see newlines64()), with AVX2 if AVX2. */
+static inline __attribute__((always_inline)) uint64_t
+block_newlines(const char *p, bool avx2)
+{
+#ifdef HAVE_AVX2_LINES
+	if (avx2) {
+		return newlines64_avx2(p);
+	}
+#endif
+	(void)avx2;
+	return newlines64(p);
+}
+
+/* Copy the first 32 bytes of a line, with AVX2 if AVX2. */
+static inline __attribute__((always_inline)) void
+line_head_copy(char *dst, const char *src, bool avx2)
+{
+#ifdef HAVE_AVX2_LINES
+	if (avx2) {
+		copy32_avx2(dst, src);
+		return;
+	}
+#endif
+	(void)avx2;
+	memcpy(dst, src, 32);
+}
+
 /* Copy 16 bytes: a fixed-size memcpy is one vector load and store. */
 static inline void
 copy16(char *dst, const char *src)
@@ -311,12 +338,7 @@ queue_lines_as(struct lines *l, const char *p, size_t len, bool short_prefix,
 	}
 	memcpy(&head, prefix, sizeof(head));
 	for (size_t block = 0; block < len; block += 64) {
-#ifdef HAVE_AVX2_LINES
-		uint64_t m = avx2 ? newlines64_avx2(p + block)
-				  : newlines64(p + block);
-#else
-		uint64_t m = newlines64(p + block);
-#endif
+		uint64_t m = block_newlines(p + block, avx2);
 		const char *after = p + block + 1; /* the first newline's */
 		size_t most;
 
@@ -346,15 +368,7 @@ queue_lines_as(struct lines *l, const char *p, size_t len, bool short_prefix,
 				copy_rest(dst, prefix, 16, plen);
 			}
 			dst += plen;
-#ifdef HAVE_AVX2_LINES
-			if (avx2) {
-				copy32_avx2(dst, src);
-			} else {
-				memcpy(dst, src, 32);
-			}
-#else
-			memcpy(dst, src, 32);
-#endif
+			line_head_copy(dst, src, avx2);
 			if (n > 32) {
 				copy_rest(dst, src, 32, n);
 			}
