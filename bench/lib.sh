@@ -301,6 +301,27 @@ paired_rows() {
 	row "ctxrun / $ref, per round" "$PAIRED_RATIO" "$mn" "$mx" x "-" "(median of $ROUNDS paired ratios)"
 }
 
+# pinned_rounds OUT REF REF_CMD CTX_CMD: hf_rounds of REF_CMD (named REF)
+# and CTX_CMD (named ctxrun), both pinned to CPU 0 (taskset): a floor at
+# its best, where a wake-up on the other CPU of a VM is dear. Nothing
+# without taskset.
+# shellcheck disable=SC2153 # ROUNDS, WARM: set by the calling script
+pinned_rounds() {
+	have taskset || return 0
+	hf_rounds "$1" "$ROUNDS" "$WARM" "$2" "taskset -c 0 $3" ctxrun "taskset -c 0 $4"
+}
+
+# pinned_target OUT REF REF_LABEL CTX_LABEL MIB TEXT LIMIT: the rows of
+# pinned_rounds' OUT and the target TEXT: ctxrun >= LIMIT x REF, per round.
+pinned_target() {
+	if ! have taskset; then
+		skipped_target "pinned to one CPU: $6" "taskset is not installed"
+		return
+	fi
+	paired_rows "$1" "$2" "one CPU: $3" "one CPU: $4" "$5" "$2 on one CPU"
+	target "pinned to one CPU: $6" "$PAIRED_RATIO" ge "$7"
+}
+
 # hf_stat OUT.json NAME [SCALE] [OFFSET_MS]: "median min max" of NAME in ms
 # (times SCALE, minus OFFSET_MS).
 hf_stat() {

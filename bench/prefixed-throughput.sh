@@ -34,11 +34,8 @@ hf_rounds "$BENCH_TMP/rounds" "$ROUNDS" "$WARM" \
 	floor "$(qcmd sh -c "$G ${SIZE_MIB}M | cat")" \
 	ctxrun "$(qcmd "$CTXRUN" -q -n gen -c "$G ${SIZE_MIB}M")" || exit 1
 note "floor and ctxrun: $ROUNDS interleaved rounds after $WARM warm-up runs of each; ratios per round, their median for the target"
-if have taskset; then
-	hf_rounds "$BENCH_TMP/pinned" "$ROUNDS" "$WARM" \
-		floor "$(qcmd taskset -c 0 sh -c "$G ${SIZE_MIB}M | cat")" \
-		ctxrun "$(qcmd taskset -c 0 "$CTXRUN" -q -n gen -c "$G ${SIZE_MIB}M")" || exit 1
-fi
+pinned_rounds "$BENCH_TMP/pinned" floor "$(qcmd sh -c "$G ${SIZE_MIB}M | cat")" \
+	"$(qcmd "$CTXRUN" -q -n gen -c "$G ${SIZE_MIB}M")" || exit 1
 cmds=()
 have sed && cmds+=("sed prefixer: genlines | sed" "$(qcmd sh -c "$G ${SIZE_MIB}M | sed 's/^/gen | /'")")
 have_concurrently && cmds+=("concurrently -n gen" "$(qcmd "$(concurrently_cmd)" -n gen "$G ${SIZE_MIB}M")")
@@ -70,10 +67,5 @@ if have parallel; then
 fi
 target "ctxrun prefixed >= 0.7x the cat floor" "$rmed" ge 0.7
 target "ctxrun prefixed >= 0.85x the cat floor (issue 18)" "$rmed" ge 0.85
-if have taskset; then
-	paired_rows "$BENCH_TMP/pinned" floor "one CPU: genlines | cat" \
-		"one CPU: ctxrun -n gen -c genlines" "$SIZE_MIB" "cat floor on one CPU"
-	target "pinned to one CPU: ctxrun prefixed >= 0.85x the cat floor (issue 18, stricter)" "$PAIRED_RATIO" ge 0.85
-else
-	skipped_target "pinned to one CPU: ctxrun prefixed >= 0.85x the cat floor" "taskset is not installed"
-fi
+pinned_target "$BENCH_TMP/pinned" floor "genlines | cat" "ctxrun -n gen -c genlines" \
+	"$SIZE_MIB" "ctxrun prefixed >= 0.85x the cat floor (issue 18, stricter)" 0.85

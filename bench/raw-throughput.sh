@@ -38,11 +38,8 @@ hf_rounds "$BENCH_TMP/rounds" "$ROUNDS" "$WARM" \
 	timeout0 "$(qcmd sh -c "timeout 60 $G 0 | cat")" \
 	ctxrun0 "$(qcmd sh -c "$C -q -o raw -c '$G 0' | cat")" || exit 1
 note "$ROUNDS interleaved rounds after $WARM warm-up runs of each; ratios per round, their median for the target"
-if have taskset; then
-	hf_rounds "$BENCH_TMP/pinned" "$ROUNDS" "$WARM" \
-		timeout "$(qcmd taskset -c 0 sh -c "timeout 60 $G ${SIZE_MIB}M | cat")" \
-		ctxrun "$(qcmd taskset -c 0 sh -c "$C -q -o raw -c '$G ${SIZE_MIB}M' | cat")" || exit 1
-fi
+pinned_rounds "$BENCH_TMP/pinned" timeout "$(qcmd sh -c "timeout 60 $G ${SIZE_MIB}M | cat")" \
+	"$(qcmd sh -c "$C -q -o raw -c '$G ${SIZE_MIB}M' | cat")" || exit 1
 
 paired_rows "$BENCH_TMP/rounds" timeout "timeout 60 genlines | cat" \
 	"ctxrun -o raw -c genlines | cat" "$SIZE_MIB" timeout
@@ -57,10 +54,5 @@ for n in timeout0 ctxrun0; do
 done
 note "with 0 bytes ctxrun takes $(fmt "$(minus "$c0" "$t0")") ms more than timeout: $(awk -v d="$(minus "$c0" "$t0")" -v t="$tms" 'BEGIN { if (t > 0) printf "%.1f", 100 * d / t; else print "-" }') % of timeout's run at ${SIZE_MIB} MiB"
 target "ctxrun -o raw >= 0.95x timeout" "$rmed" ge 0.95
-if have taskset; then
-	paired_rows "$BENCH_TMP/pinned" timeout "one CPU: timeout 60 genlines | cat" \
-		"one CPU: ctxrun -o raw -c genlines | cat" "$SIZE_MIB" "timeout on one CPU"
-	target "pinned to one CPU: ctxrun -o raw >= 0.95x timeout" "$PAIRED_RATIO" ge 0.95
-else
-	skipped_target "pinned to one CPU: ctxrun -o raw >= 0.95x timeout" "taskset is not installed"
-fi
+pinned_target "$BENCH_TMP/pinned" timeout "timeout 60 genlines | cat" \
+	"ctxrun -o raw -c genlines | cat" "$SIZE_MIB" "ctxrun -o raw >= 0.95x timeout" 0.95
